@@ -1,0 +1,197 @@
+"""SQLite storage of the reference platform: connection setup, the versioned schema, migrations.
+
+One database file per data dir, in WAL mode, so several server processes may share a data dir:
+SQLite serialises writers (``busy_timeout``), and every multi-statement change runs in one
+``BEGIN IMMEDIATE`` transaction (:func:`transaction`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["SCHEMA_VERSION", "Database", "connect", "transaction"]
+
+# Each entry migrates from version i to i + 1. Never edit a released entry: append a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name TEXT NOT NULL,
+        password_hash TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE organisations (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE memberships (
+        user_id TEXT NOT NULL REFERENCES users(id),
+        organisation_id TEXT NOT NULL REFERENCES organisations(id),
+        role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (user_id, organisation_id)
+    );
+    CREATE TABLE spaces (
+        id TEXT PRIMARY KEY,
+        organisation_id TEXT NOT NULL REFERENCES organisations(id),
+        name TEXT NOT NULL,
+        storage TEXT NOT NULL,              -- JSON storage descriptor
+        created_at TEXT NOT NULL,
+        UNIQUE (organisation_id, name)
+    );
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        organisation_id TEXT NOT NULL REFERENCES organisations(id),
+        name TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,          -- sha256 hex of the secret part
+        hint TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_used_at TEXT,
+        revoked_at TEXT
+    );
+    CREATE TABLE token_families (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        organisation_id TEXT NOT NULL REFERENCES organisations(id),
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE refresh_tokens (
+        id TEXT PRIMARY KEY,
+        family_id TEXT NOT NULL REFERENCES token_families(id),
+        secret_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        rotated_at REAL,                    -- unix time the token was used (and replaced)
+        replaced_by TEXT                    -- id of the token issued in exchange
+    );
+    CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
+    CREATE TABLE auth_codes (
+        code_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        organisation_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        code_challenge TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        used_at REAL
+    );
+    CREATE TABLE device_codes (
+        device_code_hash TEXT PRIMARY KEY,
+        user_code TEXT NOT NULL UNIQUE,
+        client_id TEXT NOT NULL,
+        organisation_name TEXT,
+        user_id TEXT,
+        organisation_id TEXT,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'used')),
+        expires_at REAL NOT NULL,
+        interval INTEGER NOT NULL,
+        last_poll_at REAL
+    );
+    CREATE TABLE files (
+        space_id TEXT NOT NULL REFERENCES spaces(id),
+        path TEXT NOT NULL,
+        type TEXT NOT NULL CHECK (type IN ('file', 'directory')),
+        size INTEGER,
+        crc32c TEXT,
+        sha256 TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        object_key TEXT,
+        upload_id TEXT,
+        created_at TEXT NOT NULL,
+        modified_at TEXT NOT NULL,
+        PRIMARY KEY (space_id, path)
+    ) WITHOUT ROWID;
+    CREATE TABLE uploads (
+        id TEXT PRIMARY KEY,
+        space_id TEXT NOT NULL REFERENCES spaces(id),
+        user_id TEXT NOT NULL REFERENCES users(id),
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        overwrite INTEGER NOT NULL,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        multipart INTEGER NOT NULL,
+        object_key TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'completed', 'aborted')),
+        storage_upload_id TEXT,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        completed_at TEXT
+    );
+    CREATE INDEX uploads_user_status ON uploads(user_id, status);
+    CREATE TABLE garbage (
+        space_id TEXT NOT NULL,
+        object_key TEXT NOT NULL,
+        storage_upload_id TEXT,
+        delete_after REAL NOT NULL,
+        PRIMARY KEY (space_id, object_key)
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL                 -- JSON
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """Open the database in WAL mode and bring its schema up to date."""
+    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    _migrate(conn)
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    with transaction(conn):
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"database schema version {version} is newer than this server ({SCHEMA_VERSION})"
+            )
+        for step in MIGRATIONS[version:]:
+            for statement in step.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run a block in one ``BEGIN IMMEDIATE`` transaction (writers serialise across processes)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+class Database:
+    """One connection per thread to the data dir's database."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        connect(self.path).close()  # create and migrate once, up front
+
+    def conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+        return conn
