@@ -1,0 +1,1 @@
+"""`jetraw login/logout/whoami/auth status` (owned by the client-auth work)."""

@@ -1,0 +1,1 @@
+"""`jetraw server` (owned by the reference-platform work)."""
