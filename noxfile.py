@@ -1,0 +1,98 @@
+"""Developer and CI sessions. Every session runs through `uv` against the committed `uv.lock`.
+
+    nox -s lint        ruff check + ruff format --check
+    nox -s typecheck   mypy --strict on the package
+    nox -s generate    scripts/gen_sync.py --check (jetraw_sync/ is current)
+    nox -s tests       the full suite on 3.11, a smoke run on 3.10 and 3.13
+    nox -s wheel       build the wheel, install it in a clean venv, run a smoke test
+    nox -s quickstart  the README's main job on the embedded local platform
+    nox -s bench       benchmarks/ (not part of the test run)
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+
+import nox
+
+nox.options.default_venv_backend = "none"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["lint", "typecheck", "generate", "tests"]
+
+FULL = "3.11"
+SMOKE = ("3.10", "3.13")
+# A quick cross-version check: the public API, the platform, the client and the sync facade.
+SMOKE_TESTS = ("tests/test_public_api.py", "tests/smoke")
+
+
+def find_python(version: str) -> str:
+    """An interpreter for `version`: on PATH if it runs, else a pyenv install."""
+    candidates = [shutil.which(f"python{version}")]
+    pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates += sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python{version}"))
+    for exe in candidates:
+        if exe and subprocess.run([exe, "-c", "pass"], capture_output=True).returncode == 0:
+            return exe
+    raise RuntimeError(f"no Python {version} found (PATH or {pyenv_root}/versions)")
+
+
+def uv_run(session: nox.Session, version: str, *args: str, extra: str = "dev") -> None:
+    env = {"UV_PROJECT_ENVIRONMENT": os.path.abspath(f".nox/venv-{version}")}
+    session.run(
+        "uv", "run", "--frozen", "--extra", extra, "--python", find_python(version),
+        *args, env=env, external=True,
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    uv_run(session, FULL, "ruff", "check", ".")
+    uv_run(session, FULL, "ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    uv_run(session, FULL, "mypy", "jetraw", "jetraw_sync")
+
+
+@nox.session
+def generate(session: nox.Session) -> None:
+    args = session.posargs or ["--check"]
+    uv_run(session, FULL, "python", "scripts/gen_sync.py", *args)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+    uv_run(session, FULL, "python", "-m", "pytest", *(session.posargs or ["tests"]))
+    if not session.posargs:
+        for version in SMOKE:
+            uv_run(session, version, "python", "-m", "pytest", *SMOKE_TESTS)
+
+
+@nox.session
+def wheel(session: nox.Session) -> None:
+    out = tempfile.mkdtemp(prefix="jetraw-wheel-")
+    session.run("uv", "build", "--wheel", "--out-dir", out, external=True)
+    (whl,) = glob.glob(f"{out}/*.whl")
+    venv = f"{out}/venv"
+    session.run("uv", "venv", "-q", "--python", find_python(FULL), venv, external=True)
+    session.run(
+        "uv", "pip", "install", "-q", "--python", f"{venv}/bin/python", f"{whl}[server]",
+        external=True,
+    )
+    session.run(f"{venv}/bin/python", "scripts/smoke_wheel.py", external=True)
+
+
+@nox.session
+def quickstart(session: nox.Session) -> None:
+    uv_run(session, FULL, "python", "examples/quickstart.py", extra="server")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    uv_run(session, FULL, "python", "-m", "benchmarks", *session.posargs)
