@@ -1,0 +1,1 @@
+"""Authentication: the token manager, the secret store, and the login flows (browser, device)."""

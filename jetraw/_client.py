@@ -1,0 +1,447 @@
+"""``AsyncClient``: the connection to one state server, as one user in one organisation.
+
+The client resolves its configuration (argument → environment → profile, see
+:mod:`jetraw._config`), owns one HTTP pool and one token manager, and belongs to the event loop
+that first uses it. Login flows live in :mod:`jetraw._auth`; file methods come from the transfer
+mixin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import os
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from jetraw import _exceptions as exc
+from jetraw._auth import _login
+from jetraw._auth._store import SecretStore, open_store, store_key
+from jetraw._auth._tokens import TokenManager
+from jetraw._client_files import _FilesMixin
+from jetraw._config import NO_SERVER_MESSAGE, ResolvedConfig, config_dir, resolve
+from jetraw._http import RetryPolicy, StateServerHTTP, error_from_response
+from jetraw._models import ApiKey, Identity, Organisation, Space
+
+__all__ = ["AsyncClient", "get_default_client", "set_default_client"]
+
+API = "/api/v1"
+
+
+class _State(enum.Enum):
+    UNOPENED = 1
+    OPENED = 2
+    CLOSED = 3
+
+
+class AsyncClient(_FilesMixin):
+    """A client of the Jetraw platform (asyncio).
+
+    Credentials are resolved in this order: the ``refresh_token`` argument (an API key), the
+    ``JETRAW_API_KEY`` environment variable, then the profile written by the last login
+    (``jetraw login`` or :meth:`authorize`). ``auth_source`` tells which one is in force.
+
+    Use it as ``async with AsyncClient() as client: ...`` or close it with :meth:`aclose`. A
+    client belongs to the event loop that first uses it.
+
+    Args:
+        refresh_token: An API key (or a refresh token). Not written anywhere.
+        server: The state server's URL; else ``JETRAW_SERVER``, else the profile's. There is no
+            built-in default.
+        organisation: The organisation to act in; else ``JETRAW_ORGANISATION``, else the
+            profile's, else the API key's own organisation.
+        profile: The profile name; else ``JETRAW_PROFILE``, else the file's ``default_profile``.
+        refresh_token_if_empty: ``True``: obtain an access token as soon as the client is entered
+            or first used, so a wrong key fails at once; no credentials at all is a
+            :class:`~jetraw.LoginRequiredError`. ``False``: fetch nothing and accept having no
+            credentials, so that :meth:`authorize` can log in.
+        verify: TLS verification: ``True``, ``False`` or the path of a CA bundle. Proxy and CA
+            environment variables (``HTTPS_PROXY``, ``SSL_CERT_FILE``, ...) are honoured.
+        timeout: Seconds for one request to the state server (connecting: at most 5 s).
+        retries: Total tries of an idempotent request on 5xx, 429 and connection errors.
+        transport: An ``httpx`` async transport (for tests).
+
+    Raises:
+        ConfigurationError: A named profile does not exist, or a URL is malformed.
+    """
+
+    def __init__(
+        self,
+        refresh_token: str | None = None,
+        *,
+        server: str | None = None,
+        organisation: str | None = None,
+        profile: str | None = None,
+        refresh_token_if_empty: bool = True,
+        verify: bool | str = True,
+        timeout: float = 30.0,
+        retries: int = 4,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._config: ResolvedConfig = resolve(
+            api_key=refresh_token, server=server, organisation=organisation, profile=profile
+        )
+        self.refresh_token_if_empty = refresh_token_if_empty
+        self.verify: bool | str = verify
+        self.aws_profile: str | None = self._config.aws_profile
+        self._timeout = timeout
+        self._retry = RetryPolicy(attempts=max(1, retries))
+        self._transport = transport
+        self._state = _State.UNOPENED
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._http_: StateServerHTTP | None = None
+        self._tokens_: TokenManager | None = None
+        self._store: SecretStore | None = None
+        self._spaces: dict[str, Space] = {}
+
+    # -- configuration --------------------------------------------------------------------------
+
+    @property
+    def server(self) -> str | None:
+        """The state server's base URL (``None`` if none is configured)."""
+        return self._config.server
+
+    @property
+    def organisation(self) -> str | None:
+        """The organisation name in force (known after the first token for API-key defaults)."""
+        tm = self._tokens_
+        if tm is not None and tm.token_organisation is not None:
+            return tm.token_organisation.name
+        return self._config.organisation
+
+    @property
+    def profile(self) -> str:
+        """The profile name used for resolution and written by :meth:`authorize`."""
+        return self._config.profile_name
+
+    @property
+    def auth_source(self) -> str | None:
+        """Where the credentials come from: ``"argument"``, ``"env:JETRAW_API_KEY"``,
+        ``"profile:NAME"``, ``"login"`` (after :meth:`authorize`), or ``None``."""
+        return self._config.auth_source
+
+    def __repr__(self) -> str:
+        state = self._state.name.lower()
+        return (
+            f"<AsyncClient server={self.server!r} organisation={self.organisation!r} "
+            f"auth_source={self.auth_source!r} credentials={'***' if self._has_secret() else None}"
+            f" state={state}>"
+        )
+
+    def _has_secret(self) -> bool:
+        return self._config.api_key is not None or self._config.auth_source is not None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncClient:
+        self._check_usable()
+        if self.refresh_token_if_empty:
+            tm = await self._token_manager()
+            await tm.access_token()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close storage clients and the HTTP pool. Safe to call twice."""
+        if self._state is _State.CLOSED:
+            return
+        self._state = _State.CLOSED
+        try:
+            await self._aclose_storage()
+        finally:
+            if self._http_ is not None:
+                await self._http_.aclose()
+
+    def _check_usable(self) -> None:
+        if self._state is _State.CLOSED:
+            raise exc.ClientClosedError("This AsyncClient is closed; create a new one.")
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise exc.EventLoopError(
+                "AsyncClient must be used from a running event loop."
+            ) from None
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise exc.EventLoopError(
+                "This AsyncClient belongs to another event loop (its HTTP connections are bound "
+                "to it): create one AsyncClient per event loop, or use the sync jetraw.Client."
+            )
+        self._state = _State.OPENED
+
+    def _http(self) -> StateServerHTTP:
+        if self._http_ is None:
+            if self.server is None:
+                raise exc.ConfigurationError(NO_SERVER_MESSAGE)
+            self._http_ = StateServerHTTP(
+                self.server,
+                verify=self.verify,
+                timeout=httpx.Timeout(self._timeout, connect=min(5.0, self._timeout)),
+                retry=self._retry,
+                transport=self._transport,
+            )
+        return self._http_
+
+    def _secret_store(self) -> SecretStore:
+        if self._store is None:
+            self._store = open_store()
+        return self._store
+
+    async def _token_manager(self) -> TokenManager:
+        if self._tokens_ is not None:
+            return self._tokens_
+        http = self._http()
+        cfg = self._config
+        if cfg.api_key is not None:
+            self._tokens_ = TokenManager(
+                http,
+                cfg.api_key,
+                rotating=cfg.api_key.startswith("jrt_"),
+                organisation=cfg.organisation,
+            )
+        elif cfg.profile is not None and cfg.auth_source is not None:
+            self._tokens_ = await self._profile_tokens()
+        else:
+            if self.refresh_token_if_empty:
+                raise exc.LoginRequiredError(
+                    f"No credentials for {cfg.server}: run `jetraw login` (or pass an API key "
+                    "as refresh_token=..., or set JETRAW_API_KEY)."
+                )
+            self._tokens_ = TokenManager(http, None, organisation=cfg.organisation)
+        return self._tokens_
+
+    async def _profile_tokens(self) -> TokenManager:
+        import anyio.to_thread
+
+        prof = self._config.profile
+        assert prof is not None
+        store = self._secret_store()
+        key = store_key(prof.server, prof.organisation, prof.user)
+        blob = await anyio.to_thread.run_sync(store.get, key)
+        if not blob or not blob.get("refresh_token"):
+            raise exc.LoginRequiredError(
+                f"Profile {prof.name!r} has no stored login (store: {store.name}): run "
+                f"`jetraw login --profile {prof.name}`."
+            )
+        return TokenManager(
+            self._http(),
+            str(blob["refresh_token"]),
+            rotating=blob.get("kind", "refresh_token") == "refresh_token",
+            organisation=self._config.organisation,
+            store=store,
+            store_key=key,
+            lock_path=_login.lock_path(config_dir(), key),
+        )
+
+    # -- requests -------------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """An authenticated request to the state server, returning the decoded JSON answer.
+
+        Refreshes the access token once on 401. Returns ``None`` for 204.
+
+        Raises:
+            JetrawError: The error mapped from the problem ``code`` of the answer.
+        """
+        self._check_usable()
+        tm = await self._token_manager()
+        http = self._http()
+        token = await tm.access_token()
+        response = await http.send(
+            method, path, token=token, json=json, params=params, idempotent=idempotent
+        )
+        if response.status_code == 401:
+            await response.aclose()
+            token = await tm.refresh(stale=token)
+            response = await http.send(
+                method, path, token=token, json=json, params=params, idempotent=idempotent
+            )
+        if response.status_code >= 400:
+            raise error_from_response(response, server=http.server)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise exc.APIError(
+                f"The server answered {method} {path} with a body that is not JSON.",
+                status_code=response.status_code,
+                request_id=response.headers.get("x-request-id"),
+            ) from None
+
+    # -- account --------------------------------------------------------------------------------
+
+    async def whoami(self) -> Identity:
+        """Who this client is: user, organisation, role and memberships.
+
+        Returns:
+            The identity behind the client's credentials.
+
+        Raises:
+            LoginRequiredError: No credentials.
+            InvalidCredentialsError: The credentials were rejected.
+        """
+        return Identity.from_json(await self._request("GET", f"{API}/me"))
+
+    async def list_organisations(self) -> list[Organisation]:
+        """The organisations the user is a member of, with the user's role in each.
+
+        Returns:
+            The organisations.
+        """
+        data = await self._request("GET", f"{API}/organisations")
+        return [Organisation.from_json(item) for item in data.get("items", [])]
+
+    # -- spaces ---------------------------------------------------------------------------------
+
+    async def list_spaces(self) -> list[Space]:
+        """The spaces of the client's organisation.
+
+        Returns:
+            The spaces, in the server's order.
+        """
+        data = await self._request("GET", f"{API}/spaces")
+        spaces = [Space.from_json(item) for item in data.get("items", [])]
+        self._spaces.update((s.name, s) for s in spaces)
+        return spaces
+
+    async def get_space(self, name: str) -> Space:
+        """One space by name (cached for the life of the client).
+
+        Args:
+            name: The space name.
+
+        Returns:
+            The space.
+
+        Raises:
+            SpaceNotFoundError: No such space in the client's organisation.
+        """
+        space = self._spaces.get(name)
+        if space is None:
+            from urllib.parse import quote
+
+            data = await self._request("GET", f"{API}/spaces/{quote(name, safe='')}")
+            space = self._spaces[name] = Space.from_json(data)
+        return space
+
+    async def create_space(self, name: str, storage: Mapping[str, Any] | None = None) -> Space:
+        """Create a space (organisation admins only).
+
+        Args:
+            name: The new space's name.
+            storage: The storage descriptor (``{"type": "s3", "bucket": ..., ...}`` or
+                ``{"type": "local", "root": ...}``); ``None`` lets the server choose.
+
+        Returns:
+            The new space.
+
+        Raises:
+            ConflictError: A space of that name exists.
+            PermissionDeniedError: You are not an admin of the organisation.
+        """
+        body: dict[str, Any] = {"name": name}
+        if storage is not None:
+            body["storage"] = dict(storage)
+        space = Space.from_json(await self._request("POST", f"{API}/spaces", json=body))
+        self._spaces[space.name] = space
+        return space
+
+    # -- API keys -------------------------------------------------------------------------------
+
+    async def list_api_keys(self) -> list[ApiKey]:
+        """Your API keys (without their secrets; ``hint`` is the last 4 characters).
+
+        Returns:
+            The keys, revoked ones included.
+        """
+        data = await self._request("GET", f"{API}/api-keys")
+        return [ApiKey.from_json(item) for item in data.get("items", [])]
+
+    async def create_api_key(self, name: str, *, organisation: str | None = None) -> ApiKey:
+        """Create an API key. Its secret, ``key``, is in this answer only.
+
+        Args:
+            name: A label for the key.
+            organisation: The key's default organisation (default: the client's).
+
+        Returns:
+            The key, with ``key`` set.
+        """
+        body: dict[str, Any] = {"name": name}
+        if organisation is not None:
+            body["organisation"] = organisation
+        return ApiKey.from_json(await self._request("POST", f"{API}/api-keys", json=body))
+
+    async def revoke_api_key(self, key_id: str) -> None:
+        """Revoke one of your API keys.
+
+        Args:
+            key_id: The key's ``id``.
+
+        Raises:
+            ApiKeyNotFoundError: No such key of yours.
+        """
+        from urllib.parse import quote
+
+        await self._request("DELETE", f"{API}/api-keys/{quote(key_id, safe='')}")
+
+
+_default_client: AsyncClient | None = None
+_default_is_implicit = False
+
+
+def set_default_client(client: AsyncClient | None) -> None:
+    """Make ``client`` the one used by operations called without ``client=``.
+
+    Args:
+        client: The client, or ``None`` to forget the default.
+    """
+    global _default_client, _default_is_implicit
+    _default_client = client
+    _default_is_implicit = False
+
+
+def get_default_client() -> AsyncClient:
+    """The default client: the one set, else one built from the environment (``AsyncClient()``).
+
+    Returns:
+        The default client.
+    """
+    global _default_client, _default_is_implicit
+    current = _default_client
+    if current is not None and _default_is_implicit:
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        # An implicit default belongs to the loop that made it; a new loop gets a new one.
+        if current._state is _State.CLOSED or (current._loop not in (None, loop)):
+            current = None
+    if current is None:
+        current = AsyncClient()
+        _default_client, _default_is_implicit = current, True
+    return current
+
+
+def _env_credentials() -> list[str]:
+    return [name for name in ("JETRAW_API_KEY",) if os.environ.get(name)]

@@ -1,0 +1,256 @@
+"""Configuration: the profiles file, the ``JETRAW_*`` environment variables, and their precedence.
+
+Precedence is argument → environment → profile (the one written by the last login). The
+profiles file is TOML in the platformdirs config dir (``JETRAW_CONFIG_DIR`` overrides it)::
+
+    default_profile = "default"
+
+    [profiles.default]
+    server = "https://jetraw.example.org"
+    organisation = "acme"
+    user = "ada@example.org"
+    aws_profile = "lab"          # optional
+
+Secrets are never in it: they live in the secret store (:mod:`jetraw._auth._store`).
+Everything here is free of network I/O; file reads and writes are small and atomic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import tomli_w
+
+from jetraw._exceptions import ConfigurationError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+__all__ = [
+    "ENV_API_KEY",
+    "ENV_CONFIG_DIR",
+    "ENV_ORGANISATION",
+    "ENV_PROFILE",
+    "ENV_SERVER",
+    "ENV_TOKEN_STORAGE",
+    "Profile",
+    "ResolvedConfig",
+    "config_dir",
+    "config_path",
+    "load_config",
+    "normalize_server",
+    "remove_profile",
+    "resolve",
+    "save_profile",
+]
+
+ENV_API_KEY = "JETRAW_API_KEY"
+ENV_SERVER = "JETRAW_SERVER"
+ENV_ORGANISATION = "JETRAW_ORGANISATION"
+ENV_PROFILE = "JETRAW_PROFILE"
+ENV_CONFIG_DIR = "JETRAW_CONFIG_DIR"
+ENV_TOKEN_STORAGE = "JETRAW_TOKEN_STORAGE"
+
+DEFAULT_PROFILE = "default"
+
+NO_SERVER_MESSAGE = (
+    "No Jetraw server configured: pass server=... (CLI: --server URL), set JETRAW_SERVER, "
+    "or run `jetraw login --server URL` once to save it in a profile."
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """One ``[profiles.NAME]`` table of the config file."""
+
+    name: str
+    server: str
+    organisation: str | None = None
+    user: str | None = None
+    aws_profile: str | None = None
+
+    def to_toml(self) -> dict[str, str]:
+        """The table as written (``None`` fields left out)."""
+        out = {"server": self.server}
+        for key in ("organisation", "user", "aws_profile"):
+            value = getattr(self, key)
+            if value:
+                out[key] = value
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class ResolvedConfig:
+    """The outcome of resolution: where to connect and which credential to use.
+
+    ``auth_source`` says where the credential came from: ``"argument"``, ``"env:JETRAW_API_KEY"``,
+    ``"profile:NAME"`` or ``None`` (no credential found).
+    """
+
+    server: str | None
+    organisation: str | None
+    api_key: str | None = dataclasses.field(repr=False)
+    profile: Profile | None
+    profile_name: str
+    auth_source: str | None
+    aws_profile: str | None = None
+
+
+def config_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The directory of the config file and the file secret store."""
+    env = os.environ if env is None else env
+    explicit = env.get(ENV_CONFIG_DIR)
+    if explicit:
+        return Path(explicit).expanduser()
+    return Path(platformdirs.user_config_dir("jetraw", appauthor=False))
+
+
+def config_path(env: Mapping[str, str] | None = None) -> Path:
+    """The TOML config file."""
+    return config_dir(env) / "config.toml"
+
+
+def normalize_server(url: str) -> str:
+    """Check and canonicalise a server URL (scheme required, no trailing slash)."""
+    url = url.strip()
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"Server URL {url!r} must start with https:// (or http:// for a local server)."
+        )
+    rest = url.split("://", 1)[1]
+    if not rest.strip("/"):
+        raise ConfigurationError(f"Server URL {url!r} has no host.")
+    return url.rstrip("/")
+
+
+def load_config(path: Path | None = None) -> dict[str, Any]:
+    """Read the config file; a missing file is an empty config."""
+    path = path or config_path()
+    try:
+        with path.open("rb") as f:
+            data: dict[str, Any] = tomllib.load(f)
+            return data
+    except FileNotFoundError:
+        return {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigurationError(f"The config file {path} is not valid TOML: {error}") from None
+
+
+def _profile_from(name: str, table: Any, path: Path) -> Profile:
+    if not isinstance(table, dict) or not isinstance(table.get("server"), str):
+        raise ConfigurationError(f"Profile {name!r} in {path} has no server.")
+    return Profile(
+        name=name,
+        server=table["server"],
+        organisation=table.get("organisation"),
+        user=table.get("user"),
+        aws_profile=table.get("aws_profile"),
+    )
+
+
+def _atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_profile(profile: Profile, *, make_default: bool = True, path: Path | None = None) -> Path:
+    """Write (or replace) one profile, keeping the others; optionally make it the default."""
+    path = path or config_path()
+    data = load_config(path)
+    profiles = dict(data.get("profiles") or {})
+    profiles[profile.name] = profile.to_toml()
+    data["profiles"] = profiles
+    if make_default or "default_profile" not in data:
+        data["default_profile"] = profile.name
+    _atomic_write(path, tomli_w.dumps(data))
+    return path
+
+
+def remove_profile(name: str, *, path: Path | None = None) -> bool:
+    """Delete a profile (and the default pointer to it). Returns whether it existed."""
+    path = path or config_path()
+    data = load_config(path)
+    profiles = dict(data.get("profiles") or {})
+    existed = profiles.pop(name, None) is not None
+    data["profiles"] = profiles
+    if data.get("default_profile") == name:
+        data.pop("default_profile")
+    if existed:
+        _atomic_write(path, tomli_w.dumps(data))
+    return existed
+
+
+def resolve(
+    *,
+    api_key: str | None,
+    server: str | None,
+    organisation: str | None,
+    profile: str | None,
+    env: Mapping[str, str] | None = None,
+    config: Mapping[str, Any] | None = None,
+    path: Path | None = None,
+) -> ResolvedConfig:
+    """Apply argument → environment → profile precedence. Pure given ``env`` and ``config``.
+
+    Raises:
+        ConfigurationError: An explicitly named profile does not exist, or a URL is malformed.
+    """
+    env = os.environ if env is None else env
+    path = path or config_path(env)
+    config = load_config(path) if config is None else config
+    profiles = config.get("profiles") or {}
+    named = profile or env.get(ENV_PROFILE)
+    profile_name = named or str(config.get("default_profile") or DEFAULT_PROFILE)
+    prof: Profile | None = None
+    if profile_name in profiles:
+        prof = _profile_from(profile_name, profiles[profile_name], path)
+    elif named:
+        known = ", ".join(sorted(profiles)) or "none"
+        raise ConfigurationError(
+            f"No profile {named!r} in {path} (profiles: {known}); run "
+            f"`jetraw login --profile {named}` to create it."
+        )
+
+    if api_key:
+        source: str | None = "argument"
+    elif env.get(ENV_API_KEY):
+        api_key, source = env[ENV_API_KEY], f"env:{ENV_API_KEY}"
+    elif prof is not None:
+        source = f"profile:{prof.name}"
+    else:
+        source = None
+
+    server = server or env.get(ENV_SERVER) or (prof.server if prof else None)
+    # An API key carries its own default organisation; a profile's belongs to another login.
+    from_profile = prof is not None and source == f"profile:{prof.name}"
+    org_default = prof.organisation if prof is not None and from_profile else None
+    organisation = organisation or env.get(ENV_ORGANISATION) or org_default
+    return ResolvedConfig(
+        server=normalize_server(server) if server else None,
+        organisation=organisation or None,
+        api_key=api_key or None,
+        profile=prof,
+        profile_name=profile_name,
+        auth_source=source,
+        aws_profile=prof.aws_profile if prof else None,
+    )
