@@ -1,0 +1,47 @@
+"""Storage backends behind one protocol: S3 (aiobotocore) and local disk."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jetraw._exceptions import ConfigurationError
+from jetraw._storage._base import MultipartInfo, PartInfo, Storage, is_retryable, mark_retryable
+from jetraw._storage._local import LocalStorage
+from jetraw._storage._s3 import S3Storage
+
+__all__ = [
+    "LocalStorage",
+    "MultipartInfo",
+    "PartInfo",
+    "S3Storage",
+    "Storage",
+    "is_retryable",
+    "mark_retryable",
+    "open_storage",
+]
+
+
+def open_storage(
+    descriptor: Mapping[str, Any],
+    *,
+    verify: bool | str = True,
+    aws_profile: str | None = None,
+    max_pool_connections: int = 10,
+) -> Storage:
+    """Build the backend for a space's storage descriptor (no I/O happens here)."""
+    kind = descriptor.get("type")
+    if kind == "local":
+        return LocalStorage(descriptor["root"])
+    if kind == "s3":
+        return S3Storage(
+            bucket=descriptor["bucket"],
+            prefix=descriptor.get("prefix") or "",
+            region=descriptor.get("region"),
+            endpoint_url=descriptor.get("endpoint_url"),
+            addressing_style=descriptor.get("addressing_style"),
+            verify=verify,
+            aws_profile=aws_profile,
+            max_pool_connections=max_pool_connections,
+        )
+    raise ConfigurationError(f"Unsupported storage type {kind!r} in the space descriptor.")

@@ -1,0 +1,415 @@
+"""S3 (and any S3-compatible store) through aiobotocore.
+
+The session and client are created on the event loop that first uses them and closed by
+:meth:`S3Storage.aclose`. Every botocore/aiohttp error is translated here, once, into the jetraw
+tree; nothing above this module sees a botocore exception.
+
+botocore >= 1.36 adds CRC32 checksums and aws-chunked trailers by default, which several
+S3-compatible stores reject or store verbatim, so checksums are only sent when an operation
+requires them; integrity is ours: the part CRC-32C goes in ``x-amz-checksum-crc32c`` and the
+whole-file value is recorded by the state server and checked on download.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import aiohttp
+import anyio
+import botocore.exceptions
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession
+
+from jetraw._crc import crc32c_b64
+from jetraw._exceptions import (
+    JetrawError,
+    StorageConnectionError,
+    StorageCredentialsError,
+    StorageError,
+)
+from jetraw._storage._base import ByteCallback, MultipartInfo, PartInfo, mark_retryable
+
+__all__ = ["S3Storage"]
+
+_CHUNK = 1 << 20
+_CREDENTIAL_CODES = {
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+    "AllAccessDisabled",
+    "AccountProblem",
+}
+_TRANSIENT_CODES = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestTimeout",
+    "RequestTimeTooSkewed",
+    "InternalError",
+    "ServiceUnavailable",
+    "503",
+    "500",
+}
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    botocore.exceptions.EndpointConnectionError,
+    botocore.exceptions.ConnectionClosedError,
+    botocore.exceptions.ConnectTimeoutError,
+    botocore.exceptions.ReadTimeoutError,
+    botocore.exceptions.HTTPClientError,
+    aiohttp.ClientConnectionError,
+    aiohttp.ClientPayloadError,
+    asyncio.TimeoutError,
+    ConnectionError,
+)
+
+
+def translate_error(exc: BaseException, what: str) -> JetrawError:
+    """Map one botocore/aiohttp error to the jetraw tree (never echoing credentials)."""
+    if isinstance(exc, JetrawError):
+        return exc
+    if isinstance(
+        exc,
+        botocore.exceptions.NoCredentialsError
+        | botocore.exceptions.PartialCredentialsError
+        | botocore.exceptions.ProfileNotFound
+        | botocore.exceptions.CredentialRetrievalError,
+    ):
+        return StorageCredentialsError(
+            f"No usable AWS credentials for {what} ({type(exc).__name__}): configure the standard "
+            "AWS chain (environment, ~/.aws/credentials, a profile)."
+        )
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        request_id = exc.response.get("ResponseMetadata", {}).get("RequestId")
+        message = f"Storage refused {what}: {code or status} {error.get('Message', '')}".rstrip()
+        kw: dict[str, Any] = {"status_code": status, "code": code or None, "request_id": request_id}
+        if code in _CREDENTIAL_CODES or status == 403:
+            return StorageCredentialsError(message + ".", **kw)
+        if code == "NoSuchBucket":
+            return StorageError(f"The bucket does not exist ({what}).", **kw)
+        if code in _TRANSIENT_CODES or (isinstance(status, int) and status >= 500):
+            return mark_retryable(StorageError(message + ".", **kw))  # type: ignore[return-value]
+        return StorageError(message + ".", **kw)
+    if isinstance(exc, _CONNECTION_ERRORS):
+        return mark_retryable(  # type: ignore[return-value]
+            StorageConnectionError(f"Lost the connection to storage while {what}: {exc}.")
+        )
+    return StorageError(f"Storage error while {what}: {type(exc).__name__}: {exc}.")
+
+
+class _PartBody(io.RawIOBase):
+    """A seekable file-like over a memoryview: aiohttp streams it without a copy of the part.
+
+    Progress counts the furthest byte handed out, so a re-read (signing, a botocore rewind)
+    does not count twice; :meth:`retract` takes an attempt's bytes back before a retry.
+    """
+
+    def __init__(self, view: memoryview, on_bytes: ByteCallback | None) -> None:
+        super().__init__()
+        self._view = view.cast("B") if view.format != "B" else view
+        self._pos = 0
+        self._reported = 0
+        self._on_bytes = on_bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        self._pos = max(0, min(len(self._view), base + offset))
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        target = memoryview(buffer).cast("B")
+        n = min(len(target), len(self._view) - self._pos)
+        target[:n] = self._view[self._pos : self._pos + n]
+        self._advance(n)
+        return n
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = len(self._view) - self._pos
+        chunk = bytes(self._view[self._pos : self._pos + size])
+        self._advance(len(chunk))
+        return chunk
+
+    def _advance(self, n: int) -> None:
+        self._pos += n
+        if self._pos > self._reported:
+            if self._on_bytes is not None:
+                self._on_bytes(self._pos - self._reported)
+            self._reported = self._pos
+
+    def retract(self) -> None:
+        if self._on_bytes is not None and self._reported:
+            self._on_bytes(-self._reported)
+        self._reported = 0
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+
+class S3Storage:
+    """A bucket (and key prefix) of an S3-compatible store."""
+
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        prefix: str = "",
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        addressing_style: str | None = None,
+        verify: bool | str = True,
+        aws_profile: str | None = None,
+        max_pool_connections: int = 10,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self.addressing_style = addressing_style or "auto"
+        self.verify = verify
+        self.aws_profile = aws_profile
+        self.max_pool_connections = max(10, max_pool_connections)
+        self._client: Any = None
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._lock = anyio.Lock()
+
+    def __repr__(self) -> str:
+        return (
+            f"S3Storage(bucket={self.bucket!r}, prefix={self.prefix!r}, "
+            f"endpoint_url={self.endpoint_url!r})"
+        )
+
+    def _key(self, key: str) -> str:
+        return self.prefix + key
+
+    async def _get_client(self) -> Any:
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is not None:
+                return self._client
+            try:
+                session = AioSession(profile=self.aws_profile)
+                # Resolve credentials before any request: a missing chain must fail here,
+                # with nothing sent anywhere.
+                credentials = await session.get_credentials()
+            except Exception as exc:
+                raise translate_error(exc, f"bucket {self.bucket!r}") from exc
+            if credentials is None:
+                raise StorageCredentialsError(
+                    f"No AWS credentials found for bucket {self.bucket!r}: set them in the "
+                    "environment, ~/.aws/credentials, or the profile's aws_profile."
+                )
+            config = AioConfig(
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+                max_pool_connections=self.max_pool_connections,
+                s3={"addressing_style": self.addressing_style, "payload_signing_enabled": False},
+                retries={"total_max_attempts": 1, "mode": "standard"},
+                connect_timeout=20,
+                read_timeout=120,
+            )
+            stack = contextlib.AsyncExitStack()
+            try:
+                client = await stack.enter_async_context(
+                    session.create_client(
+                        "s3",
+                        region_name=self.region or "us-east-1",
+                        endpoint_url=self.endpoint_url or None,
+                        verify=self.verify,
+                        config=config,
+                    )
+                )
+            except Exception as exc:
+                await stack.aclose()
+                raise translate_error(exc, f"bucket {self.bucket!r}") from exc
+            self._stack, self._client = stack, client
+            return client
+
+    async def _call(self, what: str, operation: str, **kwargs: Any) -> Any:
+        client = await self._get_client()
+        try:
+            return await getattr(client, operation)(Bucket=self.bucket, **kwargs)
+        except Exception as exc:
+            raise translate_error(exc, what) from exc
+
+    async def put_object(
+        self, key: str, body: memoryview, *, crc32c: int, on_bytes: ByteCallback | None = None
+    ) -> None:
+        stream = _PartBody(body, on_bytes)
+        try:
+            await self._call(
+                f"writing {key!r}",
+                "put_object",
+                Key=self._key(key),
+                Body=stream,
+                ContentLength=len(stream),
+                ChecksumCRC32C=crc32c_b64(crc32c),
+            )
+        except BaseException:
+            stream.retract()
+            raise
+
+    async def create_multipart(self, key: str, *, part_size: int) -> str:
+        response = await self._call(
+            f"starting a multipart upload of {key!r}",
+            "create_multipart_upload",
+            Key=self._key(key),
+            ChecksumAlgorithm="CRC32C",
+            ChecksumType="FULL_OBJECT",
+        )
+        return str(response["UploadId"])
+
+    async def upload_part(
+        self,
+        key: str,
+        upload_id: str,
+        number: int,
+        body: memoryview,
+        *,
+        crc32c: int,
+        on_bytes: ByteCallback | None = None,
+    ) -> PartInfo:
+        stream = _PartBody(body, on_bytes)
+        try:
+            response = await self._call(
+                f"writing part {number} of {key!r}",
+                "upload_part",
+                Key=self._key(key),
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=stream,
+                ContentLength=len(stream),
+                ChecksumCRC32C=crc32c_b64(crc32c),
+            )
+        except BaseException:
+            stream.retract()
+            raise
+        return PartInfo(number, str(response["ETag"]), len(stream), crc32c)
+
+    async def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
+        parts: list[PartInfo] = []
+        marker = 0
+        while True:
+            response = await self._call(
+                f"listing the parts of {key!r}",
+                "list_parts",
+                Key=self._key(key),
+                UploadId=upload_id,
+                PartNumberMarker=marker,
+            )
+            for item in response.get("Parts", []):
+                crc = item.get("ChecksumCRC32C")
+                parts.append(
+                    PartInfo(
+                        int(item["PartNumber"]),
+                        str(item["ETag"]),
+                        int(item["Size"]),
+                        int.from_bytes(_b64(crc), "big") if crc else None,
+                    )
+                )
+            if not response.get("IsTruncated"):
+                return parts
+            marker = int(response["NextPartNumberMarker"])
+
+    async def complete_multipart(
+        self, key: str, upload_id: str, parts: Sequence[PartInfo], *, crc32c: int
+    ) -> None:
+        listing = []
+        for p in parts:
+            entry: dict[str, Any] = {"PartNumber": p.number, "ETag": p.etag}
+            if p.crc32c is not None:
+                entry["ChecksumCRC32C"] = crc32c_b64(p.crc32c)
+            listing.append(entry)
+        await self._call(
+            f"completing {key!r}",
+            "complete_multipart_upload",
+            Key=self._key(key),
+            UploadId=upload_id,
+            MultipartUpload={"Parts": listing},
+            ChecksumCRC32C=crc32c_b64(crc32c),
+            ChecksumType="FULL_OBJECT",
+        )
+
+    async def abort_multipart(self, key: str, upload_id: str) -> None:
+        try:
+            await self._call(
+                f"aborting the upload of {key!r}",
+                "abort_multipart_upload",
+                Key=self._key(key),
+                UploadId=upload_id,
+            )
+        except StorageError as exc:
+            if exc.code != "NoSuchUpload":
+                raise
+
+    async def list_multipart_uploads(self) -> list[MultipartInfo]:
+        found: list[MultipartInfo] = []
+        kwargs: dict[str, Any] = {"Prefix": self.prefix}
+        while True:
+            response = await self._call(
+                "listing multipart uploads", "list_multipart_uploads", **kwargs
+            )
+            for item in response.get("Uploads", []):
+                found.append(MultipartInfo(str(item["Key"])[len(self.prefix) :], item["UploadId"]))
+            if not response.get("IsTruncated"):
+                return found
+            kwargs["KeyMarker"] = response.get("NextKeyMarker")
+            kwargs["UploadIdMarker"] = response.get("NextUploadIdMarker")
+
+    async def head(self, key: str) -> int:
+        response = await self._call(f"reading {key!r}", "head_object", Key=self._key(key))
+        return int(response["ContentLength"])
+
+    async def iter_range(self, key: str, start: int, length: int) -> AsyncIterator[bytes]:
+        if length <= 0:
+            return
+        what = f"reading {key!r}"
+        response = await self._call(
+            what, "get_object", Key=self._key(key), Range=f"bytes={start}-{start + length - 1}"
+        )
+        body = response["Body"]
+        try:
+            async with body as stream:
+                while True:
+                    try:
+                        chunk = await stream.read(_CHUNK)
+                    except Exception as exc:
+                        raise translate_error(exc, what) from exc
+                    if not chunk:
+                        break
+                    yield chunk
+        finally:
+            body.close()
+
+    async def delete(self, key: str) -> None:
+        await self._call(f"deleting {key!r}", "delete_object", Key=self._key(key))
+
+    async def aclose(self) -> None:
+        stack, self._stack, self._client = self._stack, None, None
+        if stack is not None:
+            await stack.aclose()
+
+
+def _b64(text: str) -> bytes:
+    import base64
+
+    return base64.b64decode(text)

@@ -1,0 +1,98 @@
+"""Fixtures of the transfer tests: a moto S3 server on 127.0.0.1 and storage backends."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jetraw._storage import LocalStorage, S3Storage, Storage
+
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing-key-id",
+    "AWS_SECRET_ACCESS_KEY": "testing-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    return AWS_ENV
+
+
+@pytest.fixture
+def boto3_client(moto_url: str, aws_env: dict[str, str]) -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id=aws_env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=aws_env["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+@pytest.fixture
+def bucket(boto3_client: Any) -> str:
+    name = f"test-{uuid.uuid4().hex[:16]}"
+    boto3_client.create_bucket(Bucket=name)
+    return name
+
+
+def s3_descriptor(moto_url: str, bucket: str, prefix: str = "space-data") -> dict[str, Any]:
+    return {
+        "type": "s3",
+        "bucket": bucket,
+        "prefix": prefix,
+        "region": "us-east-1",
+        "endpoint_url": moto_url,
+        "addressing_style": "path",
+    }
+
+
+@pytest.fixture(params=["local", "s3"])
+async def storage(
+    request: pytest.FixtureRequest, tmp_path: Path, moto_url: str, aws_env: dict[str, str]
+) -> AsyncIterator[Storage]:
+    backend: Storage
+    if request.param == "local":
+        root = tmp_path / "storage-root"
+        root.mkdir()
+        backend = LocalStorage(root)
+    else:
+        bucket_name = request.getfixturevalue("bucket")
+        backend = S3Storage(
+            bucket=bucket_name,
+            prefix="space-data",
+            region="us-east-1",
+            endpoint_url=moto_url,
+            addressing_style="path",
+        )
+    try:
+        yield backend
+    finally:
+        await backend.aclose()
