@@ -9,26 +9,32 @@ mixin.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
 import httpx
 
 from jetraw import _exceptions as exc
-from jetraw._auth import _login
+from jetraw._auth import _login, _oauth
+from jetraw._auth._browser import browser_login, default_notify
+from jetraw._auth._device import device_login
 from jetraw._auth._store import SecretStore, open_store, store_key
 from jetraw._auth._tokens import TokenManager
 from jetraw._client_files import _FilesMixin
-from jetraw._config import NO_SERVER_MESSAGE, ResolvedConfig, config_dir, resolve
+from jetraw._config import ENV_API_KEY, NO_SERVER_MESSAGE, ResolvedConfig, config_dir, resolve
 from jetraw._http import RetryPolicy, StateServerHTTP, error_from_response
-from jetraw._models import ApiKey, Identity, Organisation, Space
+from jetraw._models import ApiKey, Identity, LogoutResult, Organisation, Space
 
 __all__ = ["AsyncClient", "get_default_client", "set_default_client"]
 
 API = "/api/v1"
+
+logger = logging.getLogger("jetraw")
 
 
 class _State(enum.Enum):
@@ -288,6 +294,131 @@ class AsyncClient(_FilesMixin):
                 request_id=response.headers.get("x-request-id"),
             ) from None
 
+    # -- login ----------------------------------------------------------------------------------
+
+    async def authorize(
+        self,
+        *,
+        device: bool = False,
+        opener: Callable[[str], Any] | None = None,
+        login_timeout: float = 300.0,
+        notify: Callable[[str], None] | None = None,
+    ) -> Identity:
+        """Log in interactively and save the login for the next ``AsyncClient()``.
+
+        The browser login (default) listens on 127.0.0.1 on a free port, prints the login URL
+        and opens it with ``opener`` (default :func:`webbrowser.open`); ``device=True`` runs the
+        device-code login instead (RFC 8628: enter a short code on any other device). The
+        refresh token goes to the secret store; the profile (server, organisation, user, no
+        secrets) to the config file, as the default profile.
+
+        Args:
+            device: Use the device-code login (for SSH sessions and headless machines).
+            opener: Called with the URL to open (a browser, or a test driving one). For the
+                device login nothing is opened unless given.
+            login_timeout: Seconds to wait for the person to finish.
+            notify: Receives the instructions to show (default: printed to standard error).
+
+        Returns:
+            The identity now logged in.
+
+        Raises:
+            ConfigurationError: No server configured.
+            LoginError: Timed out, denied, or the server rejected the login.
+        """
+        self._check_usable()
+        http = self._http()
+        kwargs: dict[str, Any] = {
+            "organisation": self._config.organisation,
+            "opener": opener,
+            "login_timeout": login_timeout,
+            "notify": notify or default_notify,
+        }
+        if device:
+            tokens, refresh = await device_login(http, **kwargs)
+        else:
+            tokens, refresh = await browser_login(http, **kwargs)
+        store = self._secret_store()
+        stored = await _login.persist_login(
+            server=http.server,
+            tokens=tokens,
+            profile_name=self.profile,
+            kind="refresh_token",
+            store=store,
+            refresh_token=refresh,
+            aws_profile=self.aws_profile,
+        )
+        self._config = dataclasses.replace(
+            self._config,
+            api_key=None,
+            organisation=stored.profile.organisation,
+            profile=stored.profile,
+            auth_source=f"profile:{stored.profile.name}",
+        )
+        self._tokens_ = await self._profile_tokens()
+        self._tokens_.set_tokens(tokens)
+        self._spaces.clear()
+        return await self.whoami()
+
+    async def authorize_device(
+        self,
+        *,
+        opener: Callable[[str], Any] | None = None,
+        login_timeout: float = 900.0,
+        notify: Callable[[str], None] | None = None,
+    ) -> Identity:
+        """Log in with the device-code flow; the same as ``authorize(device=True)``.
+
+        Args:
+            opener: Called with the verification URL, if given (nothing is opened otherwise).
+            login_timeout: Seconds to wait for the approval.
+            notify: Receives the instructions (default: printed to standard error).
+
+        Returns:
+            The identity now logged in.
+
+        Raises:
+            LoginError: Denied, expired or timed out.
+        """
+        return await self.authorize(
+            device=True, opener=opener, login_timeout=login_timeout, notify=notify
+        )
+
+    async def logout(self) -> LogoutResult:
+        """Log out: revoke the login on the server and delete every stored copy of it.
+
+        An API key passed as an argument or in ``JETRAW_API_KEY`` is not revoked (it may be in
+        use elsewhere; revoke it with :meth:`revoke_api_key`): the result names such variables.
+
+        Returns:
+            What was revoked and removed, and what would still log you in.
+        """
+        self._check_usable()
+        tm = self._tokens_
+        prof = self._config.profile if (self.auth_source or "").startswith("profile:") else None
+        if tm is None and prof is not None:
+            try:
+                tm = await self._token_manager()
+            except exc.LoginRequiredError:
+                tm = None
+        revoked = False
+        if tm is not None and tm.rotating and tm.refresh_token is not None:
+            try:
+                await _oauth.revoke(self._http(), tm.refresh_token)
+                revoked = True
+            except exc.JetrawError as error:
+                logger.warning("Could not revoke the login on the server: %s", error)
+        removed: list[str] = []
+        if prof is not None:
+            removed = await _login.forget_login(prof, self._secret_store())
+        self._tokens_ = None
+        self._config = dataclasses.replace(
+            self._config, api_key=None, profile=None, auth_source=None
+        )
+        self.refresh_token_if_empty = False
+        still = tuple(name for name in (ENV_API_KEY,) if os.environ.get(name))
+        return LogoutResult(revoked=revoked, removed=tuple(removed), still_logged_in_by=still)
+
     # -- account --------------------------------------------------------------------------------
 
     async def whoami(self) -> Identity:
@@ -441,7 +572,3 @@ def get_default_client() -> AsyncClient:
         current = AsyncClient()
         _default_client, _default_is_implicit = current, True
     return current
-
-
-def _env_credentials() -> list[str]:
-    return [name for name in ("JETRAW_API_KEY",) if os.environ.get(name)]

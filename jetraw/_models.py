@@ -14,6 +14,7 @@ from typing import Any
 __all__ = [
     "ApiKey",
     "Identity",
+    "LogoutResult",
     "Membership",
     "Organisation",
     "Space",
@@ -157,3 +158,16 @@ class ApiKey:
             revoked_at=_opt(data, "revoked_at"),
             key=_opt(data, "key"),
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class LogoutResult:
+    """What ``await client.logout()`` did.
+
+    ``still_logged_in_by`` names environment variables that will keep logging you in (unset them
+    to be fully logged out).
+    """
+
+    revoked: bool
+    removed: tuple[str, ...] = ()
+    still_logged_in_by: tuple[str, ...] = ()

@@ -1,11 +1,19 @@
-"""Persisting a login: the profile (no secrets) plus the secret store entry, and removing both."""
+"""Persisting a login: the profile (no secrets) plus the secret-store entry, and removing both."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import time
 from pathlib import Path
 
-__all__ = ["lock_path"]
+import anyio.to_thread
+
+from jetraw._auth._oauth import TokenSet
+from jetraw._auth._store import FileStore, MemoryStore, SecretStore, store_key
+from jetraw._config import Profile, config_dir, remove_profile, save_profile
+
+__all__ = ["StoredLogin", "forget_login", "lock_path", "persist_login"]
 
 
 def lock_path(directory: Path, key: str) -> Path:
@@ -13,3 +21,81 @@ def lock_path(directory: Path, key: str) -> Path:
     locks = directory / "locks"
     locks.mkdir(parents=True, exist_ok=True, mode=0o700)
     return locks / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".lock")
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredLogin:
+    """Where a login was written."""
+
+    profile: Profile
+    key: str
+    store: SecretStore
+    config_file: Path
+
+
+async def persist_login(
+    *,
+    server: str,
+    tokens: TokenSet,
+    profile_name: str,
+    kind: str,
+    store: SecretStore,
+    refresh_token: str,
+    aws_profile: str | None = None,
+) -> StoredLogin:
+    """Write the secret (store) and then the profile (config file) of a fresh login.
+
+    Args:
+        server: The state server.
+        tokens: The first token answer (names the organisation and user).
+        profile_name: The profile to write; it becomes the default.
+        kind: ``"refresh_token"`` (rotating, interactive) or ``"api_key"``.
+        store: The secret store.
+        refresh_token: The secret to keep.
+        aws_profile: An AWS profile to remember with this login.
+    """
+    organisation = tokens.organisation.name if tokens.organisation else None
+    user = tokens.user.email if tokens.user else None
+    profile = Profile(
+        name=profile_name,
+        server=server,
+        organisation=organisation,
+        user=user,
+        aws_profile=aws_profile,
+    )
+    key = store_key(server, organisation, user)
+    blob = {
+        "kind": kind,
+        "refresh_token": refresh_token,
+        "access_token": tokens.access_token,
+        "expires_in": tokens.expires_in,
+        "expires_at": time.time() + tokens.expires_in,
+        "access_organisation": organisation,
+    }
+    await anyio.to_thread.run_sync(store.set, key, blob)
+    path = await anyio.to_thread.run_sync(lambda: save_profile(profile))
+    return StoredLogin(profile=profile, key=key, store=store, config_file=path)
+
+
+async def forget_login(profile: Profile, store: SecretStore) -> list[str]:
+    """Delete every stored copy of a profile's login and the profile itself.
+
+    Returns:
+        Human descriptions of what was removed.
+    """
+    key = store_key(profile.server, profile.organisation, profile.user)
+    removed: list[str] = []
+    stores: list[SecretStore] = [store]
+    # A login may have been written by another storage setting (a keyring that came and went).
+    directory = config_dir() / "secrets"
+    if not isinstance(store, FileStore) or store.directory != directory:
+        stores.append(FileStore(directory))
+    if not isinstance(store, MemoryStore):
+        stores.append(MemoryStore())
+    for each in stores:
+        where = each.describe(key)
+        if await anyio.to_thread.run_sync(each.delete, key):
+            removed.append(f"secret in {where}")
+    if await anyio.to_thread.run_sync(lambda: remove_profile(profile.name)):
+        removed.append(f"profile {profile.name!r}")
+    return removed
