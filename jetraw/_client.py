@@ -341,6 +341,8 @@ class AsyncClient(_FilesMixin):
         store = self._secret_store()
         stored = await _login.persist_login(
             server=http.server,
+            organisation=tokens.organisation.name if tokens.organisation else None,
+            user=tokens.user.email if tokens.user else None,
             tokens=tokens,
             profile_name=self.profile,
             kind="refresh_token",
@@ -394,11 +396,14 @@ class AsyncClient(_FilesMixin):
             What was revoked and removed, and what would still log you in.
         """
         self._check_usable()
-        tm = self._tokens_
-        prof = self._config.profile if (self.auth_source or "").startswith("profile:") else None
+        source = self.auth_source or ""
+        # Credentials passed as an argument leave the saved login alone; otherwise the profile
+        # found by resolution is logged out, even when JETRAW_API_KEY takes precedence over it.
+        prof = self._config.profile if source != "argument" else None
+        tm = self._tokens_ if source.startswith("profile:") else None
         if tm is None and prof is not None:
             try:
-                tm = await self._token_manager()
+                tm = await self._profile_tokens()
             except exc.LoginRequiredError:
                 tm = None
         revoked = False

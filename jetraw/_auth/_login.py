@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import time
 from pathlib import Path
+from typing import Any
 
 import anyio.to_thread
 
@@ -36,26 +37,28 @@ class StoredLogin:
 async def persist_login(
     *,
     server: str,
-    tokens: TokenSet,
+    organisation: str | None,
+    user: str | None,
     profile_name: str,
     kind: str,
     store: SecretStore,
     refresh_token: str,
+    tokens: TokenSet | None = None,
     aws_profile: str | None = None,
 ) -> StoredLogin:
     """Write the secret (store) and then the profile (config file) of a fresh login.
 
     Args:
         server: The state server.
-        tokens: The first token answer (names the organisation and user).
+        organisation: The organisation logged in to (its name).
+        user: The user's email.
         profile_name: The profile to write; it becomes the default.
         kind: ``"refresh_token"`` (rotating, interactive) or ``"api_key"``.
         store: The secret store.
         refresh_token: The secret to keep.
+        tokens: The first token answer, whose access token other processes may reuse.
         aws_profile: An AWS profile to remember with this login.
     """
-    organisation = tokens.organisation.name if tokens.organisation else None
-    user = tokens.user.email if tokens.user else None
     profile = Profile(
         name=profile_name,
         server=server,
@@ -64,14 +67,14 @@ async def persist_login(
         aws_profile=aws_profile,
     )
     key = store_key(server, organisation, user)
-    blob = {
-        "kind": kind,
-        "refresh_token": refresh_token,
-        "access_token": tokens.access_token,
-        "expires_in": tokens.expires_in,
-        "expires_at": time.time() + tokens.expires_in,
-        "access_organisation": organisation,
-    }
+    blob: dict[str, Any] = {"kind": kind, "refresh_token": refresh_token}
+    if tokens is not None:
+        blob.update(
+            access_token=tokens.access_token,
+            expires_in=tokens.expires_in,
+            expires_at=time.time() + tokens.expires_in,
+            access_organisation=organisation,
+        )
     await anyio.to_thread.run_sync(store.set, key, blob)
     path = await anyio.to_thread.run_sync(lambda: save_profile(profile))
     return StoredLogin(profile=profile, key=key, store=store, config_file=path)
