@@ -1,9 +1,429 @@
-"""Routes: filled in shortly."""
+"""Pages for a person: the OAuth authorize (login) page and the device-code page.
+
+``GET /oauth/authorize`` shows the login form; ``POST`` checks it and redirects to the loopback
+``redirect_uri`` with a code (RFC 6749 §4.1, PKCE S256 required, RFC 8252 loopback redirects).
+A user with several organisations and no (valid) ``organisation`` hint gets a second step with a
+choice of organisation. ``/device`` approves or denies a device authorization (RFC 8628).
+The settings page lives in ``_auth_settings`` and is included here.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["pages_router"]
+import anyio.to_thread
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
 
-pages_router = APIRouter()
+from jetraw.server._auth_common import CLIENT_ID, is_loopback_redirect, now, setting
+from jetraw.server._auth_grants import create_auth_code
+from jetraw.server._auth_html import (
+    error_block,
+    error_page,
+    esc,
+    hidden_fields,
+    html_response,
+    login_fields,
+    message_page,
+    organisation_select,
+    page,
+)
+from jetraw.server._auth_session import (
+    authenticate_user,
+    make_ticket,
+    read_page_form,
+    read_ticket,
+    user_organisations,
+)
+from jetraw.server._auth_settings import settings_router
+from jetraw.server._csrf import csrf_cookie_value, csrf_ok, csrf_token, set_csrf_cookie
+from jetraw.server._device import (
+    approve_device,
+    deny_device,
+    find_pending_device,
+    normalise_user_code,
+)
+from jetraw.server._ratelimit import check_rate_limit
+from jetraw.server._state import AppState
+
+__all__ = ["pages_router", "render_with_csrf"]
+
+pages_router = APIRouter(include_in_schema=False)
+pages_router.include_router(settings_router)
+
+_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
+WRONG_LOGIN = "Wrong email or password."
+CSRF_FAILED = "This form has expired or did not come from this site. Reload the page and try again."
+
+
+def _state(request: Request) -> AppState:
+    state: AppState = request.app.state.jetraw
+    return state
+
+
+def render_with_csrf(
+    request: Request,
+    conn: sqlite3.Connection,
+    build: Callable[[str], str],
+    status_code: int = 200,
+) -> Response:
+    """Render a page whose forms carry a CSRF token, setting the CSRF cookie if it is new."""
+    cookie, fresh = csrf_cookie_value(request)
+    if not fresh and request.cookies.get("jetraw_csrf") != cookie:
+        fresh = True
+    response = html_response(build(csrf_token(conn, cookie)), status_code)
+    if fresh:
+        state = _state(request)
+        secure = (state.settings.base_url or str(request.base_url)).startswith("https:")
+        set_csrf_cookie(response, cookie, secure=secure)
+    return response
+
+
+async def _in_thread(request: Request, fn: Callable[[sqlite3.Connection], Response]) -> Response:
+    state = _state(request)
+    return await anyio.to_thread.run_sync(lambda: fn(state.db.conn()))
+
+
+def _too_many(request: Request) -> Response | None:
+    retry = check_rate_limit(request, "login")
+    if retry is None:
+        return None
+    return html_response(
+        page(
+            "Too many attempts",
+            f'<p class="error" id="error">Too many attempts. Try again in {retry} seconds.</p>',
+        ),
+        429,
+        {"Retry-After": str(retry)},
+    )
+
+
+# --- /oauth/authorize -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    response_type: str
+    client_id: str
+    redirect_uri: str
+    code_challenge: str
+    code_challenge_method: str
+    state: str | None
+
+
+def _redirect(uri: str, params: Mapping[str, str | None]) -> RedirectResponse:
+    parts = urlsplit(uri)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query += [(k, v) for k, v in params.items() if v is not None]
+    target = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+    return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
+
+
+def _parse_authorization(
+    params: Mapping[str, str],
+) -> AuthorizationRequest | Response:
+    """The validated request, an HTML error page (bad client/redirect), or an error redirect."""
+    if params.get("client_id") != CLIENT_ID:
+        return error_page("Unknown application", "The client_id of this request is not known.")
+    redirect_uri = params.get("redirect_uri", "")
+    if not is_loopback_redirect(redirect_uri):
+        return error_page(
+            "Invalid redirect URI",
+            "redirect_uri must be a loopback address "
+            "(http://127.0.0.1:PORT/..., http://[::1]:PORT/... or http://localhost:PORT/...).",
+        )
+    state = params.get("state") or None
+    if params.get("response_type") != "code":
+        return _redirect(
+            redirect_uri,
+            {
+                "error": "unsupported_response_type",
+                "error_description": "Only response_type=code is supported.",
+                "state": state,
+            },
+        )
+    challenge = params.get("code_challenge", "")
+    if params.get("code_challenge_method") != "S256" or not _CHALLENGE.fullmatch(challenge):
+        return _redirect(
+            redirect_uri,
+            {
+                "error": "invalid_request",
+                "error_description": "PKCE is required: code_challenge_method=S256 and a "
+                "43-character code_challenge.",
+                "state": state,
+            },
+        )
+    return AuthorizationRequest("code", CLIENT_ID, redirect_uri, challenge, "S256", state)
+
+
+def _authorize_step1(
+    authz: AuthorizationRequest, hint: str | None, email: str = "", error: str | None = None
+) -> Callable[[str], str]:
+    def build(csrf: str) -> str:
+        fields = {**asdict(authz), "organisation": hint, "csrf_token": csrf}
+        return page(
+            "Sign in to Jetraw",
+            "<p>Sign in to let the Jetraw SDK / command-line tool on your computer act for you."
+            "</p>"
+            + error_block(error)
+            + '<form id="login-form" method="post" action="/oauth/authorize">'
+            + hidden_fields(fields)
+            + login_fields(email)
+            + '<button type="submit" id="submit" name="action" value="login">Sign in</button> '
+            '<button type="submit" id="deny" name="action" value="deny" formnovalidate>'
+            "Cancel</button></form>",
+        )
+
+    return build
+
+
+def _choose_organisation_form(
+    *,
+    action: str,
+    hidden: Mapping[str, str | None],
+    email: str,
+    organisations: list[dict[str, Any]],
+    selected: str | None,
+    notice: str | None,
+    buttons: str,
+) -> Callable[[str], str]:
+    def build(csrf: str) -> str:
+        return page(
+            "Choose an organisation",
+            f'<p>Signed in as <strong id="signed-in-as">{esc(email)}</strong>.</p>'
+            + error_block(notice)
+            + f'<form id="login-form" method="post" action="{esc(action)}">'
+            + hidden_fields({**hidden, "csrf_token": csrf})
+            + organisation_select(organisations, selected)
+            + buttons
+            + "</form>",
+        )
+
+    return build
+
+
+def _organisation_notice(organisations: list[dict[str, Any]], requested: str | None) -> str | None:
+    if not organisations:
+        return "Your account is not a member of any organisation."
+    if requested is not None:
+        return f"You are not a member of the organisation {requested!r}; choose another."
+    return None
+
+
+_AUTHORIZE_BUTTONS = (
+    '<button type="submit" id="submit" name="action" value="login">Continue</button> '
+    '<button type="submit" id="deny" name="action" value="deny">Cancel</button>'
+)
+
+
+@pages_router.get("/oauth/authorize")
+async def authorize_page(request: Request) -> Response:
+    params = dict(request.query_params)
+    authz = _parse_authorization(params)
+    if not isinstance(authz, AuthorizationRequest):
+        return authz
+    hint = params.get("organisation") or None
+    return await _in_thread(
+        request, lambda conn: render_with_csrf(request, conn, _authorize_step1(authz, hint))
+    )
+
+
+@pages_router.post("/oauth/authorize")
+async def authorize_submit(request: Request) -> Response:
+    limited = _too_many(request)
+    if limited is not None:
+        return limited
+    form = await read_page_form(request)
+    if form is None:
+        return error_page("Bad request", "The form could not be read.")
+    authz = _parse_authorization(form)
+    if not isinstance(authz, AuthorizationRequest):
+        return authz
+    return await _in_thread(request, lambda conn: _authorize_post(request, conn, form, authz))
+
+
+def _authorize_post(
+    request: Request, conn: sqlite3.Connection, form: dict[str, str], authz: AuthorizationRequest
+) -> Response:
+    state = _state(request)
+    if not csrf_ok(conn, request, form.get("csrf_token")):
+        return error_page("Form expired", CSRF_FAILED, 403)
+    if form.get("action") == "deny":
+        return _redirect(
+            authz.redirect_uri,
+            {
+                "error": "access_denied",
+                "error_description": "The user cancelled the login.",
+                "state": authz.state,
+            },
+        )
+    moment = now(state)
+    requested = form.get("organisation") or None
+    ticket = form.get("login_ticket")
+    if ticket:
+        user_id = read_ticket(conn, request, ticket, now=moment)
+        if user_id is None:
+            return render_with_csrf(
+                request,
+                conn,
+                _authorize_step1(authz, None, error="Your sign-in expired; sign in again."),
+                400,
+            )
+        user = conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
+    else:
+        email = form.get("email", "")
+        user = authenticate_user(
+            conn, email, form.get("password", ""), n=int(setting(state, "password_hash_n"))
+        )
+        if user is None:
+            return render_with_csrf(
+                request, conn, _authorize_step1(authz, requested, email, WRONG_LOGIN), 401
+            )
+    organisations = user_organisations(conn, user["id"])
+    chosen = next((o for o in organisations if o["name"] == requested), None)
+    if chosen is None and requested is None and ticket is None and len(organisations) == 1:
+        chosen = organisations[0]
+    if chosen is None:
+        notice = _organisation_notice(organisations, requested)
+        hidden = {
+            **asdict(authz),
+            "login_ticket": make_ticket(conn, request, user["id"], now=moment),
+        }
+        build = _choose_organisation_form(
+            action="/oauth/authorize",
+            hidden=hidden,
+            email=user["email"],
+            organisations=organisations,
+            selected=requested,
+            notice=notice,
+            buttons=_AUTHORIZE_BUTTONS,
+        )
+        return render_with_csrf(request, conn, build, 200 if notice is None else 400)
+    code = create_auth_code(
+        conn,
+        user_id=user["id"],
+        organisation_id=chosen["id"],
+        client_id=authz.client_id,
+        redirect_uri=authz.redirect_uri,
+        code_challenge=authz.code_challenge,
+        now=moment,
+        ttl=float(setting(state, "auth_code_ttl")),
+    )
+    return _redirect(authz.redirect_uri, {"code": code, "state": authz.state})
+
+
+# --- /device ----------------------------------------------------------------------------------
+
+
+_DEVICE_BUTTONS = (
+    '<button type="submit" id="approve" name="action" value="approve">Approve</button> '
+    '<button type="submit" id="deny" name="action" value="deny" formnovalidate>Deny</button>'
+)
+
+
+def _device_step1(
+    user_code: str, email: str = "", error: str | None = None
+) -> Callable[[str], str]:
+    def build(csrf: str) -> str:
+        return page(
+            "Connect a device",
+            "<p>Enter the code shown on your device, then sign in to approve it.</p>"
+            + error_block(error)
+            + '<form id="login-form" method="post" action="/device">'
+            + hidden_fields({"csrf_token": csrf})
+            + '<label for="user_code">Code</label>'
+            f'<input type="text" name="user_code" id="user_code" value="{esc(user_code)}" '
+            'autocomplete="off" autocapitalize="characters" required>'
+            + login_fields(email)
+            + _DEVICE_BUTTONS
+            + "</form>",
+        )
+
+    return build
+
+
+@pages_router.get("/device")
+async def device_page(request: Request) -> Response:
+    user_code = request.query_params.get("user_code", "")[:64]
+    return await _in_thread(
+        request, lambda conn: render_with_csrf(request, conn, _device_step1(user_code))
+    )
+
+
+@pages_router.post("/device")
+async def device_submit(request: Request) -> Response:
+    limited = _too_many(request)
+    if limited is not None:
+        return limited
+    form = await read_page_form(request)
+    if form is None:
+        return error_page("Bad request", "The form could not be read.")
+    return await _in_thread(request, lambda conn: _device_post(request, conn, form))
+
+
+def _device_post(request: Request, conn: sqlite3.Connection, form: dict[str, str]) -> Response:
+    state = _state(request)
+    if not csrf_ok(conn, request, form.get("csrf_token")):
+        return error_page("Form expired", CSRF_FAILED, 403)
+    moment = now(state)
+    typed = form.get("user_code", "")[:64]
+    email = form.get("email", "")
+    user_code = normalise_user_code(typed)
+    device = user_code and find_pending_device(conn, user_code, now=moment)
+    if not user_code or not device:
+        error = "That code is not valid or has expired."
+        return render_with_csrf(request, conn, _device_step1(typed, email, error), 400)
+    if form.get("action") == "deny":
+        deny_device(conn, user_code, now=moment)
+        return message_page("Request denied", "The device was not connected.", element_id="denied")
+    ticket = form.get("login_ticket")
+    if ticket:
+        user_id = read_ticket(conn, request, ticket, now=moment)
+        if user_id is None:
+            error = "Your sign-in expired; sign in again."
+            return render_with_csrf(request, conn, _device_step1(typed, "", error), 400)
+        user = conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
+        requested = form.get("organisation") or None
+    else:
+        user = authenticate_user(
+            conn, email, form.get("password", ""), n=int(setting(state, "password_hash_n"))
+        )
+        if user is None:
+            return render_with_csrf(request, conn, _device_step1(typed, email, WRONG_LOGIN), 401)
+        requested = device["organisation_name"]
+    organisations = user_organisations(conn, user["id"])
+    chosen = next((o for o in organisations if o["name"] == requested), None)
+    if chosen is None and requested is None and len(organisations) == 1:
+        chosen = organisations[0]
+    if chosen is None:
+        notice = _organisation_notice(organisations, requested)
+        hidden = {
+            "user_code": user_code,
+            "login_ticket": make_ticket(conn, request, user["id"], now=moment),
+        }
+        build = _choose_organisation_form(
+            action="/device",
+            hidden=hidden,
+            email=user["email"],
+            organisations=organisations,
+            selected=requested,
+            notice=notice,
+            buttons=_DEVICE_BUTTONS,
+        )
+        return render_with_csrf(request, conn, build, 200 if notice is None else 400)
+    if not approve_device(
+        conn, user_code, user_id=user["id"], organisation_id=chosen["id"], now=moment
+    ):
+        return render_with_csrf(
+            request, conn, _device_step1(typed, "", "That code is not valid or has expired."), 400
+        )
+    return message_page(
+        "Device connected",
+        f"Signed in to {chosen['name']}. You can close this window and return to your device.",
+        element_id="approved",
+    )

@@ -14,6 +14,7 @@ from fastapi import Request
 from jetraw.server._auth_keys import create_api_key, revoke_api_key
 from jetraw.server._passwords import hash_password, verify_password
 from jetraw.server._problems import Problem
+from jetraw.server._runtime import now as server_now
 from jetraw.server._state import AppState
 from jetraw.server._tokens import verify_access_token
 
@@ -38,14 +39,6 @@ class Principal:
     credential_kind: str
     #: The API key id, or the token family id.
     credential_id: str
-
-
-def _now(state: AppState) -> float:
-    try:
-        from jetraw.server._runtime import now
-    except ImportError:  # pragma: no cover - until the runtime module exists
-        return state.settings.clock()
-    return now(state)
 
 
 def authenticate_access_token(
@@ -106,7 +99,7 @@ async def require_principal(request: Request) -> Principal:
     state: AppState = request.app.state.jetraw
 
     def check() -> Principal | None:
-        return authenticate_access_token(state.db.conn(), token, now=_now(state))
+        return authenticate_access_token(state.db.conn(), token, now=server_now(state))
 
     principal = await anyio.to_thread.run_sync(check)
     if principal is None:
