@@ -1,1 +1,51 @@
-"""`jetraw server` (owned by the reference-platform work)."""
+"""``jetraw server``: run the reference platform (needs the ``server`` extra)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from jetraw.cli._main import cli
+
+__all__ = ["server"]
+
+
+@cli.command("server")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Database, bootstrap.json and local storage live here (created if missing).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=int, default=8765, show_default=True, help="0: any free port.")
+@click.option(
+    "--admin-token-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="File holding a secret that enables the admin API (/admin/v1).",
+)
+@click.option("--log-level", default="info", show_default=True)
+def server(
+    data_dir: Path, host: str, port: int, admin_token_file: Path | None, log_level: str
+) -> None:
+    """Run the Jetraw reference platform (state server) on DATA_DIR.
+
+    The first run on an empty data dir creates an admin user, the organisation `default`, the
+    space `data` (local storage under the data dir) and an API key, and prints them.
+    """
+    try:
+        from jetraw.server._serve import configure_logging, run
+        from jetraw.server._settings import ServerSettings
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise click.ClickException(
+            f"the server extra is not installed ({exc.name}): pip install 'jetraw[server]'"
+        ) from None
+    configure_logging(log_level)
+    token = admin_token_file.read_text("utf-8").strip() or None if admin_token_file else None
+    settings = ServerSettings(data_dir=data_dir.resolve(), admin_token=token)
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        click.echo(f"Warning: listening on {host}, reachable from other machines.", err=True)
+    click.echo(f"Serving on http://{host}:{port} (data dir {settings.data_dir}); Ctrl-C stops.")
+    run(settings, host=host, port=port, announce=click.echo, log_level=log_level)

@@ -32,7 +32,11 @@ class Problem(Exception):
 
     def body(self, request_id: str | None) -> dict[str, Any]:
         return problem_body(
-            self.status, self.code, self.detail, title=self.title, request_id=request_id,
+            self.status,
+            self.code,
+            self.detail,
+            title=self.title,
+            request_id=request_id,
             **self.extra,
         )
 

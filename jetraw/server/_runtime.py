@@ -43,9 +43,9 @@ def now(state: AppState) -> float:
 
 
 def rfc3339(timestamp: float) -> str:
-    """``2026-11-28T14:00:00.123Z``: fixed width, so the strings also sort by time."""
+    """``2026-11-28T14:00:00Z`` (to the second): fixed width, so the strings also sort by time."""
     moment = datetime.fromtimestamp(timestamp, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def setting(state: AppState, name: str) -> Any:

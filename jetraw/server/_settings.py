@@ -28,6 +28,8 @@ class ServerSettings:
     device_poll_interval: int = 5
     upload_expiry_days: float = 7.0
     garbage_grace_seconds: float = 300.0
+    #: seconds between cleanup passes (expire uploads, delete garbage); 0 = never on its own.
+    cleanup_interval_seconds: float = 60.0
     #: scrypt cost parameter N (a power of two). 2**14 in production, 2**4 in tests.
     password_hash_n: int = 2**14
     #: requests per minute per client address on login/token/device endpoints; 0 = unlimited.

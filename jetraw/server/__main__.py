@@ -1,0 +1,52 @@
+"""``python -m jetraw.server``: run the reference platform (used by ``LocalPlatform``)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from jetraw.server._serve import configure_logging, run, settings_from
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m jetraw.server", description=__doc__)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    parser.add_argument("--admin-token-file", type=Path, help="enables /admin/v1")
+    parser.add_argument("--ready-file", type=Path, help="JSON {url, port, pid} once serving")
+    parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--password-hash-n", type=int)
+    parser.add_argument("--rate-limit-per-minute", type=int)
+    parser.add_argument("--access-token-ttl", type=int)
+    parser.add_argument("--refresh-grace-seconds", type=float)
+    parser.add_argument("--upload-expiry-days", type=float)
+    parser.add_argument("--garbage-grace-seconds", type=float)
+    parser.add_argument("--cleanup-interval-seconds", type=float)
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level)
+    admin_token = None
+    if args.admin_token_file is not None:
+        admin_token = args.admin_token_file.read_text("utf-8").strip() or None
+    settings = settings_from(
+        data_dir=args.data_dir.resolve(),
+        admin_token=admin_token,
+        password_hash_n=args.password_hash_n,
+        rate_limit_per_minute=args.rate_limit_per_minute,
+        access_token_ttl=args.access_token_ttl,
+        refresh_grace_seconds=args.refresh_grace_seconds,
+        upload_expiry_days=args.upload_expiry_days,
+        garbage_grace_seconds=args.garbage_grace_seconds,
+        cleanup_interval_seconds=args.cleanup_interval_seconds,
+    )
+    run(
+        settings,
+        host=args.host,
+        port=args.port,
+        ready_file=args.ready_file,
+        log_level=args.log_level,
+    )
+
+
+if __name__ == "__main__":
+    main()

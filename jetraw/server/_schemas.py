@@ -1,0 +1,300 @@
+"""Request and response models of the JSON API: they validate input and document the OpenAPI.
+
+Request models are strict (no coercion of ``"1"`` to ``1``) and forbid unknown fields, so a typo
+such as ``"overwite"`` is an error rather than a silent default.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ApiKeyOut",
+    "BatchCompleteIn",
+    "BatchCompleteOut",
+    "BatchCreateIn",
+    "BatchCreateOut",
+    "Checksum",
+    "CompleteIn",
+    "DirectoryIn",
+    "DirectoryOut",
+    "FileList",
+    "FileOut",
+    "MeOut",
+    "MetadataIn",
+    "MoveIn",
+    "OrganisationList",
+    "OrganisationOut",
+    "ProblemOut",
+    "SpaceIn",
+    "SpaceList",
+    "SpaceOut",
+    "Text",
+    "UploadIn",
+    "UploadList",
+    "UploadOut",
+    "UploadPatchIn",
+    "UserOut",
+]
+
+MAX_BATCH = 1000
+MAX_SIZE = 2**53 - 1
+
+
+def _printable(value: str) -> str:
+    # JSON may carry lone surrogates ("\ud800"), which SQLite cannot store.
+    if any(unicodedata.category(c) == "Cs" for c in value):
+        raise ValueError("contains a lone surrogate")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_printable)]
+
+
+def _metadata(value: dict[str, str]) -> dict[str, str]:
+    if len(value) > 64:
+        raise ValueError("at most 64 keys")
+    for key, item in value.items():
+        _printable(key)
+        _printable(item)
+        if not key or len(key.encode()) > 128:
+            raise ValueError("keys are 1-128 bytes")
+        if len(item.encode()) > 1024:
+            raise ValueError("values are at most 1,024 bytes")
+    return value
+
+
+Metadata = Annotated[dict[str, str], AfterValidator(_metadata)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Checksum(_In):
+    """A whole-file checksum."""
+
+    crc32c: Annotated[str, Field(pattern=r"^[0-9a-f]{8}$", description="CRC-32C, 8 hex digits")]
+    sha256: Annotated[str | None, Field(pattern=r"^[0-9a-f]{64}$")] = None
+
+
+class ChecksumOut(_Out):
+    crc32c: str | None = None
+    sha256: str | None = None
+
+
+class ProblemOut(_Out):
+    """RFC 9457 problem details with a stable ``code``."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    request_id: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+class UserOut(_Out):
+    id: str
+    email: str
+    name: str
+
+
+class OrganisationOut(_Out):
+    id: str
+    name: str
+
+
+class OrganisationRoleOut(_Out):
+    id: str
+    name: str
+    role: Literal["admin", "member"]
+
+
+class OrganisationList(_Out):
+    items: list[OrganisationRoleOut]
+
+
+class MembershipOut(_Out):
+    organisation: OrganisationOut
+    role: Literal["admin", "member"]
+
+
+class MeOut(_Out):
+    user: UserOut
+    organisation: OrganisationOut
+    role: Literal["admin", "member"]
+    memberships: list[MembershipOut]
+
+
+class S3Storage(_Out):
+    type: Literal["s3"]
+    bucket: str
+    prefix: str = ""
+    region: str | None = None
+    endpoint_url: str | None = None
+    addressing_style: Literal["auto", "path", "virtual"] = "auto"
+
+
+class LocalStorage(_Out):
+    type: Literal["local"]
+    root: str
+
+
+Storage = Annotated[S3Storage | LocalStorage, Field(discriminator="type")]
+
+
+class SpaceIn(_In):
+    name: Text
+    #: ``{"type": "local"}`` (default root under the data dir), ``{"type": "local", "root"}``
+    #: or ``{"type": "s3", "bucket", ...}``.
+    storage: dict[str, Any] | None = None
+
+
+class SpaceOut(_Out):
+    id: str
+    name: str
+    organisation: OrganisationOut
+    storage: Storage
+    created_at: str
+
+
+class SpaceList(_Out):
+    items: list[SpaceOut]
+
+
+class ApiKeyOut(_Out):
+    id: str
+    name: str
+    organisation: OrganisationOut
+    created_at: str
+    last_used_at: str | None = None
+    revoked_at: str | None = None
+    hint: str
+    key: str | None = None
+
+
+class FileOut(_Out):
+    path: str
+    type: Literal["file"]
+    size: int
+    checksum: ChecksumOut
+    metadata: dict[str, str]
+    object_key: str
+    created_at: str
+    modified_at: str
+    upload_id: str | None = None
+    garbage: list[str] | None = Field(
+        default=None,
+        description="Object keys replaced or deleted by this call that the client may remove "
+        "from S3 storage after the grace period (present on complete and move).",
+    )
+
+
+class DirectoryOut(_Out):
+    path: str
+    type: Literal["directory"]
+
+
+Entry = Annotated[FileOut | DirectoryOut, Field(discriminator="type")]
+
+
+class FileList(_Out):
+    items: list[Entry]
+    next_cursor: str | None
+
+
+class DeleteOut(_Out):
+    deleted: int
+    garbage: list[str]
+
+
+class MetadataIn(_In):
+    metadata: Metadata
+
+
+class DirectoryIn(_In):
+    path: Text
+    exist_ok: bool = False
+
+
+class MoveIn(_In):
+    source: Text
+    destination: Text
+    overwrite: bool = False
+
+
+class UploadIn(_In):
+    path: Text
+    size: Annotated[int, Field(ge=0, le=MAX_SIZE)]
+    overwrite: bool = False
+    metadata: Metadata = Field(default_factory=dict)
+    multipart: bool = False
+
+
+class UploadOut(_Out):
+    id: str
+    space: str
+    path: str
+    size: int
+    object_key: str
+    status: Literal["pending", "completed", "aborted"]
+    storage_upload_id: str | None
+    overwrite: bool
+    multipart: bool
+    metadata: dict[str, str]
+    created_at: str
+    expires_at: str
+    completed_at: str | None = None
+    file: FileOut | None = None
+
+
+class UploadList(_Out):
+    items: list[UploadOut]
+
+
+class UploadPatchIn(_In):
+    storage_upload_id: Annotated[Text | None, Field(max_length=1024)]
+
+
+class CompleteIn(_In):
+    size: Annotated[int, Field(ge=0, le=MAX_SIZE)]
+    checksum: Checksum
+
+
+class CompleteItemIn(CompleteIn):
+    id: Text
+
+
+class BatchCreateIn(_In):
+    uploads: Annotated[list[UploadIn], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class BatchCompleteIn(_In):
+    uploads: Annotated[list[CompleteItemIn], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class BatchCreateItem(_Out):
+    upload: UploadOut | None
+    error: ProblemOut | None
+
+
+class BatchCreateOut(_Out):
+    results: list[BatchCreateItem]
+
+
+class BatchCompleteItem(_Out):
+    file: FileOut | None
+    error: ProblemOut | None
+
+
+class BatchCompleteOut(_Out):
+    results: list[BatchCompleteItem]

@@ -1,0 +1,98 @@
+"""Run the platform under uvicorn on a socket bound up front (so port 0 works)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from jetraw.server._app import create_app
+from jetraw.server._bootstrap import bootstrap, describe
+from jetraw.server._settings import ServerSettings
+from jetraw.server._state import AppState
+
+__all__ = ["READY_PREFIX", "bind", "run", "url_for"]
+
+READY_PREFIX = "JETRAW_SERVER_READY "
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_for(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def run(
+    settings: ServerSettings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ready_file: Path | None = None,
+    announce: Callable[[str], None] = print,
+    log_level: str = "warning",
+) -> None:
+    """Bootstrap if needed, serve until SIGINT/SIGTERM, then return.
+
+    When serving, prints a line ``JETRAW_SERVER_READY {"url", "port", "pid"}`` and writes the same
+    JSON to ``ready_file`` (atomically), so a parent that started us on port 0 learns the port.
+    """
+    sock = bind(host, port)
+    bound_port = sock.getsockname()[1]
+    url = url_for(host, bound_port)
+    if settings.base_url is None:
+        settings.base_url = url
+    app = create_app(settings)
+    state: AppState = app.state.jetraw
+    info = bootstrap(state)
+    if info is not None:
+        announce(describe(info, url))
+    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    ready = {"url": url, "port": bound_port, "pid": os.getpid()}
+
+    async def main() -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        # uvicorn offers a flag, not an event, for "listening".
+        while not server.started and not task.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        if server.started:
+            if ready_file is not None:
+                tmp = ready_file.with_name(ready_file.name + ".tmp")
+                tmp.write_text(json.dumps(ready), "utf-8")
+                os.replace(tmp, ready_file)
+            announce(READY_PREFIX + json.dumps(ready))
+            sys.stdout.flush()
+        await task
+
+    try:
+        asyncio.run(main())
+    finally:
+        sock.close()
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.WARNING),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def settings_from(**values: Any) -> ServerSettings:
+    return ServerSettings(**{k: v for k, v in values.items() if v is not None})
