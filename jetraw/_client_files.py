@@ -1,10 +1,371 @@
-"""File transfer methods that :class:`~jetraw.AsyncClient` gets through a mixin."""
+"""File methods that :class:`~jetraw.AsyncClient` gets through a mixin: uploads, downloads,
+pending uploads, and the file operations :class:`~jetraw.AsyncJetrawPath` is built on."""
 
 from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from collections.abc import AsyncIterator, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+
+import anyio
+import anyio.to_thread
+
+from jetraw import _files_api as api_
+from jetraw._config import config_dir
+from jetraw._exceptions import (
+    DownloadError,
+    JetrawError,
+    RemotePathNotFoundError,
+    UploadError,
+)
+from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
+from jetraw._storage import S3Storage, Storage, open_storage
+from jetraw._transfer import (
+    Downloader,
+    DownloadItem,
+    DownloadResult,
+    JournalStore,
+    OnCancel,
+    ProgressCallback,
+    RemoteRef,
+    TransferConfig,
+    Uploader,
+    UploadItem,
+    UploadResult,
+    join,
+    parse_remote,
+)
+
+if TYPE_CHECKING:
+    from jetraw._models import Space
+
+__all__ = ["LocalPath", "_FilesMixin"]
+
+#: A local path argument.
+LocalPath = Union[str, "os.PathLike[str]"]
+
+
+def _walk_tree(root: Path) -> list[tuple[Path, str]]:
+    """Every regular file under ``root`` with its POSIX path relative to ``root``, sorted."""
+    found = []
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(directory) / name
+            found.append((path, path.relative_to(root).as_posix()))
+    return found
 
 
 class _FilesMixin:
     """Uploads, downloads, pending uploads and file operations of ``AsyncClient``."""
 
+    if TYPE_CHECKING:
+        verify: bool | str
+        aws_profile: str | None
+
+        @property
+        def server(self) -> str | None: ...
+
+        @property
+        def organisation(self) -> str | None: ...
+
+        async def _request(
+            self,
+            method: str,
+            path: str,
+            *,
+            json: Any = None,
+            params: Mapping[str, Any] | None = None,
+            idempotent: bool | None = None,
+        ) -> Any: ...
+
+        async def get_space(self, name: str) -> Space: ...
+
+    # -- storage --------------------------------------------------------------------------------
+
+    def _storage_cache(self) -> dict[str, Storage]:
+        cache: dict[str, Storage] | None = self.__dict__.get("_storages")
+        if cache is None:
+            cache = self.__dict__["_storages"] = {}
+        return cache
+
+    async def _storage_for(self, space: str, *, concurrency: int = 10) -> Storage:
+        """The storage backend of a space (one per space and client, on this client's loop)."""
+        cache = self._storage_cache()
+        found = cache.get(space)
+        if found is None:
+            info = await self.get_space(space)
+            found = cache.get(space)
+            if found is None:
+                found = cache[space] = open_storage(
+                    info.storage,
+                    verify=self.verify,
+                    aws_profile=self.aws_profile,
+                    max_pool_connections=max(32, concurrency),
+                )
+        return found
+
     async def _aclose_storage(self) -> None:
-        """Close the storage backends this client opened (none yet)."""
+        """Close the storage clients this client opened."""
+        cache = self._storage_cache()
+        storages = list(cache.values())
+        cache.clear()
+        for storage in storages:
+            await storage.aclose()
+
+    def _journals(self) -> JournalStore:
+        return JournalStore(config_dir() / "uploads")
+
+    # -- uploads --------------------------------------------------------------------------------
+
+    async def upload(
+        self,
+        src: LocalPath | Iterable[LocalPath],
+        dest: str,
+        *,
+        overwrite: bool = False,
+        skip_existing: bool = False,
+        fail_fast: bool = False,
+        metadata: Mapping[str, str] | None = None,
+        config: TransferConfig | None = None,
+        on_cancel: OnCancel = "abort",
+        progress: ProgressCallback | None = None,
+    ) -> UploadResult:
+        """Upload a file, a directory tree, or several files to ``dest``.
+
+        Every file is tried; each becomes visible only once all its bytes are stored. Large
+        files go in parts, resumable after a crash or kill from a local journal.
+
+        Args:
+            src: A file, a directory (its whole tree, relative paths kept), or an iterable of
+                files and directories.
+            dest: ``/space/path``. With a trailing ``/`` (or naming an existing directory, or
+                for a tree or several files) it is the folder the files go into.
+            overwrite: Replace files that exist (atomically). Without it an existing file is
+                a failure of that file (:class:`~jetraw.RemotePathExistsError`).
+            skip_existing: Skip files already there with the same size and CRC-32C.
+            fail_fast: Stop at the first failure (the rest are reported as not uploaded).
+            metadata: User metadata recorded with every file.
+            config: Part sizes and concurrency; :class:`TransferConfig` defaults otherwise.
+            on_cancel: ``"abort"`` (default) removes a cancelled upload's parts; ``"keep"``
+                leaves them, so running the same upload again resumes it.
+            progress: Called (or awaited) with each :class:`ProgressEvent`.
+
+        Returns:
+            The outcome of every file.
+
+        Raises:
+            UploadError: Some files failed; ``error.result`` has every file's outcome.
+            FileNotFoundError: ``src`` does not exist.
+            InvalidPathError: ``dest`` is malformed or escapes its space.
+            SpaceNotFoundError: The space does not exist.
+            StorageCredentialsError: No usable storage credentials (nothing was sent).
+        """
+        config = config or TransferConfig()
+        ref = parse_remote(dest)
+        items = await self._plan_upload(src, ref)
+        storage = await self._storage_for(ref.space, concurrency=config.max_concurrency)
+        if isinstance(storage, S3Storage):
+            await storage._get_client()  # missing credentials fail here, before any request
+        uploader = Uploader(
+            self,
+            storage,
+            space=ref.space,
+            config=config,
+            journals=self._journals(),
+            scope=f"{self.server}|{self.organisation}",
+            overwrite=overwrite,
+            skip_existing=skip_existing,
+            fail_fast=fail_fast,
+            metadata=metadata,
+            on_cancel=on_cancel,
+            progress=progress,
+        )
+        result = await uploader.run(items)
+        if result.failed:
+            first = result.failed[0]
+            raise UploadError(
+                f"{len(result.failed)} of {len(result.files)} files failed to upload; first: "
+                f"{first.local}: {first.error}",
+                result=result,
+            ) from first.error
+        return result
+
+    async def _plan_upload(
+        self, src: LocalPath | Iterable[LocalPath], ref: RemoteRef
+    ) -> list[UploadItem]:
+        if isinstance(src, (str, os.PathLike)):
+            local = Path(src)
+            is_dir = await anyio.to_thread.run_sync(local.is_dir)
+            if is_dir:
+                tree = await anyio.to_thread.run_sync(_walk_tree, local)
+                return [UploadItem(p, join(ref.path, rel)) for p, rel in tree]
+            exists = await anyio.to_thread.run_sync(local.exists)
+            if not exists:
+                raise FileNotFoundError(errno.ENOENT, "No such local file", str(local))
+            if ref.directory or await self._is_remote_dir(ref):
+                return [UploadItem(local, join(ref.path, local.name))]
+            return [UploadItem(local, ref.path)]
+        items: list[UploadItem] = []
+        for entry in src:
+            local = Path(entry)
+            if await anyio.to_thread.run_sync(local.is_dir):
+                tree = await anyio.to_thread.run_sync(_walk_tree, local)
+                items += [UploadItem(p, join(ref.path, local.name, rel)) for p, rel in tree]
+            else:
+                items.append(UploadItem(local, join(ref.path, local.name)))
+        return items
+
+    async def _is_remote_dir(self, ref: RemoteRef) -> bool:
+        try:
+            entry = await api_.stat(self, ref.space, ref.path)
+        except RemotePathNotFoundError:
+            return False
+        return isinstance(entry, RemoteDirectory)
+
+    async def list_pending_uploads(self, space: str | None = None) -> list[Upload]:
+        """The caller's uploads that were started and neither completed nor aborted.
+
+        Args:
+            space: Only those of this space.
+
+        Returns:
+            The pending uploads (with ``expires_at``).
+        """
+        return await api_.list_uploads(self, space, "pending")
+
+    async def abort_upload(self, upload_id: str) -> None:
+        """Abort a pending upload and remove the parts it stored.
+
+        Args:
+            upload_id: The upload's id (from :meth:`list_pending_uploads`).
+
+        Raises:
+            UploadNotFoundError: No such upload.
+        """
+        upload = await api_.get_upload(self, upload_id)
+        if upload.storage_upload_id:
+            storage = await self._storage_for(upload.space)
+            with contextlib.suppress(JetrawError):
+                await storage.abort_multipart(upload.object_key, upload.storage_upload_id)
+        await api_.abort_upload(self, upload_id)
+
+    # -- downloads ------------------------------------------------------------------------------
+
+    async def download(
+        self,
+        src: str,
+        dest: LocalPath,
+        *,
+        overwrite: bool = True,
+        config: TransferConfig | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> DownloadResult:
+        """Download a file or a directory tree.
+
+        Each file is fetched with concurrent ranged reads into a temporary file beside its
+        destination, its CRC-32C checked, then renamed into place: a failure never leaves a
+        partial file.
+
+        Args:
+            src: ``/space/path`` of a file, or of a directory (its whole tree).
+            dest: The local file, or a directory to put the file (or tree) in.
+            overwrite: Replace local files that exist.
+            config: Part sizes and concurrency.
+            progress: Called (or awaited) with each :class:`ProgressEvent`.
+
+        Returns:
+            The outcome of every file.
+
+        Raises:
+            DownloadError: Some files failed; ``error.result`` has every file's outcome
+                (:class:`~jetraw.IntegrityError`, :class:`~jetraw.InsufficientStorageError`...).
+            RemotePathNotFoundError: ``src`` does not exist.
+        """
+        config = config or TransferConfig()
+        ref = parse_remote(src)
+        local = Path(dest)
+        items: list[DownloadItem] = []
+        entry: RemoteFile | RemoteDirectory
+        if ref.path and not ref.directory:
+            entry = await api_.stat(self, ref.space, ref.path)
+        else:
+            entry = RemoteDirectory(ref.space, ref.path)
+        if isinstance(entry, RemoteFile):
+            into = await anyio.to_thread.run_sync(local.is_dir) or str(dest).endswith(os.sep)
+            items.append(
+                DownloadItem(entry, local / entry.path.rsplit("/", 1)[-1] if into else local)
+            )
+        else:
+            prefix = f"{entry.path}/" if entry.path else ""
+            async for found in api_.iter_files(self, ref.space, prefix):
+                if isinstance(found, RemoteFile):
+                    items.append(
+                        DownloadItem(found, local.joinpath(*found.path[len(prefix) :].split("/")))
+                    )
+            if not items and entry.path:
+                await api_.stat(self, ref.space, entry.path)  # a missing directory: not found
+        storage = await self._storage_for(ref.space, concurrency=config.max_concurrency)
+        result = await Downloader(
+            storage, config=config, overwrite=overwrite, progress=progress
+        ).run(items)
+        if result.failed:
+            first = result.failed[0]
+            raise DownloadError(
+                f"{len(result.failed)} of {len(result.files)} files failed to download; first: "
+                f"{first.remote}: {first.error}",
+                result=result,
+            ) from first.error
+        return result
+
+    # -- file operations ------------------------------------------------------------------------
+
+    async def stat(self, path: str) -> RemoteFile | RemoteDirectory:
+        """The file or directory at ``/space/path``.
+
+        Raises:
+            RemotePathNotFoundError: Nothing is there.
+        """
+        ref = parse_remote(path)
+        if not ref.path:
+            return RemoteDirectory(ref.space, "")
+        return await api_.stat(self, ref.space, ref.path)
+
+    async def list_files(
+        self, path: str, *, recursive: bool = False
+    ) -> AsyncIterator[RemoteFile | RemoteDirectory]:
+        """The entries under the directory ``/space/dir`` (every file below it if recursive)."""
+        ref = parse_remote(path)
+        prefix = f"{ref.path}/" if ref.path else ""
+        async for entry in api_.iter_files(
+            self, ref.space, prefix, delimiter=None if recursive else "/"
+        ):
+            yield entry
+
+    async def delete(self, path: str, *, recursive: bool = False) -> None:
+        """Delete the file ``/space/path`` (or a directory tree with ``recursive=True``)."""
+        ref = parse_remote(path)
+        await api_.delete_file(self, ref.space, ref.path, recursive=recursive)
+
+    async def move(self, src: str, dest: str, *, overwrite: bool = False) -> RemoteFile:
+        """Rename a file within its space (no bytes move)."""
+        a, b = parse_remote(src), parse_remote(dest)
+        if a.space != b.space:
+            from jetraw._exceptions import InvalidPathError
+
+            raise InvalidPathError("A file can only be moved within its space.")
+        target = join(b.path, a.path.rsplit("/", 1)[-1]) if b.directory else b.path
+        return await api_.move_file(self, a.space, a.path, target, overwrite=overwrite)
+
+    async def mkdir(self, path: str, *, exist_ok: bool = False) -> None:
+        """Create the (explicit, possibly empty) directory ``/space/dir``."""
+        ref = parse_remote(path)
+        await api_.create_directory(self, ref.space, ref.path, exist_ok=exist_ok)
+
+    async def rmdir(self, path: str) -> None:
+        """Remove the empty directory ``/space/dir``."""
+        ref = parse_remote(path)
+        await api_.delete_directory(self, ref.space, ref.path)

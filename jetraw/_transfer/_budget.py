@@ -1,0 +1,97 @@
+"""The byte budget: a byte-weighted semaphore that also recycles part buffers.
+
+Every part (or small file) holds a buffer from the pool while it is read and sent, so the bytes in
+flight, over all files, never exceed the budget, and buffers of the common sizes are reused rather
+than allocated per part. Waiters are served in order, so a large part is not starved by a stream
+of small files.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+
+__all__ = ["BufferPool"]
+
+
+class BufferPool:
+    """At most ``limit`` bytes of buffers lent out at once (one oversize buffer may go alone)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_use = 0
+        self.peak = 0
+        self._free: list[bytearray] = []
+        self._waiters: collections.deque[tuple[int, anyio.Event]] = collections.deque()
+
+    @property
+    def cached(self) -> int:
+        return sum(len(b) for b in self._free)
+
+    def _fits(self, size: int) -> bool:
+        return self.in_use == 0 or self.in_use + size <= self.limit
+
+    async def acquire(self, size: int) -> bytearray:
+        """Wait for ``size`` bytes of budget and return a buffer of at least that length."""
+        if self._waiters or not self._fits(size):
+            event = anyio.Event()
+            entry = (size, event)
+            self._waiters.append(entry)
+            try:
+                await event.wait()
+            except BaseException:
+                if entry in self._waiters:
+                    self._waiters.remove(entry)
+                else:  # granted while being cancelled: hand the grant back
+                    self.in_use -= size
+                    self._wake()
+                raise
+        else:
+            self.in_use += size
+        self.peak = max(self.peak, self.in_use)
+        return self._take(size)
+
+    def _take(self, size: int) -> bytearray:
+        best = None
+        for i, buf in enumerate(self._free):
+            if size <= len(buf) <= 2 * size + (1 << 20) and (
+                best is None or len(buf) < len(self._free[best])
+            ):
+                best = i
+        if best is not None:
+            return self._free.pop(best)
+        # Drop cached buffers that would push the total held over the budget.
+        while self._free and self.in_use + self.cached > self.limit:
+            self._free.pop(0)
+        return bytearray(size)
+
+    def release(self, buffer: bytearray, size: int) -> None:
+        """Return a buffer and its ``size`` bytes of budget."""
+        self.in_use -= size
+        if self.in_use + self.cached + len(buffer) <= self.limit:
+            self._free.append(buffer)
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters:
+            size, event = self._waiters[0]
+            if not self._fits(size):
+                return
+            self._waiters.popleft()
+            self.in_use += size
+            event.set()
+
+    @asynccontextmanager
+    async def lease(self, size: int) -> AsyncIterator[memoryview]:
+        """``async with pool.lease(n) as view``: a ``memoryview`` of exactly ``n`` bytes."""
+        buffer = await self.acquire(size)
+        try:
+            yield memoryview(buffer)[:size]
+        finally:
+            self.release(buffer, size)
+
+    def clear(self) -> None:
+        self._free.clear()

@@ -1,0 +1,84 @@
+"""``TransferConfig`` and part planning (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from jetraw._exceptions import ConfigurationError
+
+__all__ = ["MAX_PARTS", "MAX_PART_SIZE", "MIN_PART_SIZE", "TransferConfig", "plan_part_size"]
+
+KiB = 1 << 10
+MiB = 1 << 20
+GiB = 1 << 30
+MIN_PART_SIZE = 5 * MiB
+MAX_PART_SIZE = 5 * GiB
+#: S3 allows 10,000 parts; we stay strictly below.
+MAX_PARTS = 9_999
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferConfig:
+    """How uploads and downloads are cut up and how much runs at once.
+
+    A value object: compare and print it freely.
+
+    Args:
+        multipart_threshold: Files of at least this many bytes go as a multipart upload (and
+            are downloaded in ranged parts); smaller ones in one request.
+        part_size: The preferred part size (≥ 5 MiB). Larger files get larger equal parts so
+            they fit in fewer than 10,000 parts.
+        max_concurrency: Storage requests in flight at once, over all files and parts.
+        max_bytes_in_flight: Part buffers held at once, over all files (the memory budget). A
+            part larger than this still goes, alone.
+        retries: Attempts per storage request on throttling, 5xx and connection errors.
+        batch_size: Files per batch call to the state server (create and complete).
+    """
+
+    multipart_threshold: int = 32 * MiB
+    part_size: int = 8 * MiB
+    max_concurrency: int = 10
+    max_bytes_in_flight: int = 64 * MiB
+    retries: int = 5
+    batch_size: int = 100
+
+    def __post_init__(self) -> None:
+        if self.part_size < MIN_PART_SIZE or self.part_size > MAX_PART_SIZE:
+            raise ConfigurationError("part_size must be between 5 MiB and 5 GiB.")
+        if self.multipart_threshold < 0:
+            raise ConfigurationError("multipart_threshold must not be negative.")
+        if self.max_concurrency < 1:
+            raise ConfigurationError("max_concurrency must be at least 1.")
+        if self.max_bytes_in_flight < 1:
+            raise ConfigurationError("max_bytes_in_flight must be positive.")
+        if self.retries < 1:
+            raise ConfigurationError("retries must be at least 1.")
+        if not 1 <= self.batch_size <= 1000:
+            raise ConfigurationError("batch_size must be between 1 and 1000.")
+
+    def is_multipart(self, size: int) -> bool:
+        """Whether a file of ``size`` bytes is sent in parts."""
+        return size >= self.multipart_threshold and size > 0
+
+
+def plan_part_size(size: int, config: TransferConfig) -> int:
+    """The equal part size for a multipart upload of ``size`` bytes.
+
+    Raises:
+        ConfigurationError: The file cannot fit in fewer than 10,000 parts of at most 5 GiB.
+    """
+    part = max(config.part_size, MIN_PART_SIZE)
+    if -(-size // part) > MAX_PARTS:
+        needed = -(-size // MAX_PARTS)
+        part = -(-needed // MiB) * MiB  # whole MiB, for readable part sizes
+    if part > MAX_PART_SIZE:
+        raise ConfigurationError(
+            f"A file of {size} bytes cannot be uploaded in fewer than 10,000 parts of at most "
+            "5 GiB (the S3 limit)."
+        )
+    return part
+
+
+def part_count(size: int, part_size: int) -> int:
+    """Parts of ``part_size`` needed for ``size`` bytes (at least one)."""
+    return max(1, -(-size // part_size))

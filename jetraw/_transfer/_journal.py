@@ -1,0 +1,79 @@
+"""The resume journal: what a multipart upload has stored so far, kept on local disk.
+
+One small JSON file per upload under ``<config dir>/uploads/``, keyed by server, organisation,
+space, remote path and the local file's identity (device, inode, real path). It is rewritten
+atomically as parts finish, so after a crash or ``kill -9`` the next run of the same upload finds
+the upload ids and the parts already stored, and the file's size and mtime tell whether the local
+bytes are still the same.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Journal", "JournalStore"]
+
+
+@dataclasses.dataclass
+class Journal:
+    upload_id: str
+    storage_upload_id: str
+    object_key: str
+    part_size: int
+    size: int
+    mtime_ns: int
+    #: part number → [etag, size, crc32c]
+    parts: dict[int, list[Any]] = dataclasses.field(default_factory=dict)
+    expires_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["parts"] = {str(k): v for k, v in self.parts.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Journal:
+        data = dict(data)
+        data["parts"] = {int(k): list(v) for k, v in data.get("parts", {}).items()}
+        return cls(**data)
+
+
+class JournalStore:
+    """Journals in one directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    @staticmethod
+    def key(scope: str, space: str, path: str, local: Path) -> str:
+        st = local.stat()
+        ident = [scope, space, path, str(local.resolve()), st.st_dev, st.st_ino]
+        return hashlib.sha256(json.dumps(ident).encode()).hexdigest()[:40]
+
+    def _file(self, key: str) -> Path:
+        return self.directory / f"{key}.json"
+
+    def load(self, key: str) -> Journal | None:
+        try:
+            return Journal.from_json(json.loads(self._file(key).read_bytes()))
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+    def save(self, key: str, journal: Journal) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        target = self._file(key)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
+        with open(tmp, "wb") as f:
+            f.write(json.dumps(journal.to_json()).encode())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+
+    def delete(self, key: str) -> None:
+        self._file(key).unlink(missing_ok=True)
