@@ -96,3 +96,51 @@ async def storage(
         yield backend
     finally:
         await backend.aclose()
+
+
+# -- end to end: the reference platform ------------------------------------------------------
+
+
+class SpaceUnderTest:
+    """A fresh space on the session's platform, and an independent reader of its storage."""
+
+    def __init__(self, name: str, kind: str, info: dict[str, Any], s3: Any = None) -> None:
+        self.name = name
+        self.kind = kind
+        self.storage = info["storage"]
+        self.s3 = s3
+
+    def read_object(self, object_key: str) -> bytes:
+        if self.kind == "s3":
+            key = (self.storage.get("prefix") or "") + object_key
+            return bytes(self.s3.get_object(Bucket=self.storage["bucket"], Key=key)["Body"].read())
+        return (Path(self.storage["root"]) / object_key).read_bytes()
+
+    def open_multipart_uploads(self) -> list[Any]:
+        if self.kind == "s3":
+            answer = self.s3.list_multipart_uploads(Bucket=self.storage["bucket"])
+            return list(answer.get("Uploads", []))
+        staging = Path(self.storage["root"]) / ".jetraw-multipart"
+        return sorted(staging.iterdir()) if staging.is_dir() else []
+
+
+@pytest.fixture(params=["local", "s3"])
+def space(
+    request: pytest.FixtureRequest, jetraw_platform: Any, moto_url: str, aws_env: dict[str, str]
+) -> SpaceUnderTest:
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    if request.param == "s3":
+        s3 = request.getfixturevalue("boto3_client")
+        bucket_name = request.getfixturevalue("bucket")
+        info = jetraw_platform.create_space(name, storage=s3_descriptor(moto_url, bucket_name))
+        return SpaceUnderTest(name, "s3", info, s3)
+    info = jetraw_platform.create_space(name)
+    return SpaceUnderTest(name, "local", info)
+
+
+@pytest.fixture
+async def client(jetraw_platform: Any) -> AsyncIterator[Any]:
+    from jetraw.aio import AsyncClient
+
+    async with AsyncClient(jetraw_platform.api_key, server=jetraw_platform.url) as c:
+        yield c
