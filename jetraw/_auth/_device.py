@@ -65,7 +65,8 @@ async def device_login(
             f"The server at {http.server} answered the device login request without a code."
         ) from None
     complete = str(grant.get("verification_uri_complete") or verification_uri)
-    interval = float(grant.get("interval") or 5)
+    raw_interval = grant.get("interval")
+    interval = 5.0 if raw_interval is None else max(0.0, float(raw_interval))
     expires_in = min(float(grant.get("expires_in") or login_timeout), login_timeout)
     notify(
         f"To log in to {http.server}, open {verification_uri} in any browser and enter the code "
