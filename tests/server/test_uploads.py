@@ -1,0 +1,256 @@
+"""The upload life cycle over real HTTP: create, write, complete, abort, batch, expiry, cleanup."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from conftest import Api, assert_problem, crc32c_hex
+
+from jetraw.testing import LocalPlatform
+
+
+def test_file_appears_only_at_complete(api: Api, space: dict[str, Any]) -> None:
+    data = b"hello world"
+    upload = api.create(space, "dir/hello.txt", len(data), metadata={"k": "v"})
+    assert upload["status"] == "pending"
+    assert upload["space"] == space["name"]
+    assert upload["object_key"].startswith("objects/")
+    assert upload["expires_at"] > upload["created_at"]
+    api.write_object(space, upload["object_key"], data)
+    assert_problem(api.get(f"/spaces/{space['name']}/files/dir/hello.txt"), 404, "file_not_found")
+
+    r = api.complete(upload, data)
+    assert r.status_code == 200, r.text
+    file = r.json()
+    assert file["path"] == "dir/hello.txt"
+    assert file["size"] == len(data)
+    assert file["checksum"]["crc32c"] == crc32c_hex(data)
+    assert file["metadata"] == {"k": "v"}
+    assert file["object_key"] == upload["object_key"]
+    assert file["upload_id"] == upload["id"]
+    assert file["garbage"] == []
+    stat = api.get(f"/spaces/{space['name']}/files/dir/hello.txt").json()
+    assert {k: stat[k] for k in ("size", "object_key", "checksum")} == {
+        k: file[k] for k in ("size", "object_key", "checksum")
+    }
+    got = api.get(f"/uploads/{upload['id']}").json()
+    assert got["status"] == "completed"
+    assert got["file"]["object_key"] == upload["object_key"]
+
+
+def test_complete_is_idempotent(api: Api, space: dict[str, Any], platform: LocalPlatform) -> None:
+    before = platform.metrics()["jetraw_uploads_completed_total"]
+    data = b"abc"
+    upload = api.create(space, "same.bin", 3)
+    api.write_object(space, upload["object_key"], data)
+    first = api.complete(upload, data)
+    second = api.complete(upload, data)
+    assert first.status_code == second.status_code == 200
+    assert first.json() == second.json()
+    # Counted once however many times it is retried.
+    assert platform.metrics()["jetraw_uploads_completed_total"] == before + 1
+    # A retry with another size is not the same completion.
+    r = api.post(
+        f"/uploads/{upload['id']}/complete", json={"size": 4, "checksum": {"crc32c": "00000000"}}
+    )
+    assert_problem(r, 409, "size_mismatch")
+
+
+def test_overwrite_swaps_the_object_atomically(api: Api, space: dict[str, Any]) -> None:
+    old = api.put(space, "f.txt", b"old")
+    assert_problem(
+        api.post(f"/spaces/{space['name']}/uploads", json={"path": "f.txt", "size": 3}),
+        409,
+        "file_exists",
+    )
+    upload = api.create(space, "f.txt", 3, overwrite=True)
+    api.write_object(space, upload["object_key"], b"new")
+    # Until complete, readers see the old object.
+    assert api.get(f"/spaces/{space['name']}/files/f.txt").json()["object_key"] == old["object_key"]
+    new = api.complete(upload, b"new").json()
+    assert new["object_key"] != old["object_key"]
+    assert new["created_at"] == old["created_at"]
+    # Local storage: the server removes the replaced object itself, so the client has nothing to do.
+    assert new["garbage"] == []
+    stat = api.get(f"/spaces/{space['name']}/files/f.txt").json()
+    assert stat["object_key"] == new["object_key"]
+
+
+def test_overwrite_false_is_checked_again_at_complete(api: Api, space: dict[str, Any]) -> None:
+    first = api.create(space, "race.txt", 1)
+    second = api.create(space, "race.txt", 1)
+    api.write_object(space, first["object_key"], b"1")
+    api.write_object(space, second["object_key"], b"2")
+    assert api.complete(first, b"1").status_code == 200
+    body = assert_problem(api.complete(second, b"2"), 409, "file_exists")
+    assert body["upload_id"] == second["id"]
+    stat = api.get(f"/spaces/{space['name']}/files/race.txt").json()
+    assert stat["object_key"] == first["object_key"]
+
+
+def test_complete_checks_the_stored_object(api: Api, space: dict[str, Any]) -> None:
+    upload = api.create(space, "x.bin", 5)
+    assert_problem(api.complete(upload, b"12345"), 409, "object_missing")
+    api.write_object(space, upload["object_key"], b"123")
+    assert_problem(api.complete(upload, b"12345"), 409, "size_mismatch")
+    assert_problem(api.complete(upload, b"123"), 409, "size_mismatch")  # declared 5
+    api.write_object(space, upload["object_key"], b"12345")
+    assert api.complete(upload, b"12345").status_code == 200
+
+
+def test_abort(api: Api, space: dict[str, Any], platform: LocalPlatform) -> None:
+    before = platform.metrics()["jetraw_uploads_aborted_total"]
+    upload = api.create(space, "gone.txt", 2)
+    api.write_object(space, upload["object_key"], b"hi")
+    assert api.delete(f"/uploads/{upload['id']}").status_code == 204
+    assert api.delete(f"/uploads/{upload['id']}").status_code == 204  # idempotent
+    assert platform.metrics()["jetraw_uploads_aborted_total"] == before + 1
+    assert api.get(f"/uploads/{upload['id']}").json()["status"] == "aborted"
+    assert_problem(api.complete(upload, b"hi"), 409, "upload_not_pending")
+    assert_problem(api.get(f"/spaces/{space['name']}/files/gone.txt"), 404, "file_not_found")
+    # Aborting a completed upload is refused; its file stays.
+    done = api.create(space, "kept.txt", 1)
+    api.write_object(space, done["object_key"], b"k")
+    api.complete(done, b"k")
+    assert_problem(api.delete(f"/uploads/{done['id']}"), 409, "upload_not_pending")
+    assert api.get(f"/spaces/{space['name']}/files/kept.txt").status_code == 200
+
+
+def test_storage_upload_id_and_listing(api: Api, space: dict[str, Any]) -> None:
+    upload = api.create(space, "big.bin", 10, multipart=True)
+    r = api.patch(f"/uploads/{upload['id']}", json={"storage_upload_id": "mpu-123"})
+    assert r.status_code == 200, r.text
+    assert r.json()["storage_upload_id"] == "mpu-123"
+    pending = api.get("/uploads", params={"space": space["name"], "status": "pending"}).json()
+    mine = [u for u in pending["items"] if u["id"] == upload["id"]]
+    assert mine
+    assert mine[0]["storage_upload_id"] == "mpu-123"
+    assert mine[0]["multipart"] is True
+    api.delete(f"/uploads/{upload['id']}")
+    pending = api.get("/uploads", params={"space": space["name"], "status": "pending"}).json()
+    assert all(u["id"] != upload["id"] for u in pending["items"])
+    aborted = api.get("/uploads", params={"space": space["name"], "status": "aborted"}).json()
+    assert [u["id"] for u in aborted["items"]] == [upload["id"]]
+    assert_problem(
+        api.patch(f"/uploads/{upload['id']}", json={"storage_upload_id": "x"}),
+        409,
+        "upload_not_pending",
+    )
+
+
+def test_batch_items_are_independent(api: Api, space: dict[str, Any]) -> None:
+    api.put(space, "exists.txt", b"e")
+    r = api.post(
+        f"/spaces/{space['name']}/uploads/batch",
+        json={
+            "uploads": [
+                {"path": "a.txt", "size": 1},
+                {"path": "exists.txt", "size": 1},
+                {"path": "../escape", "size": 1},
+                {"path": "b.txt", "size": 2, "metadata": {"m": "1"}},
+            ]
+        },
+    )
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [res["error"]["code"] if res["error"] else None for res in results] == [
+        None,
+        "file_exists",
+        "invalid_path",
+        None,
+    ]
+    a, b = results[0]["upload"], results[3]["upload"]
+    api.write_object(space, a["object_key"], b"a")
+    api.write_object(space, b["object_key"], b"bb")
+    r = api.post(
+        "/uploads/batch-complete",
+        json={
+            "uploads": [
+                {"id": b["id"], "size": 2, "checksum": {"crc32c": crc32c_hex(b"bb")}},
+                {"id": "nope", "size": 1, "checksum": {"crc32c": "00000000"}},
+                {"id": a["id"], "size": 1, "checksum": {"crc32c": crc32c_hex(b"a")}},
+                {"id": a["id"], "size": 1, "checksum": {"crc32c": crc32c_hex(b"a")}},
+            ]
+        },
+    )
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert results[0]["file"]["path"] == "b.txt"
+    assert results[0]["error"] is None
+    assert results[1]["file"] is None
+    assert results[1]["error"]["code"] == "upload_not_found"
+    assert results[2]["file"]["path"] == "a.txt"
+    assert results[3]["file"] == results[2]["file"]  # idempotent inside one batch too
+    names = [f["path"] for f in api.list_all(space)]
+    assert names == ["a.txt", "b.txt", "exists.txt"]
+
+
+def test_batch_limits(api: Api, space: dict[str, Any]) -> None:
+    too_many = {"uploads": [{"path": f"f{i}", "size": 1} for i in range(1001)]}
+    assert_problem(
+        api.post(f"/spaces/{space['name']}/uploads/batch", json=too_many), 400, "invalid_request"
+    )
+    assert_problem(
+        api.post(f"/spaces/{space['name']}/uploads/batch", json={"uploads": []}),
+        400,
+        "invalid_request",
+    )
+    assert api.list_all(space) == []
+
+
+def test_expired_uploads(jetraw_platform_factory: Callable[..., LocalPlatform]) -> None:
+    platform = jetraw_platform_factory(
+        upload_expiry_days=1.5 / 86400, garbage_grace_seconds=0, cleanup_interval_seconds=0
+    )
+    api = Api(platform)
+    try:
+        space = api.get(f"/spaces/{platform.space}").json()
+        late = api.create(space, "late.bin", 1)
+        swept = api.create(space, "swept.bin", 1)
+        path = api.write_object(space, swept["object_key"], b"s")
+        api.write_object(space, late["object_key"], b"l")
+        time.sleep(2.1)
+        # Completing after expiry is refused, and the upload is retired.
+        assert_problem(api.complete(late, b"l"), 409, "upload_not_pending")
+        assert api.get(f"/uploads/{late['id']}").json()["status"] == "aborted"
+        result = platform.cleanup()
+        assert result["expired_uploads"] == 1  # `swept`; `late` was retired at complete
+        assert api.get(f"/uploads/{swept['id']}").json()["status"] == "aborted"
+        assert not path.exists()  # grace 0: its object is deleted at once
+        assert api.list_all(space) == []
+    finally:
+        api.close()
+
+
+def test_cleanup_deletes_replaced_and_deleted_objects_after_grace(
+    api: Api, space: dict[str, Any], platform: LocalPlatform
+) -> None:
+    root = Path(space["storage"]["root"])
+    old = api.put(space, "a.txt", b"old")
+    new = api.put(space, "a.txt", b"new", overwrite=True)
+    other = api.put(space, "d/b.txt", b"b")
+    r = api.delete(f"/spaces/{space['name']}/files/d", params={"recursive": "true"})
+    assert r.status_code == 200
+    assert r.json() == {"deleted": 1, "garbage": []}
+    platform.cleanup()  # the session platform has a zero grace period
+    assert not (root / old["object_key"]).exists()
+    assert not (root / other["object_key"]).exists()
+    assert (root / new["object_key"]).read_bytes() == b"new"
+
+
+def test_s3_space_reports_garbage_to_the_client(api: Api, platform: LocalPlatform) -> None:
+    space = platform.create_space(
+        "s3-garbage", storage={"type": "s3", "bucket": "bucket-1", "prefix": "p"}
+    )
+    assert space["storage"]["prefix"] == "p/"
+    first = api.create(space, "k.bin", 1)
+    # The server cannot look into S3: complete trusts the client's size and checksum.
+    assert api.complete(first, b"1").status_code == 200
+    second = api.create(space, "k.bin", 1, overwrite=True)
+    replaced = api.complete(second, b"2").json()
+    assert replaced["garbage"] == [first["object_key"]]
+    deleted = api.delete(f"/spaces/{space['name']}/files/k.bin").json()
+    assert deleted == {"deleted": 1, "garbage": [second["object_key"]]}
