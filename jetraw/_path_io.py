@@ -1,0 +1,244 @@
+"""File objects returned by :meth:`AsyncJetrawPath.open`: ranged buffered reads, spooled writes."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import anyio.to_thread
+
+from jetraw._crc import crc32c
+from jetraw._exceptions import IntegrityError
+from jetraw._transfer import TransferConfig
+
+if TYPE_CHECKING:
+    from jetraw._client import AsyncClient
+    from jetraw._files_api import RemoteFile
+    from jetraw._storage import Storage
+
+__all__ = ["AsyncJetrawReader", "AsyncJetrawWriter"]
+
+
+class AsyncJetrawReader:
+    """A read-only, seekable binary file over a remote file: reads are ranged and buffered.
+
+    Use it as ``async with path.open("rb") as f: data = await f.read(100)``.
+    """
+
+    def __init__(self, remote: RemoteFile, storage: Storage, *, buffer_size: int = 1 << 20) -> None:
+        self._remote = remote
+        self._storage = storage
+        self._buffer_size = max(1, buffer_size)
+        self._pos = 0
+        self._buf = b""
+        self._buf_start = 0
+        self._closed = False
+
+    @property
+    def size(self) -> int:
+        """The file's size in bytes."""
+        return self._remote.size
+
+    @property
+    def name(self) -> str:
+        """The remote path, ``/space/path``."""
+        return f"/{self._remote.space}/{self._remote.path}"
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._closed
+
+    def readable(self) -> bool:
+        """Like ``io.IOBase.readable``: always ``True``."""
+        return True
+
+    def seekable(self) -> bool:
+        """Like ``io.IOBase.seekable``: always ``True``."""
+        return True
+
+    def writable(self) -> bool:
+        """Like ``io.IOBase.writable``: always ``False``."""
+        return False
+
+    def tell(self) -> int:
+        """The current position."""
+        return self._pos
+
+    async def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Like ``io.IOBase.seek``, but async. Returns the new position."""
+        self._check()
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    async def _fetch(self, start: int, length: int) -> bytes:
+        chunks = [c async for c in self._storage.iter_range(self._remote.object_key, start, length)]
+        data = b"".join(chunks)
+        if len(data) != length:
+            raise IntegrityError(f"{self.name}: storage returned {len(data)} of {length} bytes.")
+        return data
+
+    async def read(self, size: int = -1) -> bytes:
+        """Like ``io.BufferedReader.read``, but async: up to ``size`` bytes (all if negative)."""
+        self._check()
+        end = self.size if size is None or size < 0 else min(self.size, self._pos + size)
+        if end <= self._pos:
+            return b""
+        out = bytearray()
+        while self._pos < end:
+            offset = self._pos - self._buf_start
+            if 0 <= offset < len(self._buf):
+                take = self._buf[offset : offset + (end - self._pos)]
+            else:
+                want = end - self._pos
+                if want >= self._buffer_size:  # large reads bypass the buffer
+                    take = await self._fetch(self._pos, want)
+                else:
+                    length = min(self._buffer_size, self.size - self._pos)
+                    self._buf, self._buf_start = await self._fetch(self._pos, length), self._pos
+                    continue
+            out += take
+            self._pos += len(take)
+        whole = (size is None or size < 0) and len(out) == self.size
+        # A read of the whole file is checked against the recorded checksum.
+        if whole and self._remote.crc32c is not None and crc32c(out) != self._remote.crc32c:
+            raise IntegrityError(f"{self.name}: the bytes read do not match the checksum.")
+        return bytes(out)
+
+    async def aclose(self) -> None:
+        """Close the file (idempotent)."""
+        self._closed = True
+        self._buf = b""
+
+    def _check(self) -> None:
+        if self._closed:
+            raise ValueError("I/O operation on closed file.")
+
+    async def __aenter__(self) -> AsyncJetrawReader:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class AsyncJetrawWriter:
+    """A write-only binary file: bytes go to a local spool, and on close the file is uploaded
+    (in parts when large) and appears at once, complete.
+
+    The state server needs a file's size when its upload starts, so the bytes are spooled (in
+    memory up to ``multipart_threshold``, then in a temporary file) and sent when the writer is
+    closed. Leaving the ``async with`` block with an exception uploads nothing.
+    """
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        remote: str,
+        *,
+        overwrite: bool = True,
+        config: TransferConfig | None = None,
+    ) -> None:
+        self._client = client
+        self._remote = remote
+        self._overwrite = overwrite
+        self._config = config or TransferConfig()
+        # Closed by aclose()/discard(): the writer is itself the context manager.
+        self._spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+            max_size=self._config.multipart_threshold
+        )
+        self._size = 0
+        self._closed = False
+
+    @property
+    def name(self) -> str:
+        """The remote path, ``/space/path``."""
+        return self._remote
+
+    @property
+    def closed(self) -> bool:
+        """Whether the writer was closed."""
+        return self._closed
+
+    def readable(self) -> bool:
+        """Always ``False``."""
+        return False
+
+    def writable(self) -> bool:
+        """Always ``True``."""
+        return True
+
+    def seekable(self) -> bool:
+        """Always ``False``."""
+        return False
+
+    def tell(self) -> int:
+        """Bytes written so far."""
+        return self._size
+
+    async def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Like ``io.BufferedWriter.write``, but async. Returns the number of bytes written."""
+        if self._closed:
+            raise ValueError("I/O operation on closed file.")
+        n = await anyio.to_thread.run_sync(self._spool.write, data)
+        self._size += n
+        return n
+
+    async def aclose(self) -> None:
+        """Upload what was written and close; the file appears now (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._commit()
+        finally:
+            self._spool.close()
+
+    async def _commit(self) -> None:
+        from jetraw._transfer._remote import parse_remote
+
+        ref = parse_remote(self._remote)
+        with tempfile.TemporaryDirectory(prefix="jetraw-write-") as tmp:
+            local = Path(tmp) / (ref.path.rsplit("/", 1)[-1] or "file")
+
+            def flush() -> None:
+                self._spool.seek(0)
+                with open(local, "wb") as out:
+                    while chunk := self._spool.read(1 << 20):
+                        out.write(chunk)
+                    os.fsync(out.fileno())
+
+            await anyio.to_thread.run_sync(flush)
+            await self._client.upload(
+                local, self._remote, overwrite=self._overwrite, config=self._config
+            )
+
+    async def discard(self) -> None:
+        """Close without uploading anything."""
+        self._closed = True
+        self._spool.close()
+
+    async def __aenter__(self) -> AsyncJetrawWriter:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            await self.discard()
+        else:
+            await self.aclose()
