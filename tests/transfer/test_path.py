@@ -145,8 +145,12 @@ async def test_open_seek_and_ranged_reads(space: SpaceUnderTest, client: Any) ->
 @pytest.mark.anyio
 async def test_writer_error_uploads_nothing(space: SpaceUnderTest, client: Any) -> None:
     p = AsyncJetrawPath(f"/{space.name}/never.bin", client=client)
-    with pytest.raises(RuntimeError):
+
+    async def write_then_fail() -> None:
         async with p.open("wb") as w:
             await w.write(b"partial")
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await write_then_fail()
     assert not await p.exists()
