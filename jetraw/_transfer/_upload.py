@@ -161,6 +161,11 @@ class Uploader:
         for job in jobs:
             if job.error is not None:
                 await self._report_failure(job)
+        if self.fail_fast and any(j.error is not None for j in jobs):
+            for job in jobs:
+                if job.error is None:
+                    job.fail(JetrawError("Not uploaded: an earlier file failed (fail_fast)."))
+                    await self._report_failure(job)
         if self.skip_existing:
             await self._mark_existing([j for j in jobs if j.error is None])
         todo = [j for j in jobs if j.error is None and not j.done]
