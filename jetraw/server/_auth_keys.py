@@ -86,7 +86,7 @@ def create_api_key(
 
 def list_api_keys(conn: sqlite3.Connection, user_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
-        _ROW_SQL + " WHERE k.user_id = ? ORDER BY k.created_at, k.id", (user_id,)
+        _ROW_SQL + " WHERE k.user_id = ? ORDER BY k.created_at, k.rowid", (user_id,)
     ).fetchall()
     return [api_key_json(row) for row in rows]
 

@@ -223,6 +223,7 @@ class FormReader(HTMLParser):
                 self._form["fields"][self._select] = a.get("value", "")
 
     def handle_endtag(self, tag: str) -> None:
+        self._capture = None  # ids carry text only in leaf elements on these pages
         if tag == "form":
             self._form = None
         elif tag == "select":
