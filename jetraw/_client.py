@@ -145,8 +145,13 @@ class AsyncClient(_FilesMixin):
     async def __aenter__(self) -> AsyncClient:
         self._check_usable()
         if self.refresh_token_if_empty:
-            tm = await self._token_manager()
-            await tm.access_token()
+            try:
+                tm = await self._token_manager()
+                await tm.access_token()
+            except BaseException:
+                # `async with` never reaches __aexit__ when entering fails: close here.
+                await self.aclose()
+                raise
         return self
 
     async def __aexit__(

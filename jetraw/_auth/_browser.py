@@ -13,7 +13,7 @@ import logging
 import secrets
 import webbrowser
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
@@ -130,7 +130,8 @@ async def browser_login(
     """
     verifier, challenge = pkce_pair()
     callback = _Callback(secrets.token_urlsafe(24))
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    listeners = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    listener = cast(anyio.abc.SocketListener, listeners.listeners[0])
     port = listener.extra(anyio.abc.SocketAttribute.local_port)
     redirect_uri = f"http://127.0.0.1:{port}{CALLBACK_PATH}"
     params = {
@@ -146,8 +147,22 @@ async def browser_login(
     url = str(http.base_url.join(AUTHORIZE_PATH).copy_with(params=params))
     opener_errors: list[BaseException] = []
 
+    accepted: set[anyio.abc.SocketStream] = set()
+
+    async def handle(stream: anyio.abc.SocketStream) -> None:
+        try:
+            await _serve_one(stream, callback)
+        finally:
+            accepted.discard(stream)
+
     async def serve() -> None:
-        await listener.serve(lambda s: _serve_one(s, callback))
+        # Our own accept loop (not Listener.serve): a connection accepted just before the end
+        # (browsers open speculative ones) must still be closed, not leaked.
+        async with anyio.create_task_group() as handlers:
+            while True:
+                stream = await listener.accept()
+                accepted.add(stream)
+                handlers.start_soon(handle, stream)
 
     async def open_browser() -> None:
         try:
@@ -159,12 +174,17 @@ async def browser_login(
     notify(f"Opening a browser to log in to {http.server}. If none opens, visit:\n  {url}")
     try:
         async with listener:
-            with anyio.fail_after(login_timeout):
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(serve)
-                    tg.start_soon(open_browser)
-                    await callback.done.wait()
-                    tg.cancel_scope.cancel()
+            try:
+                with anyio.fail_after(login_timeout):
+                    async with anyio.create_task_group() as tg:
+                        tg.start_soon(serve)
+                        tg.start_soon(open_browser)
+                        await callback.done.wait()
+                        tg.cancel_scope.cancel()
+            finally:
+                with anyio.CancelScope(shield=True):
+                    for stream in list(accepted):
+                        await anyio.aclose_forcefully(stream)
     except TimeoutError:
         raise exc.LoginError(
             f"Timed out after {login_timeout:g}s waiting for the browser login; run it again, "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
@@ -86,9 +87,18 @@ def form_opener(
 
 
 def chromium_opener(
-    email: str, password: str, organisation: str | None = None, *, log: list[str] | None = None
+    email: str,
+    password: str,
+    organisation: str | None = None,
+    *,
+    log: list[str] | None = None,
+    finished: threading.Event | None = None,
 ) -> Callable[[str], bool]:
-    """An opener that drives headless Chromium through the real login form."""
+    """An opener that drives headless Chromium through the real login form.
+
+    The SDK stops waiting for the opener once its callback arrives; ``finished`` is set when the
+    browser has shown the answer page and quit.
+    """
 
     def open_url(url: str) -> bool:
         from selenium import webdriver
@@ -137,6 +147,8 @@ def chromium_opener(
         finally:
             driver.quit()
             shutil.rmtree(profile_dir, ignore_errors=True)
+            if finished is not None:
+                finished.set()
         return True
 
     return open_url
