@@ -1,0 +1,111 @@
+"""A multipart upload killed with SIGKILL resumes on the next run; a changed file restarts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jetraw._config import config_dir
+from jetraw._crc import crc32c, crc32c_hex
+from jetraw._exceptions import RemotePathNotFoundError
+from jetraw._transfer import TransferConfig
+
+from .conftest import SpaceUnderTest
+
+pytestmark = pytest.mark.anyio
+
+MiB = 1 << 20
+CONFIG = TransferConfig(multipart_threshold=5 * MiB, part_size=5 * MiB, max_concurrency=1)
+CHILD = Path(__file__).with_name("_child_upload.py")
+
+
+def journaled_parts() -> int:
+    directory = config_dir() / "uploads"
+    best = 0
+    for entry in directory.glob("*.json") if directory.is_dir() else []:
+        try:
+            best = max(best, len(json.loads(entry.read_text())["parts"]))
+        except (ValueError, KeyError, OSError):
+            continue
+    return best
+
+
+def start_and_kill(platform: Any, local: Path, dest: str, parts: int) -> None:
+    """Start the slow child upload and SIGKILL it once ``parts`` parts are journaled."""
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), platform.url, platform.api_key, str(local), dest, "0.4"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while journaled_parts() < parts:
+            assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
+            assert time.monotonic() < deadline, "the child never journaled its parts"
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+        if child.stderr:
+            child.stderr.close()
+    assert child.returncode == -signal.SIGKILL
+
+
+async def upload_counting(client: Any, local: Path, dest: str) -> tuple[Any, int]:
+    events: list[Any] = []
+    result = await client.upload(local, dest, config=CONFIG, progress=events.append)
+    return result, events[-1].bytes_done
+
+
+@pytest.mark.slow
+async def test_kill_then_resume(
+    space: SpaceUnderTest, client: Any, jetraw_platform: Any, tmp_path: Path
+) -> None:
+    size = 6 * 5 * MiB + 123
+    data = os.urandom(size)
+    local = tmp_path / "big.bin"
+    local.write_bytes(data)
+    dest = f"/{space.name}/resume/big.bin"
+    start_and_kill(jetraw_platform, local, dest, parts=2)
+    with pytest.raises(RemotePathNotFoundError):
+        await client.stat(dest)
+    assert len(await client.list_pending_uploads(space.name)) == 1
+    result, sent = await upload_counting(client, local, dest)
+    assert result.files[0].status == "uploaded"
+    assert 0 < sent <= size - 2 * 5 * MiB  # at least the journaled parts were not sent again
+    remote = await client.stat(dest)
+    assert remote.checksum == crc32c_hex(crc32c(data))
+    assert space.read_object(remote.object_key) == data
+    assert await client.list_pending_uploads(space.name) == []
+    assert space.open_multipart_uploads() == []
+    assert journaled_parts() == 0
+
+
+@pytest.mark.slow
+async def test_file_changed_after_kill_restarts_cleanly(
+    space: SpaceUnderTest, client: Any, jetraw_platform: Any, tmp_path: Path
+) -> None:
+    size = 4 * 5 * MiB + 7
+    local = tmp_path / "big.bin"
+    local.write_bytes(os.urandom(size))
+    dest = f"/{space.name}/resume/changed.bin"
+    start_and_kill(jetraw_platform, local, dest, parts=2)
+    new = os.urandom(size)
+    local.write_bytes(new)  # same size, new bytes and mtime
+    os.utime(local, ns=(time.time_ns(), time.time_ns() + 1_000_000_000))
+    result, sent = await upload_counting(client, local, dest)
+    assert result.files[0].status == "uploaded"
+    assert sent == size
+    remote = await client.stat(dest)
+    assert space.read_object(remote.object_key) == new
+    assert remote.checksum == crc32c_hex(crc32c(new))
+    assert await client.list_pending_uploads(space.name) == []
+    assert space.open_multipart_uploads() == []
