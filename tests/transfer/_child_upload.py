@@ -6,7 +6,6 @@ argv: server api_key local_path dest part_delay_seconds
 from __future__ import annotations
 
 import sys
-import time
 from typing import Any
 
 import anyio
@@ -23,7 +22,7 @@ def slow(cls: Any, delay: float) -> None:
 
     async def upload_part(self: Any, *args: Any, **kwargs: Any) -> Any:
         info = await original(self, *args, **kwargs)
-        time.sleep(delay)  # a slow part; the engine has recorded nothing of it yet
+        await anyio.sleep(delay)  # a slow part; the engine has recorded nothing of it yet
         return info
 
     cls.upload_part = upload_part
