@@ -119,6 +119,7 @@ def _organisation(conn: sqlite3.Connection, name: str) -> sqlite3.Row:
     "/organisations",
     status_code=201,
     response_model=OrganisationOut,
+    response_model_exclude_unset=True,
     responses=problems(400, 409),
     summary="Create an organisation",
 )
@@ -131,6 +132,7 @@ def post_organisation(body: OrganisationIn, state: AdminDep) -> dict[str, Any]:
     "/users",
     status_code=201,
     response_model=UserCreated,
+    response_model_exclude_unset=True,
     responses=problems(400, 409),
     summary="Create a user (a random password if none is given; returned once)",
 )
@@ -179,6 +181,7 @@ def post_membership(body: MemberIn, state: AdminDep) -> dict[str, Any]:
     "/api-keys",
     status_code=201,
     response_model=ApiKeyOut,
+    response_model_exclude_unset=True,
     responses=problems(400, 403, 404),
     summary="Create an API key for a member of an organisation",
 )
@@ -212,6 +215,7 @@ def delete_api_key(key_id: str, state: AdminDep) -> None:
     "/spaces",
     status_code=201,
     response_model=SpaceOut,
+    response_model_exclude_unset=True,
     responses=problems(400, 404, 409),
     summary="Create a space in any organisation",
 )

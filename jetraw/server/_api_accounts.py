@@ -18,7 +18,13 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
-@router.get("/me", response_model=MeOut, responses=problems(), summary="The caller")
+@router.get(
+    "/me",
+    response_model=MeOut,
+    response_model_exclude_unset=True,
+    responses=problems(),
+    summary="The caller",
+)
 def me(caller: CallerDep) -> dict[str, Any]:
     conn = caller.conn
     user = get_user(conn, caller.user_id)
@@ -35,6 +41,7 @@ def me(caller: CallerDep) -> dict[str, Any]:
 @router.get(
     "/organisations",
     response_model=OrganisationList,
+    response_model_exclude_unset=True,
     responses=problems(),
     summary="The caller's organisations",
 )
@@ -47,7 +54,11 @@ def organisations(caller: CallerDep) -> dict[str, Any]:
 
 
 @router.get(
-    "/spaces", response_model=SpaceList, responses=problems(), summary="Spaces of the organisation"
+    "/spaces",
+    response_model=SpaceList,
+    response_model_exclude_unset=True,
+    responses=problems(),
+    summary="Spaces of the organisation",
 )
 def list_spaces(caller: CallerDep) -> dict[str, Any]:
     organisation = caller.organisation()
@@ -61,6 +72,7 @@ def list_spaces(caller: CallerDep) -> dict[str, Any]:
     "/spaces",
     status_code=201,
     response_model=SpaceOut,
+    response_model_exclude_unset=True,
     responses=problems(400, 403, 409),
     summary="Create a space (organisation admins)",
 )
@@ -79,7 +91,11 @@ def post_space(body: SpaceIn, caller: CallerDep) -> dict[str, Any]:
 
 
 @router.get(
-    "/spaces/{space}", response_model=SpaceOut, responses=problems(404), summary="One space"
+    "/spaces/{space}",
+    response_model=SpaceOut,
+    response_model_exclude_unset=True,
+    responses=problems(404),
+    summary="One space",
 )
 def get_space(space: str, caller: CallerDep) -> dict[str, Any]:
     return space_json(caller.space(space), caller.organisation())

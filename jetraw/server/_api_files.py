@@ -42,6 +42,7 @@ def client_garbage(space: Any, garbage: list[str]) -> list[str]:
 @router.get(
     "/files",
     response_model=FileList,
+    response_model_exclude_unset=True,
     responses=problems(400, 404),
     summary="List files and directories",
 )
@@ -73,6 +74,7 @@ def list_files(
 @router.get(
     "/files/{path:path}",
     response_model=FileOut | DirectoryOut,
+    response_model_exclude_unset=True,
     responses=problems(400, 404),
     summary="Stat a file or directory",
 )
@@ -84,6 +86,7 @@ def stat_file(space: str, path: str, caller: CallerDep) -> dict[str, Any]:
 @router.patch(
     "/files/{path:path}",
     response_model=FileOut,
+    response_model_exclude_unset=True,
     responses=problems(400, 404, 409),
     summary="Replace a file's user metadata",
 )
@@ -97,6 +100,7 @@ def patch_file(space: str, path: str, body: MetadataIn, caller: CallerDep) -> di
 @router.delete(
     "/files/{path:path}",
     response_model=DeleteOut,
+    response_model_exclude_unset=True,
     responses=problems(400, 404, 409),
     summary="Delete a file, or a directory tree with recursive=true",
 )
@@ -116,6 +120,7 @@ def delete_file(
     "/directories",
     status_code=201,
     response_model=DirectoryOut,
+    response_model_exclude_unset=True,
     responses=problems(400, 404, 409),
     summary="Create an explicit (empty) directory",
 )
@@ -141,6 +146,7 @@ def delete_directory(space: str, path: str, caller: CallerDep) -> None:
 @router.post(
     "/move",
     response_model=FileOut,
+    response_model_exclude_unset=True,
     responses=problems(400, 404, 409),
     summary="Rename a file (no bytes move)",
 )

@@ -59,6 +59,7 @@ def _create(caller: Caller, conn: sqlite3.Connection, space: sqlite3.Row, body: 
     "/spaces/{space}/uploads",
     status_code=201,
     response_model=UploadOut,
+    response_model_exclude_unset=True,
     responses=problems(400, 404, 409),
     summary="Start an upload",
 )
@@ -72,6 +73,7 @@ def post_upload(space: str, body: UploadIn, caller: CallerDep) -> dict[str, Any]
 @router.post(
     "/spaces/{space}/uploads/batch",
     response_model=BatchCreateOut,
+    response_model_exclude_unset=True,
     responses=problems(400, 404),
     summary="Start up to 1,000 uploads; each item succeeds or fails on its own",
 )
@@ -118,6 +120,7 @@ def _complete(
 @router.post(
     "/uploads/{upload_id}/complete",
     response_model=FileOut,
+    response_model_exclude_unset=True,
     responses=problems(400, 404, 409),
     summary="Complete an upload: the file appears (idempotent)",
 )
@@ -135,6 +138,7 @@ def post_complete(upload_id: str, body: CompleteIn, caller: CallerDep) -> dict[s
 @router.post(
     "/uploads/batch-complete",
     response_model=BatchCompleteOut,
+    response_model_exclude_unset=True,
     responses=problems(400),
     summary="Complete up to 1,000 uploads; each item succeeds or fails on its own",
 )
@@ -172,6 +176,7 @@ def delete_upload(upload_id: str, caller: CallerDep) -> None:
 @router.patch(
     "/uploads/{upload_id}",
     response_model=UploadOut,
+    response_model_exclude_unset=True,
     responses=problems(400, 404, 409),
     summary="Record the storage's multipart upload id",
 )
@@ -205,6 +210,7 @@ def _with_file(conn: sqlite3.Connection, row: sqlite3.Row, space_name: str) -> d
 @router.get(
     "/uploads",
     response_model=UploadList,
+    response_model_exclude_unset=True,
     responses=problems(400, 404),
     summary="The caller's uploads",
 )
@@ -234,6 +240,7 @@ def list_uploads(
 @router.get(
     "/uploads/{upload_id}",
     response_model=UploadOut,
+    response_model_exclude_unset=True,
     responses=problems(404),
     summary="One upload",
 )
