@@ -255,6 +255,74 @@ def _include_routers(app: FastAPI) -> None:
             app.include_router(router)
 
 
+def _problem_schema_ref() -> dict[str, Any]:
+    return {"$ref": "#/components/schemas/ProblemOut"}
+
+
+def _install_openapi(app: FastAPI) -> None:
+    """FastAPI's document, adjusted to what the server really answers.
+
+    Validation errors are ``400 invalid_request`` problems (not FastAPI's 422), problems are
+    ``application/problem+json``, and the Bearer schemes are declared.
+    """
+    from fastapi.openapi.utils import get_openapi
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            openapi_version=app.openapi_version,
+            summary=app.summary,
+            description=app.description,
+            routes=app.routes,
+        )
+        components = schema.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        from jetraw.server._schemas import ProblemOut
+
+        if "ProblemOut" not in schemas:
+            schemas["ProblemOut"] = ProblemOut.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+        components["securitySchemes"] = {
+            "accessToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An access token from POST /oauth/token.",
+            },
+            "adminToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The server's admin token (reference platform only).",
+            },
+        }
+        for path, item in schema.get("paths", {}).items():
+            for operation in item.values():
+                responses = operation.get("responses", {})
+                if responses.pop("422", None) is not None and "400" not in responses:
+                    responses["400"] = {
+                        "description": "Invalid request",
+                        "content": {"application/problem+json": {"schema": _problem_schema_ref()}},
+                    }
+                for status, response in responses.items():
+                    content = response.get("content", {})
+                    if status[0] in "45" and "application/problem+json" in content:
+                        content.pop("application/json", None)
+                        content["application/problem+json"] = {"schema": _problem_schema_ref()}
+                if path.startswith("/api/"):
+                    operation["security"] = [{"accessToken": []}]
+                elif path.startswith("/admin/"):
+                    operation["security"] = [{"adminToken": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = build  # type: ignore[method-assign]
+
+
 def create_app(settings: ServerSettings) -> FastAPI:
     """Build the reference platform's ASGI application for ``settings``.
 
@@ -287,5 +355,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
     _install_handlers(app)
     _ops_routes(app)
     _include_routers(app)
+    _install_openapi(app)
     app.add_middleware(_Envelope, max_body_bytes=settings.max_body_bytes, metrics=state.metrics)
     return app

@@ -1,0 +1,58 @@
+"""The OpenAPI document: served at /openapi.json, equal to the committed docs/openapi.json."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from jetraw.testing import LocalPlatform
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_served_document_equals_the_committed_one(platform: LocalPlatform) -> None:
+    served = httpx.get(platform.url + "/openapi.json", trust_env=False).json()
+    committed = json.loads((ROOT / "docs" / "openapi.json").read_text("utf-8"))
+    assert served == committed, "docs/openapi.json is stale: run python scripts/export_openapi.py"
+
+
+def test_export_script_check_mode() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "export_openapi.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_document_describes_what_the_server_answers() -> None:
+    doc = json.loads((ROOT / "docs" / "openapi.json").read_text("utf-8"))
+    assert doc["openapi"].startswith("3.1")
+    schemas = doc["components"]["schemas"]
+    for name in ("FileOut", "DirectoryOut", "UploadOut", "SpaceOut", "ProblemOut", "MeOut"):
+        assert name in schemas
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)  # validation errors are 400 problems
+            for status, response in responses.items():
+                if status.startswith(("4", "5")) and "content" in response:
+                    assert "application/problem+json" in response["content"], (method, path)
+            if path.startswith("/api/v1/"):
+                assert operation["security"] == [{"accessToken": []}]
+                assert "401" in responses
+    expected = {
+        ("get", "/api/v1/spaces/{space}/files"),
+        ("get", "/api/v1/spaces/{space}/files/{path}"),
+        ("post", "/api/v1/spaces/{space}/uploads/batch"),
+        ("post", "/api/v1/uploads/batch-complete"),
+        ("post", "/api/v1/uploads/{upload_id}/complete"),
+        ("post", "/api/v1/spaces/{space}/move"),
+    }
+    present = {(m, p) for p, item in doc["paths"].items() for m in item}
+    assert expected <= present
