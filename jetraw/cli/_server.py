@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -36,7 +37,7 @@ def server(
     space `data` (local storage under the data dir) and an API key, and prints them.
     """
     try:
-        from jetraw.server._serve import configure_logging, run
+        from jetraw.server._serve import READY_PREFIX, configure_logging, run
         from jetraw.server._settings import ServerSettings
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         raise click.ClickException(
@@ -47,5 +48,11 @@ def server(
     settings = ServerSettings(data_dir=data_dir.resolve(), admin_token=token)
     if host not in ("127.0.0.1", "::1", "localhost"):
         click.echo(f"Warning: listening on {host}, reachable from other machines.", err=True)
-    click.echo(f"Serving on http://{host}:{port} (data dir {settings.data_dir}); Ctrl-C stops.")
-    run(settings, host=host, port=port, announce=click.echo, log_level=log_level)
+
+    def announce(message: str) -> None:
+        if message.startswith(READY_PREFIX):
+            url = json.loads(message[len(READY_PREFIX) :])["url"]
+            message = f"Serving {url} (data dir {settings.data_dir}); Ctrl-C stops."
+        click.echo(message)
+
+    run(settings, host=host, port=port, announce=announce, log_level=log_level)

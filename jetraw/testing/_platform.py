@@ -245,7 +245,9 @@ class LocalPlatform:
         self._proc = proc
         self._finalizer = weakref.finalize(self, _terminate, proc)
         deadline = time.monotonic() + self.startup_timeout
-        while not ready_file.exists():
+        # Another process on the same data dir may still be writing the bootstrap file.
+        bootstrap_file = self.data_dir / "bootstrap.json"
+        while not (ready_file.exists() and bootstrap_file.exists()):
             if proc.poll() is not None or time.monotonic() > deadline:
                 _terminate(proc)
                 output = log_path.read_text("utf-8", "replace")[-4000:]

@@ -116,3 +116,58 @@ def test_parse_metrics() -> None:
         'b_total{grant_type="refresh_token"}': 2.0,
         'c{x="1",y="a b"}': 1.5,
     }
+
+
+def test_jetraw_server_command_bootstraps_once_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    def serve() -> tuple[list[str], str]:
+        err = open(tmp_path / "stderr", "w+")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from jetraw.cli import main; main()",
+                "server",
+                "--data-dir",
+                str(tmp_path / "d"),
+                "--port",
+                "0",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+        assert proc.stdout is not None
+        lines: list[str] = []
+        try:
+            for line in proc.stdout:
+                lines.append(line)
+                if line.startswith("Serving "):
+                    break
+            match = re.match(r"Serving (http://127\.0\.0\.1:\d+) ", lines[-1])
+            assert match, lines
+            url = match.group(1)
+            assert httpx.get(url + "/healthz", trust_env=False).json() == {"status": "ok"}
+        finally:
+            proc.send_signal(signal.SIGINT)
+            # Ctrl-C: a graceful shutdown, then the CLI's "interrupted" exit code.
+            assert proc.wait(30) == 130
+            proc.stdout.close()
+            err.seek(0)
+            assert "Traceback" not in err.read()
+            err.close()
+        return lines, url
+
+    first, url = serve()
+    text = "".join(first)
+    assert "admin@localhost" in text
+    key = json_key = (tmp_path / "d" / "bootstrap.json").read_text()
+    assert f"export JETRAW_SERVER={url} JETRAW_API_KEY=jrk_" in text
+    assert '"api_key": "jrk_' in json_key
+    second, _ = serve()
+    assert "admin@localhost" not in "".join(second)  # bootstrapped once
+    assert key == (tmp_path / "d" / "bootstrap.json").read_text()
