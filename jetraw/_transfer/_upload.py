@@ -347,12 +347,23 @@ class Uploader:
             upload = await api_.get_upload(self.api, old.upload_id)
             if upload.status != "pending" or upload.path != job.item.path:
                 return False
-            stored = await self.storage.list_parts(old.object_key, old.storage_upload_id)
-        except (NotFoundError, UploadStateError, StorageError):
+        except (NotFoundError, UploadStateError):
             return False
         job.upload, job.storage_upload_id, job.journal = upload, old.storage_upload_id, old
         job.part_size = old.part_size
         job.nparts = part_count(job.size, job.part_size)
+        try:
+            stored = await self.storage.list_parts(old.object_key, old.storage_upload_id)
+        except StorageError:
+            # Killed between assembling the object and committing it: every part is journaled
+            # and the object is there, so only the commit is left.
+            if len(old.parts) == job.nparts and await self._object_size(old.object_key) == job.size:
+                for number, (etag, size, crc) in old.parts.items():
+                    job.parts[number] = PartInfo(number, etag, size, crc)
+                job.stored = True
+                return True
+            job.upload = job.journal = None
+            return False
         for part in stored:
             known = old.parts.get(part.number)
             crc = part.crc32c if part.crc32c is not None else (known[2] if known else None)
@@ -443,9 +454,10 @@ class Uploader:
                     return
                 raise
 
-        async with self.limiter:
-            await with_retries(self.config.retries, complete)
-        job.stored = True
+        if not job.stored:
+            async with self.limiter:
+                await with_retries(self.config.retries, complete)
+            job.stored = True
         remote = await api_.complete_upload(self.api, upload.id, job.size, total, self.space)
         await self._succeeded(job, remote)
 
