@@ -11,7 +11,9 @@ status and request id, and the header is attached only to requests for the state
 from __future__ import annotations
 
 import logging
+import os
 import random
+import ssl
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -28,6 +30,7 @@ __all__ = [
     "is_idempotent",
     "parse_retry_after",
     "same_origin",
+    "tls_verify",
 ]
 
 logger = logging.getLogger("jetraw.http")
@@ -172,6 +175,21 @@ _DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+def tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
+    """httpx's ``verify`` for ours: a CA bundle file or directory becomes an SSL context."""
+    if isinstance(verify, bool):
+        return verify
+    path = os.path.expanduser(verify)
+    try:
+        if os.path.isdir(path):
+            return ssl.create_default_context(capath=path)
+        return ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as error:
+        raise exc.ConfigurationError(
+            f"verify={verify!r} is not a readable CA bundle: {error}"
+        ) from None
+
+
 class StateServerHTTP:
     """The HTTP shell: one ``httpx.AsyncClient`` for one state server.
 
@@ -197,7 +215,7 @@ class StateServerHTTP:
         self.retry = retry or RetryPolicy()
         self._client = httpx.AsyncClient(
             base_url=server,
-            verify=verify,
+            verify=tls_verify(verify),
             timeout=timeout,
             transport=transport,
             trust_env=True,
