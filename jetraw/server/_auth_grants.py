@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import sqlite3
@@ -23,6 +24,8 @@ from jetraw.server._auth_common import organisation_json, user_json
 from jetraw.server._auth_keys import API_KEY_PREFIX, check_api_key, parse_secret
 from jetraw.server._db import transaction
 from jetraw.server._tokens import derived_key, iso, issue_access_token, new_id, sha256_hex
+
+log = logging.getLogger("jetraw.server.auth")
 
 __all__ = [
     "REFRESH_PREFIX",
@@ -123,10 +126,14 @@ def _token_response(
 
 
 def _new_family(
-    conn: sqlite3.Connection, user_id: str, organisation_id: str, now: float
+    conn: sqlite3.Connection,
+    user_id: str,
+    organisation_id: str,
+    now: float,
+    family: str | None = None,
 ) -> tuple[str, str]:
     """Start a token family (one interactive login): its id and its first refresh token."""
-    family = new_id()
+    family = family or new_id()
     conn.execute(
         "INSERT INTO token_families (id, user_id, organisation_id, created_at) VALUES (?, ?, ?, ?)",
         (family, user_id, organisation_id, iso(now)),
@@ -189,6 +196,16 @@ def grant_authorization_code(
         row = conn.execute(
             "SELECT * FROM auth_codes WHERE code_hash = ?", (sha256_hex(code),)
         ).fetchone()
+        if row is not None and row["used_at"] is not None:
+            # RFC 6749 §4.1.2: a replayed code revokes what was issued for it.
+            revoked = conn.execute(
+                "UPDATE token_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (iso(policy.now), _code_family(row["code_hash"])),
+            )
+            if revoked.rowcount:
+                log.warning(
+                    "authorization code replayed; login %s revoked", _code_family(row["code_hash"])
+                )
         if row is None or row["used_at"] is not None:
             failure: GrantError | None = _invalid_grant("The code is invalid or was already used.")
         else:
@@ -205,7 +222,9 @@ def grant_authorization_code(
         organisation_id = _resolve_organisation(
             conn, row["user_id"], row["organisation_id"], organisation
         )
-        family, refresh = _new_family(conn, row["user_id"], organisation_id, policy.now)
+        family, refresh = _new_family(
+            conn, row["user_id"], organisation_id, policy.now, _code_family(row["code_hash"])
+        )
     return _token_response(
         conn,
         policy,
@@ -215,6 +234,11 @@ def grant_authorization_code(
         credential_id=family,
         refresh_token=refresh,
     )
+
+
+def _code_family(code_hash: str) -> str:
+    """The id of the token family a code starts (derived, so a replay can find and revoke it)."""
+    return sha256_hex("family:" + code_hash)[:16]
 
 
 def _check_code(
@@ -284,6 +308,7 @@ def grant_refresh_token(
             reused = False
         else:
             # Replayed after the grace period: someone else may hold the family. End it.
+            log.warning("refresh token reused after rotation; login %s revoked", row["family_id"])
             conn.execute(
                 "UPDATE token_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 (iso(policy.now), row["family_id"]),

@@ -35,7 +35,7 @@ from jetraw.server._auth_session import (
     read_session,
     user_organisations,
 )
-from jetraw.server._csrf import csrf_cookie_value, csrf_ok, csrf_token, set_csrf_cookie
+from jetraw.server._csrf import csrf_ok, render_with_csrf
 from jetraw.server._ratelimit import check_rate_limit
 from jetraw.server._state import AppState
 
@@ -55,16 +55,6 @@ def _state(request: Request) -> AppState:
 
 def _secure(request: Request) -> bool:
     return (_state(request).settings.base_url or str(request.base_url)).startswith("https:")
-
-
-def _render(
-    request: Request, conn: sqlite3.Connection, build: Callable[[str], str], status: int = 200
-) -> Response:
-    cookie, fresh = csrf_cookie_value(request)
-    response = html_response(build(csrf_token(conn, cookie)), status)
-    if fresh:
-        set_csrf_cookie(response, cookie, secure=_secure(request))
-    return response
 
 
 async def _in_thread(request: Request, fn: Callable[[sqlite3.Connection], Response]) -> Response:
@@ -89,7 +79,7 @@ def _login_page(email: str = "", error: str | None = None) -> Callable[[str], st
 
 @settings_router.get("/login")
 async def login_page(request: Request) -> Response:
-    return await _in_thread(request, lambda conn: _render(request, conn, _login_page()))
+    return await _in_thread(request, lambda conn: render_with_csrf(request, conn, _login_page()))
 
 
 @settings_router.post("/login")
@@ -110,7 +100,9 @@ async def login_submit(request: Request) -> Response:
         n = int(setting(state, "password_hash_n"))
         user = authenticate_user(conn, email, form.get("password", ""), n=n)
         if user is None:
-            return _render(request, conn, _login_page(email, "Wrong email or password."), 401)
+            return render_with_csrf(
+                request, conn, _login_page(email, "Wrong email or password."), 401
+            )
         response = RedirectResponse("/settings", status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
@@ -210,7 +202,7 @@ async def settings_page(request: Request) -> Response:
         user_id = read_session(conn, request, now=now(_state(request)))
         if user_id is None:
             return RedirectResponse("/login", status_code=303)
-        return _render(request, conn, _settings_page(conn, user_id))
+        return render_with_csrf(request, conn, _settings_page(conn, user_id))
 
     return await _in_thread(request, run)
 
@@ -231,18 +223,18 @@ async def settings_create_key(request: Request) -> Response:
         name = form.get("name", "").strip()
         if not name or len(name) > 100 or not name.isprintable():
             build = _settings_page(conn, user_id, error="A key name is 1-100 printable characters.")
-            return _render(request, conn, build, 400)
+            return render_with_csrf(request, conn, build, 400)
         organisation = next(
             (o for o in user_organisations(conn, user_id) if o["name"] == form.get("organisation")),
             None,
         )
         if organisation is None:
             build = _settings_page(conn, user_id, error="Choose one of your organisations.")
-            return _render(request, conn, build, 400)
+            return render_with_csrf(request, conn, build, 400)
         _, key = create_api_key(
             conn, user_id=user_id, organisation_id=organisation["id"], name=name, now=now(state)
         )
-        return _render(request, conn, _settings_page(conn, user_id, new_key=key))
+        return render_with_csrf(request, conn, _settings_page(conn, user_id, new_key=key))
 
     return await _in_thread(request, run)
 

@@ -12,13 +12,22 @@ import hmac
 import re
 import secrets
 import sqlite3
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from jetraw.server._auth_html import html_response
 from jetraw.server._tokens import b64encode, derived_key
 
-__all__ = ["CSRF_COOKIE", "csrf_cookie_value", "csrf_ok", "csrf_token", "set_csrf_cookie"]
+__all__ = [
+    "CSRF_COOKIE",
+    "csrf_cookie_value",
+    "csrf_ok",
+    "csrf_token",
+    "render_with_csrf",
+    "set_csrf_cookie",
+]
 
 CSRF_COOKIE = "jetraw_csrf"
 _COOKIE_RE = re.compile(r"[A-Za-z0-9_-]{20,100}")
@@ -50,3 +59,18 @@ def csrf_ok(conn: sqlite3.Connection, request: Request, submitted: str | None) -
 
 def set_csrf_cookie(response: Response, cookie: str, *, secure: bool) -> None:
     response.set_cookie(CSRF_COOKIE, cookie, httponly=True, samesite="lax", secure=secure, path="/")
+
+
+def render_with_csrf(
+    request: Request,
+    conn: sqlite3.Connection,
+    build: Callable[[str], str],
+    status_code: int = 200,
+) -> Response:
+    """Render ``build(csrf_token)`` as a page, setting the CSRF cookie if the browser has none."""
+    cookie, fresh = csrf_cookie_value(request)
+    response = html_response(build(csrf_token(conn, cookie)), status_code)
+    if fresh:
+        base = request.app.state.jetraw.settings.base_url or str(request.base_url)
+        set_csrf_cookie(response, cookie, secure=str(base).startswith("https:"))
+    return response

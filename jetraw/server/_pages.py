@@ -41,7 +41,7 @@ from jetraw.server._auth_session import (
     user_organisations,
 )
 from jetraw.server._auth_settings import settings_router
-from jetraw.server._csrf import csrf_cookie_value, csrf_ok, csrf_token, set_csrf_cookie
+from jetraw.server._csrf import csrf_ok, render_with_csrf
 from jetraw.server._device import (
     approve_device,
     deny_device,
@@ -51,7 +51,7 @@ from jetraw.server._device import (
 from jetraw.server._ratelimit import check_rate_limit
 from jetraw.server._state import AppState
 
-__all__ = ["pages_router", "render_with_csrf"]
+__all__ = ["pages_router"]
 
 pages_router = APIRouter(include_in_schema=False)
 pages_router.include_router(settings_router)
@@ -64,24 +64,6 @@ CSRF_FAILED = "This form has expired or did not come from this site. Reload the 
 def _state(request: Request) -> AppState:
     state: AppState = request.app.state.jetraw
     return state
-
-
-def render_with_csrf(
-    request: Request,
-    conn: sqlite3.Connection,
-    build: Callable[[str], str],
-    status_code: int = 200,
-) -> Response:
-    """Render a page whose forms carry a CSRF token, setting the CSRF cookie if it is new."""
-    cookie, fresh = csrf_cookie_value(request)
-    if not fresh and request.cookies.get("jetraw_csrf") != cookie:
-        fresh = True
-    response = html_response(build(csrf_token(conn, cookie)), status_code)
-    if fresh:
-        state = _state(request)
-        secure = (state.settings.base_url or str(request.base_url)).startswith("https:")
-        set_csrf_cookie(response, cookie, secure=secure)
-    return response
 
 
 async def _in_thread(request: Request, fn: Callable[[sqlite3.Connection], Response]) -> Response:

@@ -293,8 +293,22 @@ def test_code_is_single_use(server: AuthServer) -> None:
     _, verifier, code = _code(server, user)
     first = _exchange(server, code=code, redirect_uri=REDIRECT, code_verifier=verifier)
     assert first.status_code == 200
+    tokens = first.json()
     second = _exchange(server, code=code, redirect_uri=REDIRECT, code_verifier=verifier)
     assert second.status_code == 400
+    # A replayed code revokes what was issued for it (RFC 6749 §4.1.2).
+    assert (
+        httpx.get(
+            f"{server.url}/api/v1/me",
+            headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        ).status_code
+        == 401
+    )
+    refused = httpx.post(
+        server.token_url,
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
+    assert refused.json()["error"] == "invalid_grant"
     body = second.json()
     assert body["error"] == "invalid_grant"
     assert body["code"] == "invalid_grant"
