@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import random
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -298,3 +299,118 @@ def test_tokens_revoked_or_malformed(platform: LocalPlatform, space: dict[str, A
         r = httpx.get(url, headers={"Authorization": header} if header else {}, trust_env=False)
         assert_problem(r, 401, "unauthorized")
         assert r.headers["www-authenticate"].startswith("Bearer")
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.randrange(12 if depth < 3 else 8)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.choice([True, False])
+    if kind == 2:
+        return rng.choice([0, -1, 1, 2**31, 2**63, -(2**64), 10**40])
+    if kind == 3:
+        return rng.choice([0.5, -1e308, 1e308, 3.0])
+    if kind in (4, 5, 6, 7):
+        return rng.choice(WEIRD_STRINGS) + rng.choice(["", "x", "/y", "é"])
+    if kind in (8, 9):
+        return [_random_value(rng, depth + 1) for _ in range(rng.randrange(3))]
+    return {
+        rng.choice(WEIRD_STRINGS): _random_value(rng, depth + 1) for _ in range(rng.randrange(3))
+    }
+
+
+WEIRD_STRINGS = [
+    "",
+    "a",
+    "data",
+    "..",
+    "../..",
+    "%2e%2e",
+    "a/../b",
+    "\x00",
+    "\x1f",
+    "\\",
+    "\u202e",
+    "\ufeff",
+    "\U0001f600",
+    "\ud800",
+    "e\u0301",
+    "x" * 300,
+    "/",
+    "//",
+    "null",
+    "true",
+    "jrk_x_y",
+    "local",
+    "s3",
+    "admin",
+]
+
+
+def _random_segment(rng: random.Random) -> str:
+    from urllib.parse import quote
+
+    value = rng.choice(WEIRD_STRINGS).replace("\ud800", "?")
+    return quote(value, safe="") or "x"
+
+
+def test_fuzz_every_operation_never_answers_500(
+    jetraw_platform_factory: Any,
+) -> None:
+    platform: LocalPlatform = jetraw_platform_factory()
+    doc = httpx.get(platform.url + "/openapi.json", trust_env=False).json()
+    token = platform.access_token()
+    admin = platform._admin_token
+    rng = random.Random(20261128)
+    sent = 0
+    with httpx.Client(base_url=platform.url, trust_env=False, timeout=30) as http:
+        for path, item in doc["paths"].items():
+            if not path.startswith(("/api/", "/admin/")) or path == "/admin/v1/settings":
+                continue
+            for method, operation in item.items():
+                schema_ref = (
+                    operation.get("requestBody", {})
+                    .get("content", {})
+                    .get("application/json", {})
+                    .get("schema", {})
+                    .get("$ref", "")
+                )
+                props = list(
+                    doc["components"]["schemas"]
+                    .get(schema_ref.rsplit("/", 1)[-1], {})
+                    .get("properties", {})
+                )
+                auth = admin if path.startswith("/admin/") else token
+                for _ in range(25):
+                    url = path
+                    for name in ("space", "path", "upload_id", "key_id"):
+                        url = url.replace("{" + name + "}", _random_segment(rng))
+                    body: Any = {p: _random_value(rng) for p in props if rng.random() < 0.8}
+                    if rng.random() < 0.15:
+                        body = _random_value(rng)
+                    params = {
+                        p: _random_value(rng) for p in ("prefix", "cursor", "limit", "status")
+                    }
+                    params = {
+                        k: v if isinstance(v, str) and "\ud800" not in v else json.dumps(v)
+                        for k, v in params.items()
+                        if rng.random() < 0.3
+                    }
+                    r = http.request(
+                        method.upper(),
+                        url,
+                        params=params,
+                        content=json.dumps(body).encode(),
+                        headers={
+                            "Authorization": f"Bearer {auth}",
+                            "Content-Type": "application/json",
+                        },
+                    )
+                    sent += 1
+                    assert r.status_code < 500, (method, url, body, r.text)
+                    if r.status_code >= 400:
+                        assert r.headers["content-type"] == "application/problem+json", r.text
+                        assert r.json()["code"]
+    assert sent > 500
+    assert 'jetraw_http_responses_total{status="500"}' not in platform.metrics()
