@@ -6,10 +6,39 @@ Every operation runs on one event-loop thread per process (:mod:`jetraw_sync._ru
 
 from __future__ import annotations
 
+from jetraw.aio import (
+    DownloadResult,
+    FileTransfer,
+    ProgressEvent,
+    RemoteDirectory,
+    RemoteFile,
+    TransferConfig,
+    TransferResult,
+    Upload,
+    UploadResult,
+)
 from jetraw_sync._generated_client import Client, get_default_client, set_default_client
+from jetraw_sync._generated_functions import download, upload
+from jetraw_sync._generated_jetraw_path import JetrawPath
+from jetraw_sync._generated_jetraw_reader import JetrawReader
+from jetraw_sync._generated_jetraw_writer import JetrawWriter
 
 __all__ = [
     "Client",
+    "DownloadResult",
+    "FileTransfer",
+    "JetrawPath",
+    "JetrawReader",
+    "JetrawWriter",
+    "ProgressEvent",
+    "RemoteDirectory",
+    "RemoteFile",
+    "TransferConfig",
+    "TransferResult",
+    "Upload",
+    "UploadResult",
+    "download",
     "get_default_client",
     "set_default_client",
+    "upload",
 ]

@@ -138,7 +138,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
         return _runtime.sync_repr(self._async)
 
     def __enter__(self) -> Client:
-        _runtime.run(self._async.__aenter__)
+        _runtime.run(self._io().__aenter__)
         return self
 
     def __exit__(
@@ -147,11 +147,11 @@ class Client(_runtime.Wrapper[AsyncClient]):
         exc_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        return _runtime.run(self._async.__aexit__, exc_type, exc_value, traceback)
+        return _runtime.run(self._io().__aexit__, exc_type, exc_value, traceback)
 
     def close(self) -> None:
         """Close storage clients and the HTTP pool. Safe to call twice."""
-        return _runtime.run(self._async.aclose)
+        return _runtime.run(self._io().aclose)
 
     def authorize(
         self,
@@ -184,7 +184,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
             LoginError: Timed out, denied, or the server rejected the login.
         """
         return _runtime.run(
-            self._async.authorize,
+            self._io().authorize,
             device=device,
             opener=opener,
             login_timeout=login_timeout,
@@ -212,7 +212,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
             LoginError: Denied, expired or timed out.
         """
         return _runtime.run(
-            self._async.authorize_device, opener=opener, login_timeout=login_timeout, notify=notify
+            self._io().authorize_device, opener=opener, login_timeout=login_timeout, notify=notify
         )
 
     def logout(self) -> LogoutResult:
@@ -224,7 +224,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Returns:
             What was revoked and removed, and what would still log you in.
         """
-        return _runtime.run(self._async.logout)
+        return _runtime.run(self._io().logout)
 
     def whoami(self) -> Identity:
         """Who this client is: user, organisation, role and memberships.
@@ -236,7 +236,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
             LoginRequiredError: No credentials.
             InvalidCredentialsError: The credentials were rejected.
         """
-        return _runtime.run(self._async.whoami)
+        return _runtime.run(self._io().whoami)
 
     def list_organisations(self) -> list[Organisation]:
         """The organisations the user is a member of, with the user's role in each.
@@ -244,7 +244,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Returns:
             The organisations.
         """
-        return _runtime.run(self._async.list_organisations)
+        return _runtime.run(self._io().list_organisations)
 
     def list_spaces(self) -> list[Space]:
         """The spaces of the client's organisation.
@@ -252,7 +252,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Returns:
             The spaces, in the server's order.
         """
-        return _runtime.run(self._async.list_spaces)
+        return _runtime.run(self._io().list_spaces)
 
     def get_space(self, name: str) -> Space:
         """One space by name (cached for the life of the client).
@@ -266,7 +266,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Raises:
             SpaceNotFoundError: No such space in the client's organisation.
         """
-        return _runtime.run(self._async.get_space, name)
+        return _runtime.run(self._io().get_space, name)
 
     def create_space(self, name: str, storage: Mapping[str, Any] | None = None) -> Space:
         """Create a space (organisation admins only).
@@ -283,7 +283,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
             ConflictError: A space of that name exists.
             PermissionDeniedError: You are not an admin of the organisation.
         """
-        return _runtime.run(self._async.create_space, name, storage)
+        return _runtime.run(self._io().create_space, name, storage)
 
     def list_api_keys(self) -> list[ApiKey]:
         """Your API keys (without their secrets; ``hint`` is the last 4 characters).
@@ -291,7 +291,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Returns:
             The keys, revoked ones included.
         """
-        return _runtime.run(self._async.list_api_keys)
+        return _runtime.run(self._io().list_api_keys)
 
     def create_api_key(self, name: str, *, organisation: str | None = None) -> ApiKey:
         """Create an API key. Its secret, ``key``, is in this answer only.
@@ -303,7 +303,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Returns:
             The key, with ``key`` set.
         """
-        return _runtime.run(self._async.create_api_key, name, organisation=organisation)
+        return _runtime.run(self._io().create_api_key, name, organisation=organisation)
 
     def revoke_api_key(self, key_id: str) -> None:
         """Revoke one of your API keys.
@@ -314,7 +314,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Raises:
             ApiKeyNotFoundError: No such key of yours.
         """
-        return _runtime.run(self._async.revoke_api_key, key_id)
+        return _runtime.run(self._io().revoke_api_key, key_id)
 
     def upload(
         self,
@@ -360,7 +360,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
             StorageCredentialsError: No usable storage credentials (nothing was sent).
         """
         return _runtime.run(
-            self._async.upload,
+            self._io().upload,
             src,
             dest,
             overwrite=overwrite,
@@ -381,7 +381,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Returns:
             The pending uploads (with ``expires_at``).
         """
-        return _runtime.run(self._async.list_pending_uploads, space)
+        return _runtime.run(self._io().list_pending_uploads, space)
 
     def abort_upload(self, upload_id: str) -> None:
         """Abort a pending upload and remove the parts it stored.
@@ -392,7 +392,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Raises:
             UploadNotFoundError: No such upload.
         """
-        return _runtime.run(self._async.abort_upload, upload_id)
+        return _runtime.run(self._io().abort_upload, upload_id)
 
     def download(
         self,
@@ -425,7 +425,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
             RemotePathNotFoundError: ``src`` does not exist.
         """
         return _runtime.run(
-            self._async.download, src, dest, overwrite=overwrite, config=config, progress=progress
+            self._io().download, src, dest, overwrite=overwrite, config=config, progress=progress
         )
 
     def stat(self, path: str) -> RemoteFile | RemoteDirectory:
@@ -434,29 +434,29 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Raises:
             RemotePathNotFoundError: Nothing is there.
         """
-        return _runtime.run(self._async.stat, path)
+        return _runtime.run(self._io().stat, path)
 
     def list_files(
         self, path: str, *, recursive: bool = False
     ) -> Iterator[RemoteFile | RemoteDirectory]:
         """The entries under the directory ``/space/dir`` (every file below it if recursive)."""
-        return _runtime.iterate(lambda: self._async.list_files(path, recursive=recursive))
+        return _runtime.iterate(self._io().list_files, path, recursive=recursive)
 
     def delete(self, path: str, *, recursive: bool = False) -> None:
         """Delete the file ``/space/path`` (or a directory tree with ``recursive=True``)."""
-        return _runtime.run(self._async.delete, path, recursive=recursive)
+        return _runtime.run(self._io().delete, path, recursive=recursive)
 
     def move(self, src: str, dest: str, *, overwrite: bool = False) -> RemoteFile:
         """Rename a file within its space (no bytes move)."""
-        return _runtime.run(self._async.move, src, dest, overwrite=overwrite)
+        return _runtime.run(self._io().move, src, dest, overwrite=overwrite)
 
     def mkdir(self, path: str, *, exist_ok: bool = False) -> None:
         """Create the (explicit, possibly empty) directory ``/space/dir``."""
-        return _runtime.run(self._async.mkdir, path, exist_ok=exist_ok)
+        return _runtime.run(self._io().mkdir, path, exist_ok=exist_ok)
 
     def rmdir(self, path: str) -> None:
         """Remove the empty directory ``/space/dir``."""
-        return _runtime.run(self._async.rmdir, path)
+        return _runtime.run(self._io().rmdir, path)
 
     @property
     def refresh_token_if_empty(self) -> bool:

@@ -34,6 +34,7 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import functools
 import inspect
 import os
 import threading
@@ -56,10 +57,12 @@ __all__ = [
     "abandon",
     "call",
     "client_config",
+    "client_of",
     "close_later",
     "epoch",
     "in_loop_thread",
     "iterate",
+    "iterate_as",
     "register_closeable",
     "restore",
     "run",
@@ -316,18 +319,24 @@ def _close_iterator(iterator: object) -> None:
         run(aclose)
 
 
-def iterate(
-    factory: Callable[[], AsyncIterator[T] | Awaitable[AsyncIterator[T]]],
-    convert: Callable[[T], U] | None = None,
-) -> Iterator[U]:
-    """A sync iterator over the async iterator that ``factory()`` returns (called on the loop).
+def iterate(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Iterator[Any]:
+    """A sync iterator over the async iterator ``fn(*args, **kwargs)`` (called on the loop).
 
-    Each ``next()`` fetches exactly one item; nothing is fetched ahead. Closing the sync iterator
-    (``close()``, ``break`` out of a ``for`` loop that drops it, garbage collection) closes the
-    async generator, so its ``finally`` blocks run.
+    ``fn`` may return an async iterator or iterable, or a coroutine resolving to one. Each
+    ``next()`` fetches exactly one item; nothing is fetched ahead. Closing the sync iterator
+    (``close()``, dropping it, garbage collection) closes the async generator, so its ``finally``
+    blocks run.
     """
     _refuse_loop_thread("a jetraw sync iterator")
-    return _iterate(factory, convert)
+    return _iterate(functools.partial(fn, *args, **kwargs), None)
+
+
+def iterate_as(
+    convert: Callable[[Any], U], fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+) -> Iterator[U]:
+    """Like :func:`iterate`, with ``convert`` applied to each item (in the calling thread)."""
+    _refuse_loop_thread("a jetraw sync iterator")
+    return _iterate(functools.partial(fn, *args, **kwargs), convert)
 
 
 def _iterate(factory: Callable[[], Any], convert: Callable[[Any], Any] | None) -> Iterator[Any]:
@@ -350,15 +359,23 @@ def _iterate(factory: Callable[[], Any], convert: Callable[[Any], Any] | None) -
 
 
 class SyncContextManager(Generic[T]):
-    """A sync context manager driving an async one on the loop thread.
+    """A sync context manager driving the async one ``fn(*args, **kwargs)`` on the loop thread.
 
     Args:
-        factory: Called on the loop thread to make the async context manager.
-        convert: Applied to what ``__aenter__`` returns (wraps an async object in its sync twin).
+        convert: Applied to what ``__aenter__`` returns (wraps an async object in its sync twin),
+            or ``None``.
+        fn: Called on the loop thread, on entry, to make the async context manager.
     """
 
-    def __init__(self, factory: Callable[[], Any], convert: Callable[[Any], T] | None = None):
-        self._factory = factory
+    def __init__(
+        self,
+        convert: Callable[[Any], T] | None,
+        fn: Callable[..., Any],
+        /,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        self._factory = functools.partial(fn, *args, **kwargs)
         self._convert = convert
         self._acm: Any = None
 
@@ -465,8 +482,17 @@ class Wrapper(Generic[A]):
             raise TypeError(f"{type(self).__name__} cannot be rebuilt")
         return self._async_obj  # not bound to a client: nothing loop-bound to replace
 
+    def _io(self) -> A:
+        """The async object to do I/O with (client-bound classes resolve the default client)."""
+        return self._async
+
     def __reduce__(self) -> Any:
         raise TypeError(f"{type(self).__name__} objects cannot be pickled")
+
+
+def client_of(value: Any) -> Any:
+    """The sync client a wrapper was reached through (``None`` for anything else)."""
+    return value._client if isinstance(value, Wrapper) else None
 
 
 def restore(cls: type[W], state: Any, client: Any) -> W:

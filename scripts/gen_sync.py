@@ -66,20 +66,24 @@ class Rule:
 #   param      a parameter of this name typed with the client class: None → the sync default
 #   default    the sync facade's own default-client getter/setter
 #   rebuild    a client-bound class remade from str(obj) and its client (after fork or pickle)
+#   handle     an exported class the API makes (an open file): wrapped, but no constructor
+#   cmclass    a private async context manager class → AbstractContextManager[its __aenter__ type]
 RULES: list[Rule] = [
     Rule("class", r"Async([A-Z]\w*)", r"\1", "AsyncX is wrapped by X"),
     Rule("type", "AsyncIterator", "Iterator", "async for → for"),
-    Rule("type", "Awaitable", "", "awaited for the caller"),
-    Rule("type", "AbstractAsyncContextManager", "AbstractContextManager", "async with → with"),
     Rule("method", "aclose", "close", "house rule: async close is aclose()"),
     Rule("method", "__aenter__", "__enter__", "async with → with"),
     Rule("method", "__aexit__", "__exit__", "async with → with"),
-    Rule("decorator", "asynccontextmanager", "SyncContextManager", "async with → with"),
     Rule("doc", r"\basync with\b", "with", ""),
     Rule("doc", r"\basync for\b", "for", ""),
     Rule("doc", r"\bawait ", "", ""),
     Rule("doc", r"\bjetraw\.aio\b", "jetraw", ""),
     Rule("doc", r"\baclose\b", "close", ""),
+    Rule("doc", r", but async\b", "", "'Like pathlib.Path.exists, but async'"),
+    Rule("doc", r", but an async (iterator|context manager)\b", "", ""),
+    Rule("doc", r"\basync (iterators?|context managers?)\b", r"\1", ""),
+    Rule("doc", r"\bI/O methods are coroutines\b", "I/O methods block until done", ""),
+    Rule("doc", r", async\.", ".", "'like pathlib.Path, async.'"),
     Rule("client", "AsyncClient", "Client", "DESIGN §3, §7"),
     Rule(
         "construct", "refresh_token_if_empty", "__aenter__", "DESIGN §3: a wrong key fails at once"
@@ -88,6 +92,9 @@ RULES: list[Rule] = [
     Rule("default", "get_default_client", "DefaultClient.get", "each facade has its own default"),
     Rule("default", "set_default_client", "DefaultClient.set", "each facade has its own default"),
     Rule("rebuild", "AsyncJetrawPath", "str", "a path is its string plus its client"),
+    Rule("handle", "AsyncJetrawReader", "", "made by JetrawPath.open('rb'): no constructor"),
+    Rule("handle", "AsyncJetrawWriter", "", "made by JetrawPath.open('wb'): no constructor"),
+    Rule("cmclass", "_OpenReader", "AbstractContextManager", "open('rb') → with ... as reader"),
 ]
 
 BUILTINS = {
@@ -426,6 +433,42 @@ class Annotations:
                 )
         return w.sync_name
 
+    def tag(self, node: ast.expr, async_name: str) -> None:
+        """Remember which async class a rewritten annotation stands for (isinstance dispatch)."""
+        imp = self.mod.resolve(async_name)
+        assert imp is not None
+        node._jetraw_async = async_name  # type: ignore[attr-defined]
+        self.out.need(imp, async_name, runtime=True)  # unused ones are removed by ruff (F401)
+
+    def context_manager_class(self, name: str) -> ast.expr:
+        """A class that is an async context manager → ``AbstractContextManager[<__aenter__ type>]``."""
+        imp = self.mod.resolve(name)
+        assert imp is not None
+        assert imp.name is not None
+        cls = getattr(importlib.import_module(imp.module), imp.name)
+        mod, node = class_def(cls)
+        enter = next(
+            (
+                f
+                for f in node.body
+                if isinstance(f, ast.AsyncFunctionDef) and f.name == "__aenter__"
+            ),
+            None,
+        )
+        if enter is None:
+            raise GenError(f"{name} has no async __aenter__")
+        inner = Annotations(self.gen, self.out, mod).rewrite(enter.returns)
+        self.out.need(
+            Import("contextlib", "AbstractContextManager", True),
+            "AbstractContextManager",
+            runtime=False,
+        )
+        new = ast.Subscript(
+            ast.Name("AbstractContextManager", ast.Load()), inner or ast.Name("Any"), ast.Load()
+        )
+        self.tag(new, name)
+        return new
+
     def is_wrapped_name(self, name: str) -> bool:
         if name in self.gen.wrapped:
             return True
@@ -493,7 +536,13 @@ class _Rewriter(ast.NodeTransformer):
         if name in ("Self",) and self.ann.self_name:
             return ast.Name(self.ann.self_name, ast.Load())
         if self.ann.is_wrapped_name(name):
-            return ast.Name(self.ann.sync_class(name, runtime=False), ast.Load())
+            new = ast.Name(self.ann.sync_class(name, runtime=False), ast.Load())
+            self.ann.tag(new, name)
+            return new
+        cm = rule("cmclass", name)
+        if cm is not None:
+            use(cm)
+            return self.ann.context_manager_class(name)
         r = self._type_rule(name)
         if r is not None and r.becomes:
             use(r)
@@ -565,33 +614,76 @@ def doc_literal(doc: str | None, indent: str) -> list[str]:
 class Conversions:
     """How values cross the facade: sync wrappers in, async objects out, and back."""
 
-    def __init__(self, sync_classes: set[str]) -> None:
-        self.sync = sync_classes
+    def __init__(self, gen: Generator, out: Output) -> None:
+        self.gen = gen
+        self.out = out
+        self.sync = {w.sync_name for w in gen.wrapped.values()} | {"AbstractContextManager"}
 
     def mentions(self, node: ast.expr | None) -> bool:
-        return bool(names_in(node) & self.sync)
+        if node is None:
+            return False
+        return bool(names_in(node) & self.sync) or any(
+            hasattr(n, "_jetraw_async") for n in ast.walk(node)
+        )
+
+    def _sync_class(self, name: str) -> str:
+        for w in self.gen.wrapped.values():
+            if w.sync_name == name and w.output is not self.out:
+                self.out.need(Import(w.output.module, name, False), name, runtime=True)
+        return name
 
     def wrap(self, node: ast.expr | None, value: str, client: str) -> str:
         """An expression turning ``value`` (async) into what the sync annotation ``node`` says."""
         if node is None or not self.mentions(node):
             return value
         if isinstance(node, ast.Name):
-            return f"{node.id}._wrap({value}, {client})"
+            return f"{self._sync_class(node.id)}._wrap({value}, {client})"
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             parts = _union(node)
             rest = [p for p in parts if not (isinstance(p, ast.Constant) and p.value is None)]
             if len(rest) == 1 and len(parts) == 2:
-                inner = self.wrap(rest[0], "_r", client)
-                return f"None if (_r := {value}) is None else {inner}"
+                return f"None if {value} is None else {self.wrap(rest[0], value, client)}"
+            # Several alternatives: dispatch on the async class each one stands for.
+            tagged = [p for p in rest if hasattr(p, "_jetraw_async")]
+            plain = [p for p in rest if not hasattr(p, "_jetraw_async")]
+            if any(self.mentions(p) for p in plain):
+                raise GenError(f"no conversion for a union of {ast.unparse(node)}")
+            branches = [(self.wrap(p, value, client), p._jetraw_async) for p in tagged]
+            tail = value if plain or len(parts) != len(rest) else branches.pop()[0]
+            for expr, async_name in reversed(branches):
+                tail = f"{expr} if isinstance({value}, {async_name}) else {tail}"
+            return tail
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
             kind = node.value.id
+            if kind == "AbstractContextManager" and hasattr(node, "_jetraw_async"):
+                item = node.slice
+                convert = (
+                    f"lambda _x: {self.wrap(item, '_x', client)}" if self.mentions(item) else "None"
+                )
+                return f"_runtime.SyncContextManager({convert}, lambda: {value})"
             if kind in ("list", "Sequence", "tuple") and not isinstance(node.slice, ast.Tuple):
                 return f"[{self.wrap(node.slice, '_x', client)} for _x in {value}]"
             if kind == "tuple" and isinstance(node.slice, ast.Tuple):
                 elts = node.slice.elts
                 if len(elts) == 2 and isinstance(elts[1], ast.Constant) and elts[1].value is ...:
                     return f"tuple({self.wrap(elts[0], '_x', client)} for _x in {value})"
+                items = [self.wrap(e, f"{value}[{i}]", client) for i, e in enumerate(elts)]
+                return f"({', '.join(items)},)" if len(items) == 1 else f"({', '.join(items)})"
         raise GenError(f"no conversion for a return value of type {ast.unparse(node)}")
+
+    def converter(self, node: ast.expr | None, client: str) -> str | None:
+        """A one-argument function converting items, or ``None`` when nothing needs converting."""
+        if not self.mentions(node):
+            return None
+        return f"lambda _x: {self.wrap(node, '_x', client)}"
+
+    def ret(self, node: ast.expr | None, value: str, client: str, indent: str) -> list[str]:
+        """Body lines returning ``value`` converted (named first: a conversion may use it twice)."""
+        if not self.mentions(node):
+            return [f"{indent}return {value}"]
+        if isinstance(node, ast.Name):
+            return [f"{indent}return {self.wrap(node, value, client)}"]
+        return [f"{indent}result = {value}", f"{indent}return {self.wrap(node, 'result', client)}"]
 
     def unwrap(self, node: ast.expr | None, value: str) -> str:
         if node is None or not self.mentions(node):
@@ -749,7 +841,7 @@ class ClassWriter:
 
     @property
     def conv(self) -> Conversions:
-        return Conversions({w.sync_name for w in self.gen.wrapped.values()})
+        return Conversions(self.gen, self.out)
 
     def members(self) -> list[tuple[SourceModule, list[ast.FunctionDef | ast.AsyncFunctionDef]]]:
         seen: dict[str, tuple[SourceModule, list[ast.FunctionDef | ast.AsyncFunctionDef]]] = {}
@@ -865,6 +957,10 @@ class ClassWriter:
         found = self.init_def()
         if found is None or not self.w.exported:
             return
+        handle = rule("handle", self.w.cls.__name__)
+        if handle is not None:
+            use(handle)  # made by the API (open()), never by the user: no constructor
+            return
         mod, fn = found
         ann = Annotations(self.gen, self.out, mod, self_name=self.w.sync_name)
         sig = Signature(fn, ann, skip_first=True)
@@ -876,22 +972,23 @@ class ClassWriter:
         L += doc_literal(rewrite_doc(ast.get_docstring(fn, clean=False)), "        ")
         special: dict[str, str] = {}
         bound = None
-        if client is not None:
-            for p in sig.params:
-                r = rule("param", p.name)
-                if (
-                    r is not None
-                    and p.annotation is not None
-                    and client.sync_name in names_in(p.annotation)
-                ):
-                    use(r)
-                    bound = p.name
-                    self.ann.sync_class(client.cls.__name__, runtime=True)
-                    self.need_default_getter(r.becomes)
-                    L.append(
-                        f"        self._client = {p.name} if {p.name} is not None else {r.becomes}()"
-                    )
-                    special[p.name] = "self._client._async"
+        default_getter = ""
+        for p in sig.params:
+            r = rule("param", p.name)
+            if client is not None and r is not None and client.sync_name in names_in(p.annotation):
+                use(r)
+                bound, default_getter = p.name, r.becomes
+                self.need_default_getter(r.becomes)
+                # Like the async class: no client means the default client *at I/O time*, so
+                # pure operations work offline; a path given as first segment lends its client.
+                first = next((q for q in sig.params if q.kind != "kwonly"), None)
+                inherit = "None"
+                if first is not None and first.kind == "vararg":
+                    inherit = f"_runtime.client_of({first.name}[0]) if {first.name} else None"
+                elif first is not None and first.kind in ("pos", "posonly"):
+                    inherit = f"_runtime.client_of({first.name})"
+                L.append(f"        self._client = {p.name} if {p.name} is not None else {inherit}")
+                special[p.name] = "None if self._client is None else self._client._async"
         if bound is None:
             L.append("        self._client = None")
         args = ", ".join(sig.call_args(self.conv, special))
@@ -909,9 +1006,16 @@ class ClassWriter:
                 f"    def _rebuild(self) -> {acls}:",
                 "        obj = self._async_obj",
                 f"        state = self._state if obj is None else {r.becomes}(obj)",
-                f"        return {acls}(state, {bound}=self._client._async)",
+                "        client = None if self._client is None else self._client._async",
+                f"        return {acls}(state, {bound}=client)",
+                "",
+                f"    def _io(self) -> {acls}:",
+                "        if self._client is not None:",
+                "            return self._async",
+                f"        return {acls}({r.becomes}(self._async), {bound}={default_getter}()._async)",
                 "",
                 "    def __reduce__(self) -> Any:",
+                "        # The path and its client's configuration (or None: the default where unpickled).",
                 f"        return (_runtime.restore, ({self.w.sync_name}, {r.becomes}(self._async), self._client))",
             ]
             self.out.need(Import("typing", "Any", False), "Any", runtime=True)
@@ -961,7 +1065,7 @@ class ClassWriter:
                 "",
                 "    @property",
                 f"    def {name}(self) -> {ast.unparse(sync_ann) if sync_ann is not None else 'Any'}:",
-                f"        return {self.conv.wrap(sync_ann, f'self._async.{name}', 'self._client')}",
+                *self.conv.ret(sync_ann, f"self._async.{name}", "self._client", " " * 8),
             ]
 
 
@@ -1007,7 +1111,16 @@ class MethodWriter:
             f"    def {name}(self) -> {ast.unparse(ret) if ret is not None else 'Any'}:",
         ]
         L += doc_literal(rewrite_doc(ast.get_docstring(getter, clean=False)), "        ")
-        L.append(f"        return {self.cw.conv.wrap(ret, f'self._async.{name}', 'self._client')}")
+        client = self.cw.gen.client
+        if (
+            ret is not None
+            and self.cw.w.bound_param is not None
+            and client is not None
+            and ast.unparse(ret) == client.sync_name
+        ):
+            self.client_getter(ret)
+        else:
+            L += self.cw.conv.ret(ret, f"self._async.{name}", "self._client", " " * 8)
         if setter is not None:
             sig = Signature(setter, self.ann, skip_first=True)
             p = sig.params[0]
@@ -1061,7 +1174,13 @@ class MethodWriter:
             L[-1] += " ..."
             return
         L += doc
-        target = cw.w.cls.__name__ if (is_static or is_class) else "self._async"
+        io = kind != "direct" or self.returns_handle(returns)
+        if is_static or is_class:
+            target = cw.w.cls.__name__
+        else:
+            # I/O goes through _io(): a client-bound object without a client resolves the sync
+            # default client there, in the calling thread (never on the loop thread).
+            target = "self._io()" if io else "self._async"
         if any("overload" in decorator_names(d) for d in self.defs):
             # The implementation's signature is wider than each async overload: mypy checks the
             # overloads themselves, and the call is the same one.
@@ -1081,19 +1200,24 @@ class MethodWriter:
             L.append(f"        _runtime.run({call_args})")
             L.append("        return self")
         elif kind == "run":
-            L.append(
-                f"        return {cw.conv.wrap(returns, f'_runtime.run({call_args})', client)}"
-            )
+            L += cw.conv.ret(returns, f"_runtime.run({call_args})", client, " " * 8)
         elif kind == "iter":
-            convert = ""
-            if cw.conv.mentions(item):
-                convert = f", lambda _x: {cw.conv.wrap(item, '_x', client)}"
-            L.append(f"        return _runtime.iterate(lambda: {direct}{convert})")
+            convert = cw.conv.converter(item, client)
+            if convert is None:
+                L.append(f"        return _runtime.iterate({call_args})")
+            else:
+                L.append(f"        return _runtime.iterate_as({convert}, {call_args})")
         elif kind == "cm":
-            convert = ""
-            if cw.conv.mentions(item):
-                convert = f", lambda _x: {cw.conv.wrap(item, '_x', client)}"
-            L.append(f"        return _runtime.SyncContextManager(lambda: {direct}{convert})")
+            convert = cw.conv.converter(item, client) or "None"
+            L.append(f"        return _runtime.SyncContextManager({convert}, {call_args})")
+        elif (
+            fn.name not in PASSTHROUGH_DUNDERS
+            and returns is not None
+            and cw.w.bound_param is not None
+            and cw.gen.client is not None
+            and ast.unparse(returns) == cw.gen.client.sync_name
+        ):
+            self.client_getter(returns)
         else:
             if fn.name == "__repr__":
                 L.append("        return _runtime.sync_repr(self._async)")
@@ -1105,11 +1229,27 @@ class MethodWriter:
                 )
             ):
                 uargs = ", ".join(f"_runtime.unwrap({p.name})" for p in sig.params)
-                L.append(
-                    f"        return {cw.conv.wrap(returns, f'{target}.{fn.name}({uargs})', client)}"
-                )
+                L += cw.conv.ret(returns, f"{target}.{fn.name}({uargs})", client, " " * 8)
             else:
-                L.append(f"        return {cw.conv.wrap(returns, direct, client)}")
+                L += cw.conv.ret(returns, direct, client, " " * 8)
+
+    def returns_handle(self, returns: ast.expr | str | None) -> bool:
+        """Whether a sync method returns an object doing I/O later (an open file, a context manager)."""
+        if not isinstance(returns, ast.expr):
+            return False
+        handles = {r.match for r in RULES if r.kind in ("handle", "cmclass")}
+        return any(getattr(n, "_jetraw_async", None) in handles for n in ast.walk(returns))
+
+    def client_getter(self, returns: ast.expr) -> None:
+        """A client-bound object's client: its own, else the sync default (never the async one)."""
+        client = self.cw.gen.client
+        assert client is not None
+        r = rule("param", self.cw.w.bound_param or "")
+        assert r is not None
+        self.cw.need_default_getter(r.becomes)
+        self.cw.lines.append(
+            f"        return self._client if self._client is not None else {r.becomes}()"
+        )
 
     def cm_type(self, returns: ast.expr | None) -> ast.expr:
         # @asynccontextmanager on `-> AsyncIterator[T]` (rewritten to Iterator[T]) → AbstractContextManager[T]
@@ -1153,7 +1293,7 @@ class FunctionWriter:
 
     @property
     def conv(self) -> Conversions:
-        return Conversions({w.sync_name for w in self.gen.wrapped.values()})
+        return Conversions(self.gen, self.out)
 
     def write_default(self, name: str) -> None:
         r = rule("default", name)
@@ -1206,16 +1346,15 @@ class FunctionWriter:
         self.out.imports.add((fn_module(self.fn), name, alias))
         args = sig.call_args(self.conv, special)
         if is_async_generator(fn):
-            item = _subscript_arg(sig.returns)
-            convert = (
-                f", lambda _x: {self.conv.wrap(item, '_x', client_expr)}"
-                if self.conv.mentions(item)
-                else ""
-            )
-            L.append(f"    return _runtime.iterate(lambda: {alias}({', '.join(args)}){convert})")
+            convert = self.conv.converter(_subscript_arg(sig.returns), client_expr)
+            call = ", ".join([alias, *args])
+            if convert is None:
+                L.append(f"    return _runtime.iterate({call})")
+            else:
+                L.append(f"    return _runtime.iterate_as({convert}, {call})")
         else:
             call = f"_runtime.run({', '.join([alias, *args])})"
-            L.append(f"    return {self.conv.wrap(sig.returns, call, client_expr)}")
+            L += self.conv.ret(sig.returns, call, client_expr, " " * 4)
         self.out.chunks.append("\n".join(L))
 
 
@@ -1245,7 +1384,9 @@ def ruff(code: str, filename: str) -> str:
 def build(source: str, package: str, out_dir: Path) -> dict[Path, str]:
     gen = Generator(source, package)
     files = gen.generate()
-    return {out_dir / name: ruff(code, str(out_dir / name)) for name, code in sorted(files.items())}
+    # Format as if in the repository (its ruff settings), wherever the files are written.
+    home = ROOT / package.replace(".", "/")
+    return {out_dir / name: ruff(code, str(home / name)) for name, code in sorted(files.items())}
 
 
 def leftovers() -> list[Rule]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import posixpath
 from collections.abc import AsyncIterator
@@ -51,10 +50,10 @@ class AsyncReader:
 
 
 class AsyncJetrawPath:
-    """A path in a space.
+    """A path in a space, like :class:`pathlib.PurePosixPath`, async.
 
-    Like :class:`pathlib.PurePosixPath`, with async I/O: ``await p.exists()``,
-    ``async for q in p.iterdir()``.
+    I/O methods are coroutines (``await p.exists()``), listings are async iterators
+    (``async for q in p.iterdir()``).
 
     Args:
         path: ``/space/dir/name``.
@@ -106,7 +105,7 @@ class AsyncJetrawPath:
         return self.parent / name
 
     async def exists(self) -> bool:
-        """Whether the file exists."""
+        """Like ``pathlib.Path.exists``, but async."""
         return self._path in self.client.store()
 
     async def write_bytes(self, data: bytes) -> int:
@@ -157,8 +156,3 @@ class AsyncJetrawPath:
             mode: Only ``"rb"``.
         """
         return AsyncReader(self.client.store()[self._path])
-
-    @contextlib.asynccontextmanager
-    async def locked(self) -> AsyncIterator[AsyncJetrawPath]:
-        """Hold a lock on the path: ``async with p.locked() as q: ...``."""
-        yield self
