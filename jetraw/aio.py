@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jetraw._client import AsyncClient, get_default_client, set_default_client
 from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
+from jetraw._models import ApiKey, Identity, LogoutResult, Membership, Organisation, Space, User
 from jetraw._operations import download, upload
 from jetraw._path import AsyncJetrawPath
 from jetraw._path_io import AsyncJetrawReader, AsyncJetrawWriter
@@ -17,19 +18,26 @@ from jetraw._transfer import (
 )
 
 __all__ = [
+    "ApiKey",
     "AsyncClient",
     "AsyncJetrawPath",
     "AsyncJetrawReader",
     "AsyncJetrawWriter",
     "DownloadResult",
     "FileTransfer",
+    "Identity",
+    "LogoutResult",
+    "Membership",
+    "Organisation",
     "ProgressEvent",
     "RemoteDirectory",
     "RemoteFile",
+    "Space",
     "TransferConfig",
     "TransferResult",
     "Upload",
     "UploadResult",
+    "User",
     "download",
     "get_default_client",
     "set_default_client",
