@@ -126,7 +126,7 @@ class AsyncClient(_FilesMixin):
     @property
     def auth_source(self) -> str | None:
         """Where the credentials come from: ``"argument"``, ``"env:JETRAW_API_KEY"``,
-        ``"profile:NAME"``, ``"login"`` (after :meth:`authorize`), or ``None``."""
+        ``"profile:NAME"`` (also after :meth:`authorize`), or ``None`` (none found)."""
         return self._config.auth_source
 
     def __repr__(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -319,3 +320,70 @@ def test_file_store_is_private_and_atomic(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == [path.name]
     assert store.delete("k")
     assert store.get("k") is None
+
+
+async def test_invalid_grant_rereads_the_store_once() -> None:
+    # Another writer (not holding our lock, e.g. a login in another storage) replaced the token
+    # between our read and our grant: the grant fails, the re-read finds the new one, it works.
+    from jetraw._auth._store import store_key
+
+    mock = MockServer()
+    mock.refresh_tokens = {"jrt_new"}
+    reads: list[int] = []
+
+    class Racy(MemoryStore):
+        def get(self, key: str) -> dict[str, object] | None:  # type: ignore[override]
+            reads.append(1)
+            token = "jrt_old" if len(reads) == 1 else "jrt_new"
+            return {"refresh_token": token}
+
+    http = StateServerHTTP(SERVER, transport=mock.transport())
+    key = store_key(SERVER, "acme", "ada@example.org")
+    tm = TokenManager(
+        http,
+        "jrt_old",
+        rotating=True,
+        store=Racy(),
+        store_key=key,
+        lock_path=Path(os.environ["JETRAW_CONFIG_DIR"]) / "t.lock",
+    )
+    assert await tm.access_token()
+    assert tm.refresh_token not in ("jrt_old", "jrt_new")
+    assert mock.token_grants() == 2
+    await http.aclose()
+
+
+async def test_invalid_grant_with_nothing_newer_says_log_in_again() -> None:
+    from jetraw._auth._store import store_key
+
+    mock = MockServer()
+    store = MemoryStore()
+    key = store_key(SERVER, "acme", "gone@example.org")
+    store.set(key, {"refresh_token": "jrt_gone"})
+    http = StateServerHTTP(SERVER, transport=mock.transport())
+    tm = TokenManager(
+        http,
+        "jrt_gone",
+        rotating=True,
+        store=store,
+        store_key=key,
+        lock_path=Path(os.environ["JETRAW_CONFIG_DIR"]) / "t2.lock",
+    )
+    with pytest.raises(exc.LoginRequiredError, match="run `jetraw login`"):
+        await tm.access_token()
+    assert mock.token_grants() == 1
+    await http.aclose()
+
+
+def test_keyring_probe_that_hangs_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from jetraw._auth import _store
+
+    monkeypatch.setattr(_store, "_probe_result", None)
+    monkeypatch.setattr(_store, "_probe", lambda: time.sleep(5) or (True, "never"))
+    started = time.monotonic()
+    ok, why = _store.keyring_available(timeout=0.2)
+    assert time.monotonic() - started < 1
+    assert not ok
+    assert "did not answer" in why
