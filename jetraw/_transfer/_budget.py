@@ -4,11 +4,17 @@ Every part (or small file) holds a buffer from the pool while it is read and sen
 flight, over all files, never exceed the budget, and buffers of the common sizes are reused rather
 than allocated per part. Waiters are served in order, so a large part is not starved by a stream
 of small files.
+
+Buffers are anonymous memory maps, not ``bytearray``: glibc serves freed multi-megabyte
+``bytearray`` blocks again from its heap (its mmap threshold rises to 32 MiB after the first
+free), which kept tens of MiB of freed memory resident; an mmap is returned to the OS on close.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import mmap
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,7 +30,7 @@ class BufferPool:
         self.limit = limit
         self.in_use = 0
         self.peak = 0
-        self._free: list[bytearray] = []
+        self._free: list[mmap.mmap] = []
         self._waiters: collections.deque[tuple[int, anyio.Event]] = collections.deque()
 
     @property
@@ -34,7 +40,7 @@ class BufferPool:
     def _fits(self, size: int) -> bool:
         return self.in_use == 0 or self.in_use + size <= self.limit
 
-    async def acquire(self, size: int) -> bytearray:
+    async def acquire(self, size: int) -> mmap.mmap:
         """Wait for ``size`` bytes of budget and return a buffer of at least that length."""
         if self._waiters or not self._fits(size):
             event = anyio.Event()
@@ -54,7 +60,7 @@ class BufferPool:
         self.peak = max(self.peak, self.in_use)
         return self._take(size)
 
-    def _take(self, size: int) -> bytearray:
+    def _take(self, size: int) -> mmap.mmap:
         best = None
         for i, buf in enumerate(self._free):
             if size <= len(buf) <= 2 * size + (1 << 20) and (
@@ -65,14 +71,17 @@ class BufferPool:
             return self._free.pop(best)
         # Drop cached buffers that would push the total held over the budget.
         while self._free and self.in_use + self.cached > self.limit:
-            self._free.pop(0)
-        return bytearray(size)
+            _close(self._free.pop(0))
+        capacity = max(_GRAIN, -(-size // _GRAIN) * _GRAIN)
+        return mmap.mmap(-1, capacity)
 
-    def release(self, buffer: bytearray, size: int) -> None:
+    def release(self, buffer: mmap.mmap, size: int) -> None:
         """Return a buffer and its ``size`` bytes of budget."""
         self.in_use -= size
         if self.in_use + self.cached + len(buffer) <= self.limit:
             self._free.append(buffer)
+        else:
+            _close(buffer)
         self._wake()
 
     def _wake(self) -> None:
@@ -88,10 +97,24 @@ class BufferPool:
     async def lease(self, size: int) -> AsyncIterator[memoryview]:
         """``async with pool.lease(n) as view``: a ``memoryview`` of exactly ``n`` bytes."""
         buffer = await self.acquire(size)
+        view = memoryview(buffer)[:size]
         try:
-            yield memoryview(buffer)[:size]
+            yield view
         finally:
+            view.release()
             self.release(buffer, size)
 
     def clear(self) -> None:
+        for buffer in self._free:
+            _close(buffer)
         self._free.clear()
+
+
+_GRAIN = 1 << 16  # buffer capacities are rounded up to this, so similar sizes share buffers
+
+
+def _close(buffer: mmap.mmap) -> None:
+    # A view still exported (an exception's traceback holding a frame) keeps it mapped until
+    # the garbage collector drops the view; unmap now when we can.
+    with contextlib.suppress(BufferError):
+        buffer.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import mmap
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -383,10 +384,10 @@ class Uploader:
         payload = Journal.from_json(job.journal.to_json())
         await anyio.to_thread.run_sync(self.journals.save, job.journal_key, payload)
 
-    async def _part_unit(self, job: _Job, number: int, buffer: bytearray, size: int) -> None:
+    async def _part_unit(self, job: _Job, number: int, buffer: mmap.mmap, size: int) -> None:
+        view = memoryview(buffer)[:size]
         try:
             if job.error is None:
-                view = memoryview(buffer)[:size]
                 async with self.limiter:
                     await anyio.to_thread.run_sync(
                         _read_into, job, view, (number - 1) * job.part_size
@@ -406,13 +407,13 @@ class Uploader:
                             on_bytes=self.progress.add_bytes,
                         ),
                     )
-                view.release()
                 job.parts[number] = PartInfo(number, info.etag, size, crc)
                 job.sent += size
                 await self._save_journal(job)
         except Exception as exc:
             job.fail(exc)
         finally:
+            view.release()
             self.pool.release(buffer, size)
             self._outstanding -= 1
         await self._unit_done(job)
@@ -469,10 +470,10 @@ class Uploader:
 
     # -- single PUT -----------------------------------------------------------------------------
 
-    async def _put_unit(self, job: _Job, buffer: bytearray) -> None:
+    async def _put_unit(self, job: _Job, buffer: mmap.mmap) -> None:
         size = job.size
+        view = memoryview(buffer)[:size]
         try:
-            view = memoryview(buffer)[:size]
             async with self.limiter:
                 await anyio.to_thread.run_sync(_read_into, job, view, 0)
                 crc = crc32c(view)
@@ -484,13 +485,13 @@ class Uploader:
                         key, view, crc32c=crc, on_bytes=self.progress.add_bytes
                     ),
                 )
-            view.release()
             job.crc, job.stored = crc, True
             job.sent = size
             self._to_complete.append(job)
         except Exception as exc:
             job.fail(exc)
         finally:
+            view.release()
             self.pool.release(buffer, size)
             self._outstanding -= 1
         if job.error is not None:
