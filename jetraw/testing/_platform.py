@@ -51,7 +51,8 @@ def _terminate(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 class LocalPlatform:
     """The Jetraw reference platform (``jetraw.server``) running on 127.0.0.1 on a free port.
 
-    Use it as a context manager, with ``with`` or ``async with``::
+    Use it as a context manager, with ``with`` or ``async with`` (leaving it stops the server and
+    removes the temporary directory; a ``data_dir`` you gave is kept)::
 
         with LocalPlatform() as platform:
             client = jetraw.Client(platform.api_key, server=platform.url)
@@ -132,7 +133,7 @@ class LocalPlatform:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.stop()
+        self.close()
 
     async def __aenter__(self) -> LocalPlatform:
         import anyio.to_thread
@@ -147,7 +148,7 @@ class LocalPlatform:
     ) -> None:
         import anyio.to_thread
 
-        await anyio.to_thread.run_sync(self.stop)
+        await anyio.to_thread.run_sync(self.close)
 
     @property
     def running(self) -> bool:
