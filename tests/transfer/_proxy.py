@@ -12,9 +12,10 @@ class DroppingProxy:
     """Forwards to ``upstream``; a connection that sends more than ``drop_after`` bytes upstream
     is reset (RST), as a flaky network or a middlebox would do to large uploads."""
 
-    def __init__(self, upstream_port: int, drop_after: int) -> None:
+    def __init__(self, upstream_port: int, drop_after: int, max_drops: int | None = None) -> None:
         self.upstream_port = upstream_port
         self.drop_after = drop_after
+        self.max_drops = max_drops
         self.dropped = 0
         self._listener = socket.socket()
         self._listener.bind(("127.0.0.1", 0))
@@ -48,7 +49,9 @@ class DroppingProxy:
                         return
                     if sock is client:
                         sent += len(data)
-                        if sent > self.drop_after:
+                        if sent > self.drop_after and (
+                            self.max_drops is None or self.dropped < self.max_drops
+                        ):
                             self.dropped += 1
                             for s in (client, upstream):
                                 s.setsockopt(

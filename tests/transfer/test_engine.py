@@ -1,0 +1,167 @@
+"""The engine's parts without I/O, and its retries over a flaky connection."""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import anyio
+import pytest
+
+from jetraw._exceptions import ConfigurationError, StorageConnectionError, StorageError
+from jetraw._storage import mark_retryable
+from jetraw._transfer import TransferConfig, plan_part_size
+from jetraw._transfer._budget import BufferPool
+from jetraw._transfer._config import MAX_PARTS, part_count
+from jetraw._transfer._results import FileTransfer, Progress, ProgressEvent
+from jetraw._transfer._retry import with_retries
+
+from ._proxy import DroppingProxy
+from .conftest import s3_descriptor
+
+MiB = 1 << 20
+GiB = 1 << 30
+TiB = 1 << 40
+
+
+def test_transfer_config_is_a_value_object() -> None:
+    a = TransferConfig(part_size=16 * MiB)
+    assert a == TransferConfig(part_size=16 * MiB)
+    assert a != TransferConfig()
+    assert "part_size=16777216" in repr(a)
+    assert hash(a) == hash(TransferConfig(part_size=16 * MiB))
+    with pytest.raises(ConfigurationError):
+        TransferConfig(part_size=1 * MiB)
+    with pytest.raises(ConfigurationError):
+        TransferConfig(max_concurrency=0)
+
+
+@pytest.mark.parametrize("size", [5 * MiB, 49 * GiB, 78 * GiB, 100 * GiB, 1 * TiB, 5 * TiB])
+def test_parts_always_fit_under_10000(size: int) -> None:
+    config = TransferConfig()
+    part = plan_part_size(size, config)
+    assert part >= 5 * MiB
+    assert part_count(size, part) <= MAX_PARTS
+    assert part_count(size, part) < 10_000
+
+
+def test_default_part_size_kept_when_it_fits() -> None:
+    assert plan_part_size(2 * GiB, TransferConfig()) == TransferConfig().part_size
+
+
+def test_refuses_what_cannot_fit() -> None:
+    with pytest.raises(ConfigurationError, match="10,000 parts"):
+        plan_part_size(MAX_PARTS * 5 * GiB + 1, TransferConfig())
+
+
+def test_single_put_below_threshold() -> None:
+    config = TransferConfig(multipart_threshold=5 * MiB, part_size=5 * MiB)
+    assert not config.is_multipart(0)
+    assert not config.is_multipart(5 * MiB - 1)
+    assert config.is_multipart(5 * MiB)
+
+
+@pytest.mark.anyio
+async def test_buffer_pool_bounds_bytes_in_flight_and_reuses() -> None:
+    pool = BufferPool(10 * MiB)
+    held: list[Any] = []
+    for _ in range(3):
+        held.append(await pool.acquire(3 * MiB))
+    assert pool.in_use == 9 * MiB
+    got: list[Any] = []
+
+    async def waiter() -> None:
+        got.append(await pool.acquire(3 * MiB))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(waiter)
+        await anyio.sleep(0.05)
+        assert got == []  # 12 MiB would exceed the budget
+        first = held.pop(0)
+        pool.release(first, 3 * MiB)
+    assert got[0] is first  # the released buffer was reused
+    assert pool.peak <= 10 * MiB
+    # One part larger than the whole budget still goes, alone.
+    for buf in [*held, *got]:
+        pool.release(buf, 3 * MiB)
+    huge = await pool.acquire(20 * MiB)
+    assert pool.in_use == 20 * MiB
+    pool.release(huge, 20 * MiB)
+    pool.clear()
+
+
+@pytest.mark.anyio
+async def test_buffer_pool_cancelled_waiter_returns_its_grant() -> None:
+    pool = BufferPool(4 * MiB)
+    a = await pool.acquire(4 * MiB)
+    with anyio.move_on_after(0.05):
+        await pool.acquire(4 * MiB)
+    pool.release(a, 4 * MiB)
+    assert pool.in_use == 0
+
+
+@pytest.mark.anyio
+async def test_retries_transient_errors_only() -> None:
+    calls = 0
+
+    async def flaky() -> str:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise mark_retryable(StorageConnectionError("dropped"))
+        return "ok"
+
+    assert await with_retries(5, flaky, base=0.001, rng=random.Random(1)) == "ok"
+    assert calls == 3
+
+    async def permanent() -> None:
+        nonlocal calls
+        calls += 1
+        raise StorageError("no such bucket")
+
+    calls = 0
+    with pytest.raises(StorageError):
+        await with_retries(5, permanent, base=0.001)
+    assert calls == 1
+
+
+@pytest.mark.anyio
+async def test_progress_is_throttled_to_10_hz() -> None:
+    events: list[ProgressEvent] = []
+    progress = Progress(events.append, 1, 1000)
+    with anyio.move_on_after(0.55):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(progress.ticker)
+            for _ in range(500):
+                progress.add_bytes(1)
+                await anyio.sleep(0.001)
+    assert 2 <= len(events) <= 7
+    await progress.emit("done", FileTransfer(Path("x"), "/s/x"))
+    assert events[-1].files_done == 1
+
+
+@pytest.mark.anyio
+async def test_retried_parts_do_not_count_twice(
+    jetraw_platform: Any, client: Any, moto_url: str, bucket: str, tmp_path: Path
+) -> None:
+    proxy = DroppingProxy(urlparse(moto_url).port or 0, drop_after=2 * MiB, max_drops=2)
+    try:
+        name = f"t-{uuid.uuid4().hex[:12]}"
+        jetraw_platform.create_space(name, storage=s3_descriptor(proxy.url, bucket))
+        data = os.urandom(12 * MiB)
+        (tmp_path / "f").write_bytes(data)
+        events: list[ProgressEvent] = []
+        config = TransferConfig(multipart_threshold=5 * MiB, part_size=5 * MiB, max_concurrency=1)
+        result = await client.upload(
+            tmp_path / "f", f"/{name}/f", config=config, progress=events.append
+        )
+        assert result.ok
+        assert proxy.dropped == 2
+        assert events[-1].bytes_done == len(data)
+        assert max(e.bytes_done for e in events) <= len(data)
+    finally:
+        proxy.close()
