@@ -42,7 +42,7 @@ REFRESH_PREFIX = "jrt_"
 _VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
-@dataclass
+@dataclass(eq=False)
 class GrantError(Exception):
     """An RFC 6749 §5.2 error (``code`` is the problem code; the OAuth ``error`` by default)."""
 

@@ -10,8 +10,7 @@ import secrets
 import sqlite3
 from typing import Any
 
-from jetraw.server._db import transaction
-from jetraw.server._tokens import iso, new_id, sha256_hex
+from jetraw.server._tokens import atomic, iso, new_id, sha256_hex
 
 __all__ = [
     "API_KEY_PREFIX",
@@ -57,7 +56,7 @@ def api_key_json(row: sqlite3.Row) -> dict[str, Any]:
 def create_api_key(
     conn: sqlite3.Connection, *, user_id: str, organisation_id: str, name: str, now: float
 ) -> tuple[dict[str, Any], str]:
-    """Create a key for a member of an organisation.
+    """Create a key for a member of an organisation (inside or outside a caller's transaction).
 
     Returns:
         The ``ApiKey`` JSON object and the key itself (shown to the user once, never stored).
@@ -68,7 +67,7 @@ def create_api_key(
     ident = new_id()
     key = f"{API_KEY_PREFIX}{ident}_{secrets.token_urlsafe(32)}"
     secret = key.split("_", 2)[2]
-    with transaction(conn):
+    with atomic(conn):
         member = conn.execute(
             "SELECT 1 FROM memberships WHERE user_id = ? AND organisation_id = ?",
             (user_id, organisation_id),
@@ -102,7 +101,7 @@ def revoke_api_key(conn: sqlite3.Connection, key_id: str, *, now: float) -> bool
     Returns:
         ``True`` if the key exists (revoked now or before), ``False`` if there is no such key.
     """
-    with transaction(conn):
+    with atomic(conn):
         conn.execute(
             "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
             (iso(now), key_id),

@@ -17,6 +17,8 @@ import hmac
 import json
 import secrets
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +26,7 @@ from jetraw.server._db import transaction
 
 __all__ = [
     "AccessClaims",
+    "atomic",
     "b64decode",
     "b64encode",
     "derived_key",
@@ -67,11 +70,29 @@ def iso(timestamp: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@contextmanager
+def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A ``BEGIN IMMEDIATE`` transaction, or a savepoint when the caller already holds one."""
+    if not conn.in_transaction:
+        with transaction(conn):
+            yield conn
+        return
+    name = f"jetraw_{new_id(4)}"
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute(f"ROLLBACK TO {name}")
+        conn.execute(f"RELEASE {name}")
+        raise
+    conn.execute(f"RELEASE {name}")
+
+
 def signing_key(conn: sqlite3.Connection) -> bytes:
     """The data dir's signing key, created on first call (race-free across processes)."""
     row = conn.execute("SELECT value FROM settings WHERE key = ?", (_KEY_SETTING,)).fetchone()
     if row is None:
-        with transaction(conn):
+        with atomic(conn):
             conn.execute(
                 "INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)",
                 (_KEY_SETTING, json.dumps(b64encode(secrets.token_bytes(32)))),
