@@ -34,8 +34,12 @@ LOCK_TIMEOUT = 60.0
 
 
 def expiry_margin(expires_in: float) -> float:
-    """Seconds before expiry at which a token counts as expired: 10 %, at most a minute."""
-    return min(60.0, max(0.0, expires_in) * 0.1)
+    """Seconds before expiry at which a token counts as expired: a quarter, at most a minute.
+
+    Proportional, so that very short lifetimes (seconds, in tests) still leave room for a request
+    in flight on a loaded machine.
+    """
+    return min(60.0, max(0.0, expires_in) * 0.25)
 
 
 class TokenManager:

@@ -111,9 +111,9 @@ async def test_expired_token_is_refreshed_before_use() -> None:
     http = StateServerHTTP(SERVER, transport=mock.transport())
     tm = TokenManager(http, "jrk_good", clock=lambda: now[0])
     first = await tm.access_token()
-    now[0] += 85  # inside the 10 % margin before expiry
+    now[0] += 74  # before the 25 % margin
     assert await tm.access_token() == first
-    now[0] += 6
+    now[0] += 2
     assert await tm.access_token() != first
     assert mock.token_grants() == 2
     await http.aclose()
