@@ -1,0 +1,98 @@
+"""A full disk: a specific error and no partial file, for downloads and local-disk spaces.
+
+The disk is a real 1 MiB tmpfs (needs root to mount, as in CI); the injected variant runs
+everywhere.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jetraw._exceptions import DownloadError, InsufficientStorageError, UploadError
+
+from .conftest import SpaceUnderTest
+
+pytestmark = pytest.mark.anyio
+
+MiB = 1 << 20
+
+
+def files_under(root: Path) -> list[str]:
+    return [os.path.join(d, f) for d, _, names in os.walk(root) for f in names]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    from conftest import require_system
+
+    mountpoint = tmp_path / "small-disk"
+    mountpoint.mkdir()
+    ok = (
+        os.geteuid() == 0
+        and subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mountpoint)],
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
+    require_system("mounting a tmpfs (root)", ok)
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+
+
+async def test_download_to_a_full_disk(
+    space: SpaceUnderTest, client: Any, tmp_path: Path, small_disk: Path
+) -> None:
+    (tmp_path / "f").write_bytes(os.urandom(3 * MiB))
+    await client.upload(tmp_path / "f", f"/{space.name}/f")
+    with pytest.raises(DownloadError) as info:
+        await client.download(f"/{space.name}/f", small_disk / "f")
+    [failed] = info.value.result.files
+    assert isinstance(failed.error, InsufficientStorageError)
+    assert os.listdir(small_disk) == []
+
+
+async def test_upload_to_a_full_local_space(
+    jetraw_platform: Any, client: Any, tmp_path: Path, small_disk: Path
+) -> None:
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    jetraw_platform.create_space(name, storage={"type": "local", "root": str(small_disk)})
+    (tmp_path / "f").write_bytes(os.urandom(3 * MiB))
+    with pytest.raises(UploadError) as info:
+        await client.upload(tmp_path / "f", f"/{name}/f")
+    [failed] = info.value.result.files
+    assert isinstance(failed.error, InsufficientStorageError)
+    assert files_under(small_disk) == []
+    assert await client.list_pending_uploads(name) == []
+
+
+async def test_download_enospc_injected(
+    space: SpaceUnderTest, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jetraw._transfer import _download
+
+    (tmp_path / "f").write_bytes(os.urandom(100_000))
+    await client.upload(tmp_path / "f", f"/{space.name}/f")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "f").write_bytes(b"previous")
+
+    def full(fd: int, data: bytes, offset: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_download, "_pwrite_all", full)
+    with pytest.raises(DownloadError) as info:
+        await client.download(f"/{space.name}/f", tmp_path / "out")
+    assert isinstance(info.value.result.files[0].error, InsufficientStorageError)
+    assert os.listdir(tmp_path / "out") == ["f"]
+    assert (tmp_path / "out" / "f").read_bytes() == b"previous"
