@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from jetraw.server._api_files import client_garbage
-from jetraw.server._app import _request_id
+from jetraw.server._app import request_id_of
 from jetraw.server._db import transaction
 from jetraw.server._deps import Caller, CallerDep, problems
 from jetraw.server._problems import Problem
@@ -89,7 +89,7 @@ def post_upload_batch(
                 results.append({"upload": _create(caller, conn, row, item), "error": None})
                 created += 1
             except Problem as exc:
-                results.append({"upload": None, "error": exc.body(_request_id(request))})
+                results.append({"upload": None, "error": exc.body(request_id_of(request))})
     caller.state.metrics.inc("jetraw_uploads_created_total", value=created)
     return {"results": results}
 
@@ -151,7 +151,7 @@ def post_batch_complete(
         for item in body.uploads:
             file, problem, newly = _complete(caller, conn, item.id, item)
             completed += newly
-            error = None if problem is None else problem.body(_request_id(request))
+            error = None if problem is None else problem.body(request_id_of(request))
             results.append({"file": file, "error": error})
     caller.state.metrics.inc("jetraw_uploads_completed_total", value=completed)
     return {"results": results}

@@ -28,7 +28,7 @@ from jetraw.server._problems import Problem
 from jetraw.server._settings import ServerSettings
 from jetraw.server._state import AppState
 
-__all__ = ["PROBLEM_MEDIA_TYPE", "create_app", "problem_response", "state_of"]
+__all__ = ["PROBLEM_MEDIA_TYPE", "create_app", "problem_response", "request_id_of", "state_of"]
 
 log = logging.getLogger("jetraw.server")
 
@@ -53,7 +53,8 @@ def state_of(request: Request) -> AppState:
     return state
 
 
-def _request_id(request: Request) -> str | None:
+def request_id_of(request: Request) -> str | None:
+    """The id the envelope gave this request (echoed in `X-Request-ID` and problems)."""
     rid = request.scope.get("state", {}).get("request_id")
     return rid if isinstance(rid, str) else None
 
@@ -61,7 +62,7 @@ def _request_id(request: Request) -> str | None:
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
     """Render a :class:`Problem` as ``application/problem+json``."""
     return JSONResponse(
-        problem.body(_request_id(request)),
+        problem.body(request_id_of(request)),
         status_code=problem.status,
         headers=problem.headers,
         media_type=PROBLEM_MEDIA_TYPE,
