@@ -438,3 +438,25 @@ def test_discovery(server: AuthServer) -> None:
         code_verifier=verifier,
     )
     assert token["user"]["email"] == user.email
+
+
+def test_login_ticket_is_bound_to_its_browser_and_expires(server: AuthServer) -> None:
+    user = server.user("max@example.org", "acme", "beta")
+    client = server.oauth_client(REDIRECT)
+    url, _ = client.create_authorization_url(
+        f"{server.url}/oauth/authorize", code_verifier=pkce_pair()[0]
+    )
+    with httpx.Client() as browser:
+        step2 = submit(browser, browser.get(url), {"email": user.email, "password": user.password})
+        ticket = FormReader(step2.text).forms["login-form"]["fields"]["login_ticket"]
+        assert user.password not in step2.text
+        with httpx.Client() as other:
+            # Another browser, with its own valid CSRF pair, cannot use the ticket.
+            page = other.get(url)
+            stolen = submit(other, page, {"login_ticket": ticket, "organisation": "beta"})
+        assert stolen.status_code == 400
+        assert "expired" in FormReader(stolen.text).texts["error"]
+        server.clock.advance(601)
+        late = submit(browser, step2, {"organisation": "beta", "action": "login"})
+    assert late.status_code == 400
+    assert "location" not in late.headers
