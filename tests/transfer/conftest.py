@@ -116,6 +116,14 @@ class SpaceUnderTest:
             return bytes(self.s3.get_object(Bucket=self.storage["bucket"], Key=key)["Body"].read())
         return (Path(self.storage["root"]) / object_key).read_bytes()
 
+    def write_object(self, object_key: str, data: bytes) -> None:
+        """Replace an object's bytes behind the platform's back (to test integrity checks)."""
+        if self.kind == "s3":
+            key = (self.storage.get("prefix") or "") + object_key
+            self.s3.put_object(Bucket=self.storage["bucket"], Key=key, Body=data)
+        else:
+            (Path(self.storage["root"]) / object_key).write_bytes(data)
+
     def open_multipart_uploads(self) -> list[Any]:
         if self.kind == "s3":
             answer = self.s3.list_multipart_uploads(Bucket=self.storage["bucket"])

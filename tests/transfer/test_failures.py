@@ -13,6 +13,8 @@ import pytest
 
 from jetraw._config import config_dir
 from jetraw._exceptions import (
+    DownloadError,
+    IntegrityError,
     RemotePathNotFoundError,
     StorageConnectionError,
     StorageError,
@@ -209,3 +211,23 @@ async def test_concurrent_readers_during_overwrite(
         done = True
     assert seen
     assert await p.read_bytes() == versions[0]
+
+
+async def test_corrupted_object_fails_download_with_integrity_error(
+    space: SpaceUnderTest, client: Any, tmp_path: Path
+) -> None:
+    data = os.urandom(7 * MiB)
+    (tmp_path / "f").write_bytes(data)
+    await client.upload(tmp_path / "f", f"/{space.name}/f", config=SMALL)
+    remote = await client.stat(f"/{space.name}/f")
+    corrupt = bytearray(data)
+    corrupt[12345] ^= 1
+    space.write_object(remote.object_key, bytes(corrupt))
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(DownloadError) as info:
+        await client.download(f"/{space.name}/f", out, config=SMALL)
+    assert isinstance(info.value.result.files[0].error, IntegrityError)
+    assert os.listdir(out) == []
+    with pytest.raises(IntegrityError):
+        await AsyncJetrawPath(f"/{space.name}/f", client=client).read_bytes()
