@@ -98,3 +98,25 @@ async def test_tree_of_500_files(space: SpaceUnderTest, client: Any, tmp_path: P
     assert len(down.downloaded) == 500
     for rel, data in expected.items():
         assert (out / rel).read_bytes() == data
+
+
+async def test_module_level_functions_use_the_default_client(
+    space: SpaceUnderTest, jetraw_platform: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jetraw.aio
+
+    monkeypatch.setenv("JETRAW_API_KEY", jetraw_platform.api_key)
+    monkeypatch.setenv("JETRAW_SERVER", jetraw_platform.url)
+    (tmp_path / "local-file").write_bytes(b"seed example")
+    try:
+        result = await jetraw.aio.upload(tmp_path / "local-file", f"/{space.name}/")
+        assert result.files[0].remote == f"/{space.name}/local-file"
+        path = jetraw.aio.AsyncJetrawPath(f"/{space.name}/local-file")
+        assert await path.read_bytes() == b"seed example"
+        down = await jetraw.aio.download(f"/{space.name}/local-file", tmp_path / "copy")
+        assert down.files[0].status == "downloaded"
+        assert (tmp_path / "copy").read_bytes() == b"seed example"
+    finally:
+        client = jetraw.aio.get_default_client()
+        jetraw.aio.set_default_client(None)
+        await client.aclose()
