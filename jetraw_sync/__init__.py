@@ -7,15 +7,22 @@ Every operation runs on one event-loop thread per process (:mod:`jetraw_sync._ru
 from __future__ import annotations
 
 from jetraw.aio import (
+    ApiKey,
     DownloadResult,
     FileTransfer,
+    Identity,
+    LogoutResult,
+    Membership,
+    Organisation,
     ProgressEvent,
     RemoteDirectory,
     RemoteFile,
+    Space,
     TransferConfig,
     TransferResult,
     Upload,
     UploadResult,
+    User,
 )
 from jetraw_sync._generated_client import Client, get_default_client, set_default_client
 from jetraw_sync._generated_functions import download, upload
@@ -24,19 +31,26 @@ from jetraw_sync._generated_jetraw_reader import JetrawReader
 from jetraw_sync._generated_jetraw_writer import JetrawWriter
 
 __all__ = [
+    "ApiKey",
     "Client",
     "DownloadResult",
     "FileTransfer",
+    "Identity",
     "JetrawPath",
     "JetrawReader",
     "JetrawWriter",
+    "LogoutResult",
+    "Membership",
+    "Organisation",
     "ProgressEvent",
     "RemoteDirectory",
     "RemoteFile",
+    "Space",
     "TransferConfig",
     "TransferResult",
     "Upload",
     "UploadResult",
+    "User",
     "download",
     "get_default_client",
     "set_default_client",

@@ -130,7 +130,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
     @property
     def auth_source(self) -> str | None:
         """Where the credentials come from: ``"argument"``, ``"env:JETRAW_API_KEY"``,
-        ``"profile:NAME"``, ``"login"`` (after :meth:`authorize`), or ``None``.
+        ``"profile:NAME"`` (also after :meth:`authorize`), or ``None`` (none found).
         """
         return self._async.auth_source
 

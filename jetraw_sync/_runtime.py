@@ -177,60 +177,58 @@ class _Call(Generic[T]):
 
     def __init__(self, fn: Callable[[], Awaitable[T]]) -> None:
         self._fn = fn
-        self.future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._task: asyncio.Task[T | None] | None = None
+        self.done = threading.Event()
+        self._result: Any = None
+        self._error: BaseException | None = None
+        self._task: asyncio.Task[None] | None = None
         self._cancelled = False
-        self._fatal: BaseException | None = None
 
     def start(self) -> None:  # on the loop thread
-        if self._cancelled or not self.future.set_running_or_notify_cancel():
+        if self._cancelled:
+            self._error = concurrent.futures.CancelledError("the operation was cancelled")
+            self.done.set()
             return
         self._task = asyncio.ensure_future(self._main())
-        self._task.add_done_callback(self._done)
 
-    async def _main(self) -> T | None:
+    async def _main(self) -> None:
         try:
-            return await self._fn()
-        except (KeyboardInterrupt, SystemExit) as exc:
-            # Escaping a task, these would stop the loop thread and strand every waiting caller.
-            self._fatal = exc
-            return None
-
-    def _done(self, task: asyncio.Task[T | None]) -> None:  # on the loop thread
-        if self._fatal is not None:
-            self.future.set_exception(self._fatal)
-        elif task.cancelled():
-            self.future.set_exception(
-                concurrent.futures.CancelledError("the operation was cancelled")
-            )
-        elif (exc := task.exception()) is not None:
-            self.future.set_exception(exc)
-        else:
-            self.future.set_result(cast(T, task.result()))
+            self._result = await self._fn()
+        except asyncio.CancelledError:
+            self._error = concurrent.futures.CancelledError("the operation was cancelled")
+        except BaseException as exc:
+            # Everything goes to the caller: KeyboardInterrupt or SystemExit escaping a task would
+            # stop the loop thread and strand every waiting caller.
+            self._error = exc
+        finally:
+            self.done.set()
 
     def cancel(self) -> None:  # on the loop thread
         self._cancelled = True
         if self._task is not None:
             self._task.cancel()
-        elif not self.future.done():
-            self.future.cancel()
+
+    def result(self) -> T:
+        error, self._error = self._error, None
+        if error is not None:
+            try:
+                raise error
+            finally:
+                del error  # no reference cycle through the traceback
+        return cast(T, self._result)
 
 
-def _wait(
-    future: concurrent.futures.Future[Any], timeout: float | None, runner: _LoopThread
-) -> bool:
+def _wait(done: threading.Event, timeout: float | None, runner: _LoopThread) -> bool:
     # Poll: a bounded wait returns to the interpreter regularly, so signals are handled promptly on
     # every platform (an unbounded `Future.result()` can hold Ctrl-C off indefinitely).
     deadline = None if timeout is None else time.monotonic() + timeout
-    while not future.done():
+    step = POLL_INTERVAL
+    while not done.wait(step):
         if not runner.thread.is_alive():
             raise RuntimeError("jetraw's sync event-loop thread has stopped")
-        step = POLL_INTERVAL
         if deadline is not None:
-            step = min(step, deadline - time.monotonic())
+            step = min(POLL_INTERVAL, deadline - time.monotonic())
             if step <= 0:
                 return False
-        concurrent.futures.wait([future], timeout=step)
     return True
 
 
@@ -240,16 +238,16 @@ def _run_on_loop(fn: Callable[[], Awaitable[T]], what: str) -> T:
     job = _Call(fn)
     runner.loop.call_soon_threadsafe(job.start)
     try:
-        _wait(job.future, None, runner)
+        _wait(job.done, None, runner)
     except BaseException:
         # Ctrl-C (or another exception raised by a signal handler) while waiting: cancel the task
         # and give its cleanup a bounded time to run before the exception propagates.
         with contextlib.suppress(RuntimeError):  # the loop may already be closed
             runner.loop.call_soon_threadsafe(job.cancel)
         with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C stops the waiting
-            _wait(job.future, CANCEL_GRACE, runner)
+            _wait(job.done, CANCEL_GRACE, runner)
         raise
-    return job.future.result()
+    return job.result()
 
 
 def run(fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
@@ -649,7 +647,7 @@ def _shutdown() -> None:
         with contextlib.suppress(RuntimeError):
             runner.loop.call_soon_threadsafe(job.start)
             with contextlib.suppress(KeyboardInterrupt):
-                _wait(job.future, EXIT_TIMEOUT + 1, runner)
+                _wait(job.done, EXIT_TIMEOUT + 1, runner)
     with contextlib.suppress(RuntimeError):
         runner.loop.call_soon_threadsafe(runner.loop.stop)
     runner.thread.join(EXIT_TIMEOUT)
