@@ -48,6 +48,12 @@ def _terminate(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
             proc.wait()
 
 
+def _terminate_if_owner(proc: subprocess.Popen[bytes], owner: int) -> None:
+    # A forked child exiting normally must not stop its parent's server.
+    if os.getpid() == owner:
+        _terminate(proc)
+
+
 class LocalPlatform:
     """The Jetraw reference platform (``jetraw.server``) running on 127.0.0.1 on a free port.
 
@@ -244,7 +250,7 @@ class LocalPlatform:
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
         self._proc = proc
-        self._finalizer = weakref.finalize(self, _terminate, proc)
+        self._finalizer = weakref.finalize(self, _terminate_if_owner, proc, os.getpid())
         deadline = time.monotonic() + self.startup_timeout
         # Another process on the same data dir may still be writing the bootstrap file.
         bootstrap_file = self.data_dir / "bootstrap.json"
