@@ -56,7 +56,10 @@ def test_eight_processes_share_one_rotating_login(
     tmp_path: Path,
 ) -> None:
     seconds = float(os.environ.get("JETRAW_SHARED_LOGIN_SECONDS", "20"))
-    platform = jetraw_platform_factory(access_token_ttl=2, rate_limit_per_minute=0)
+    # A short grace period, so the test proves the sharing itself rather than leaning on grace.
+    platform = jetraw_platform_factory(
+        access_token_ttl=2, rate_limit_per_minute=0, refresh_grace_seconds=1
+    )
     monkeypatch.setenv("JETRAW_TOKEN_STORAGE", "file")
     user = platform.create_user("shared@example.org")
     platform.add_member(user)
