@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from jetraw.cli import cli
 from jetraw.testing import LocalPlatform
+
+from ._people import _submit, form_opener
 
 
 @pytest.fixture
@@ -110,3 +115,63 @@ def test_errors_are_one_line_with_exit_codes(
     result = runner.invoke(cli, ["--profile", "missing", "whoami"])
     assert result.exit_code == 2
     assert "jetraw login --profile missing" in result.output
+
+
+def _login_process(*args: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, JETRAW_TOKEN_STORAGE="file")
+    return subprocess.Popen(
+        [sys.executable, "-c", "from jetraw.cli import main; main()", "login", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _whoami_in_new_process() -> dict[str, object]:
+    env = dict(os.environ, JETRAW_TOKEN_STORAGE="file")
+    proc = subprocess.run(
+        [sys.executable, "-c", "from jetraw.cli import main; main()", "whoami", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result: dict[str, object] = json.loads(proc.stdout)
+    return result
+
+
+def test_cli_browser_login(jetraw_platform: LocalPlatform) -> None:
+    user = jetraw_platform.create_user("cli-browser@example.org")
+    jetraw_platform.add_member(user)
+    proc = _login_process("--no-browser", "--server", jetraw_platform.url)
+    assert proc.stderr is not None
+    proc.stderr.readline()
+    url = proc.stderr.readline().strip()
+    assert url.startswith(f"{jetraw_platform.url}/oauth/authorize?")
+    form_opener(user.email, user.password)(url)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"Logged in as {user.email}" in out
+    assert _whoami_in_new_process()["auth_source"] == "profile:default"
+
+
+def test_cli_device_login(jetraw_platform: LocalPlatform) -> None:
+    user = jetraw_platform.create_user("cli-device@example.org")
+    jetraw_platform.add_member(user)
+    proc = _login_process("--device", "--server", jetraw_platform.url)
+    assert proc.stderr is not None
+    first = proc.stderr.readline()
+    second = proc.stderr.readline()
+    assert "enter the code" in first
+    complete = second.strip().removeprefix("(or open ").removesuffix(")")
+    with httpx.Client(trust_env=False, timeout=30) as http:
+        page = http.get(complete)
+        values = {"email": user.email, "password": user.password, "action": "approve"}
+        assert 'id="approved"' in _submit(http, page, values).text
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"Logged in as {user.email}" in out
+    who = _whoami_in_new_process()
+    assert who["user"] == {"id": user.id, "email": user.email, "name": user.name}
