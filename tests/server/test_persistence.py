@@ -105,3 +105,29 @@ def test_two_processes_on_one_data_dir(tmp_path: Path) -> None:
         db.close()
     one.close()
     two.close()
+
+
+def test_two_processes_starting_at_once_on_an_empty_data_dir(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    platforms = [LocalPlatform(data_dir=data) for _ in range(3)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda p: p.start(), platforms))
+    try:
+        assert len({p.api_key for p in platforms}) == 1
+        for platform in platforms:
+            api = Api(platform)
+            try:
+                assert api.get("/me").json()["user"]["email"] == "admin@localhost"
+            finally:
+                api.close()
+    finally:
+        for platform in platforms:
+            platform.close()
+    db = sqlite3.connect(data / "jetraw.db")
+    try:
+        assert db.execute("SELECT count(*) FROM users").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM organisations").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM spaces").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM api_keys").fetchone() == (1,)
+    finally:
+        db.close()
