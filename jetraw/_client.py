@@ -67,7 +67,8 @@ class AsyncClient(_FilesMixin):
         verify: TLS verification: ``True``, ``False`` or the path of a CA bundle. Proxy and CA
             environment variables (``HTTPS_PROXY``, ``SSL_CERT_FILE``, ...) are honoured.
         timeout: Seconds for one request to the state server (connecting: at most 5 s).
-        retries: Total tries of an idempotent request on 5xx, 429 and connection errors.
+        retries: Retries of a request on 5xx (idempotent requests only), 429 and connection
+            errors, with exponential backoff and jitter.
         transport: An ``httpx`` async transport (for tests).
 
     Raises:
@@ -84,7 +85,7 @@ class AsyncClient(_FilesMixin):
         refresh_token_if_empty: bool = True,
         verify: bool | str = True,
         timeout: float = 30.0,
-        retries: int = 4,
+        retries: int = 3,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._config: ResolvedConfig = resolve(
@@ -94,7 +95,7 @@ class AsyncClient(_FilesMixin):
         self.verify: bool | str = verify
         self.aws_profile: str | None = self._config.aws_profile
         self._timeout = timeout
-        self._retry = RetryPolicy(attempts=max(1, retries))
+        self._retry = RetryPolicy(attempts=max(0, retries) + 1)
         self._transport = transport
         self._state = _State.UNOPENED
         self._loop: asyncio.AbstractEventLoop | None = None

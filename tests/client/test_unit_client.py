@@ -187,15 +187,29 @@ async def test_no_retry_of_post_on_500() -> None:
 
 
 async def test_rate_limited_after_retries_carries_retry_after() -> None:
-    limited = httpx.Response(429, json={"code": "rate_limited"}, headers={"retry-after": "0"})
-    http = StateServerHTTP(
-        SERVER,
-        transport=httpx.MockTransport(lambda r: limited),
-        retry=RetryPolicy(attempts=2, backoff=0.01),
-    )
-    response = await http.send("GET", "/x")
-    assert response.status_code == 429
-    await http.aclose()
+    mock = MockServer()
+    async with client(mock, retries=2) as c:
+        limited = httpx.Response(
+            429,
+            json={"code": "rate_limited", "detail": "Slow down."},
+            headers={"retry-after": "0", "x-request-id": "req-429"},
+        )
+        mock.fail_next = [limited, limited, limited]
+        with pytest.raises(exc.RateLimitedError) as info:
+            await c.whoami()
+    assert info.value.retry_after == 0
+    assert info.value.status_code == 429
+    assert info.value.request_id == "req-429"
+    assert sum(r.url.path == "/api/v1/me" for r in mock.requests) == 3
+
+
+def test_retry_policy_backoff_is_capped_with_jitter() -> None:
+    policy = RetryPolicy(attempts=5, backoff=1.0, max_backoff=4.0, rand=lambda: 1.0)
+    assert [policy.delay(n) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 4.0]
+    low = RetryPolicy(backoff=1.0, rand=lambda: 0.0)
+    assert low.delay(2) == 1.0  # jitter: between half and all of the ceiling
+    assert policy.delay(1, retry_after=30) == 4.0  # Retry-After honoured up to the cap
+    assert policy.delay(1, retry_after=0.5) == 0.5
 
 
 async def test_connection_refused_is_server_connection_error() -> None:
