@@ -31,3 +31,10 @@ def run_child(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout,
         cwd=ROOT,
     )  # fmt: skip
+
+
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing-key-id",
+    "AWS_SECRET_ACCESS_KEY": "testing-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}

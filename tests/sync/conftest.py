@@ -38,3 +38,19 @@ def child_env(toy_root: Path) -> dict[str, str]:
     """The environment of a child Python that can import jetraw, toy_aio and toy_sync."""
     path = os.pathsep.join([str(ROOT), str(HERE), str(toy_root)])
     return {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """An S3 endpoint (moto) on 127.0.0.1."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from _synctools import HERE, ROOT
+from _synctools import AWS_ENV, HERE, ROOT
 
 from jetraw import InvalidCredentialsError
 from jetraw.testing import LocalPlatform
@@ -272,3 +272,59 @@ def test_real_client_after_fork(platform: LocalPlatform) -> None:
     assert path.read_bytes() == b"written before fork"
     assert (path.parent / (path.name + ".child")).read_bytes() == b"from the child"
     client.close()
+
+
+S3_CHILD = """
+import sys
+from jetraw import Client, JetrawPath, upload
+client = Client(refresh_token=sys.argv[1])
+space = sys.argv[2]
+upload(sys.argv[3], f"/{space}/", client=client)
+path = JetrawPath(f"/{space}/big.bin", client=client)
+with path.open("rb") as f:
+    head = f.read(5)
+listing = path.parent.iterdir()
+first = next(listing)  # left unfinished on purpose
+with (path.parent / "w.bin").open("wb") as w:
+    w.write(b"written")
+print(head.decode(), path.stat().size, first.name, (path.parent / "w.bin").read_bytes().decode())
+"""
+
+
+def test_clean_exit_after_s3_transfers(
+    platform: LocalPlatform, env: dict[str, str], tmp_path: Path, moto_url: str
+) -> None:
+    # aiobotocore's aiohttp sessions complain loudly when collected unclosed: the exit hook
+    # must close them on the live loop, without starting threads.
+    import boto3
+
+    bucket = f"sync-exit-{time.time_ns()}"
+    boto3.client("s3", endpoint_url=moto_url, **_boto_credentials(AWS_ENV)).create_bucket(
+        Bucket=bucket
+    )
+    space = f"s3exit{time.time_ns()}"
+    platform.create_space(
+        space,
+        storage={
+            "type": "s3", "bucket": bucket, "prefix": "p", "region": "us-east-1",
+            "endpoint_url": moto_url, "addressing_style": "path",
+        },
+    )  # fmt: skip
+    local = tmp_path / "big.bin"
+    local.write_bytes(b"hello" + bytes(3 * 1024 * 1024))
+    child_env = {**env, **AWS_ENV}
+    result = subprocess.run(
+        [sys.executable, "-c", S3_CHILD, platform.api_key, space, str(local)],
+        env=child_env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["hello", str(5 + 3 * 1024 * 1024), "big.bin", "written"]
+    assert result.stderr == ""
+
+
+def _boto_credentials(env: dict[str, str]) -> dict[str, str]:
+    return {
+        "region_name": env["AWS_DEFAULT_REGION"],
+        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+    }
