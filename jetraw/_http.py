@@ -274,7 +274,7 @@ class StateServerHTTP:
                     )
                     await anyio.sleep(wait)
                     continue
-                raise self._connection_error(error) from None
+                raise self._connection_error(error) from error
             request_id = response.headers.get("x-request-id")
             logger.debug(
                 "%s %s -> %d (request id %s, try %d)",
