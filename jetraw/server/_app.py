@@ -123,13 +123,12 @@ class _Envelope:
 
         try:
             await self.app(scope, receive_wrapper, send_wrapper)
-        except Exception as exc:
+        except Exception:
             log.exception("unexpected error (request %s)", request_id)
-            if started:
-                raise
             self.metrics.inc("jetraw_internal_errors_total")
+            if started:
+                raise  # too late for a problem answer; the server closes the connection
             problem = Problem(500, "internal_error", "An unexpected error occurred.")
-            del exc
             await self._send_problem(send_wrapper, problem, request_id)
 
     def _refuse_early(self, scope: Scope, headers: dict[str, str]) -> Problem | None:

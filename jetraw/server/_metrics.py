@@ -14,6 +14,7 @@ _HELP = {
     "jetraw_uploads_completed_total": "Uploads completed.",
     "jetraw_uploads_aborted_total": "Uploads aborted.",
     "jetraw_http_responses_total": "HTTP responses, by status code.",
+    "jetraw_internal_errors_total": "Unexpected faults, answered 500 internal_error and logged.",
 }
 
 
