@@ -355,6 +355,7 @@ class AsyncClient(_FilesMixin):
             store=store,
             refresh_token=refresh,
             aws_profile=self.aws_profile,
+            previous=self._config.profile,
         )
         self._config = dataclasses.replace(
             self._config,

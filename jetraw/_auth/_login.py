@@ -45,6 +45,7 @@ async def persist_login(
     refresh_token: str,
     tokens: TokenSet | None = None,
     aws_profile: str | None = None,
+    previous: Profile | None = None,
 ) -> StoredLogin:
     """Write the secret (store) and then the profile (config file) of a fresh login.
 
@@ -58,6 +59,7 @@ async def persist_login(
         refresh_token: The secret to keep.
         tokens: The first token answer, whose access token other processes may reuse.
         aws_profile: An AWS profile to remember with this login.
+        previous: The profile this login replaces; its secret is deleted if stored elsewhere.
     """
     profile = Profile(
         name=profile_name,
@@ -77,6 +79,11 @@ async def persist_login(
         )
     await anyio.to_thread.run_sync(store.set, key, blob)
     path = await anyio.to_thread.run_sync(lambda: save_profile(profile))
+    if previous is not None and previous.name == profile_name:
+        old = store_key(previous.server, previous.organisation, previous.user)
+        if old != key:
+            # Re-login as someone else (or elsewhere): leave no orphaned secret behind.
+            await anyio.to_thread.run_sync(store.delete, old)
     return StoredLogin(profile=profile, key=key, store=store, config_file=path)
 
 

@@ -114,6 +114,7 @@ async def _login_api_key(
             kind="api_key",
             store=client._secret_store(),
             refresh_token=key,
+            previous=client._config.profile,
         )
         return ident, client.profile
 

@@ -122,3 +122,20 @@ async def test_logout_revokes_the_login_on_the_server(jetraw_platform: LocalPlat
     with pytest.raises(exc.LoginRequiredError, match="jetraw login"):
         async with AsyncClient(server=platform.url):
             pass
+
+
+async def test_login_as_someone_else_replaces_the_stored_secret(
+    jetraw_platform: LocalPlatform,
+) -> None:
+    platform = jetraw_platform
+    first = platform.create_user("first@example.org")
+    second = platform.create_user("second@example.org")
+    for user in (first, second):
+        platform.add_member(user)
+        async with AsyncClient(server=platform.url, refresh_token_if_empty=False) as c:
+            await c.authorize(opener=form_opener(user.email, user.password), notify=lambda m: None)
+    store = MemoryStore()
+    assert store.get(store_key(platform.url, platform.organisation, first.email)) is None
+    assert store.get(store_key(platform.url, platform.organisation, second.email)) is not None
+    async with AsyncClient() as fresh:
+        assert (await fresh.whoami()).email == second.email
