@@ -60,7 +60,10 @@ def test_peak_rss_under_200_mib(jetraw_platform: Any, tmp_path: Path) -> None:
         print("memory test:", report)
         assert report["files"] == 301
         assert report["bytes"] == total
-        assert report["max_rss_kib"] * 1024 < 200 * MiB, report
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork/exec from this process.
+        assert report["vm_hwm_kib"] * 1024 < 200 * MiB, report
+        if report["ru_maxrss_at_start_kib"] * 1024 < 100 * MiB:  # not inherited from us
+            assert report["ru_maxrss_kib"] * 1024 < 200 * MiB, report
     finally:
         # Free the ~5 GB on disk now rather than at the end of the session.
         shutil.rmtree(root / "objects", ignore_errors=True)
