@@ -12,6 +12,7 @@ import anyio
 import click
 
 from jetraw._auth import _login
+from jetraw._auth._store import store_key
 from jetraw._client import AsyncClient
 from jetraw._config import ENV_API_KEY, ENV_SERVER, NO_SERVER_MESSAGE
 from jetraw._exceptions import ConfigurationError, JetrawError
@@ -200,6 +201,10 @@ def auth_status(ctx: click.Context, as_json: bool) -> None:
             else:
                 status.update(valid=True, user=ident.user.email)
                 status["organisation"] = ident.organisation.name
+            prof = client._config.profile
+            if prof is not None and (client.auth_source or "").startswith("profile:"):
+                key = store_key(prof.server, prof.organisation, prof.user)
+                status["stored_in"] = client._secret_store().describe(key)
         return status
 
     status = _run(run)
@@ -213,6 +218,8 @@ def auth_status(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"Profile:       {status['profile']}")
         click.echo(f"Organisation:  {status.get('organisation')}")
         click.echo(f"Credentials:   {status.get('auth_source') or 'none'}")
+        if status.get("stored_in"):
+            click.echo(f"Stored in:     {status['stored_in']}")
         if status.get("valid"):
             click.echo(f"Logged in as:  {status['user']}")
         else:

@@ -50,6 +50,7 @@ def test_login_with_api_key_from_stdin_then_commands(
     assert status["valid"] is True
     assert status["server"] == platform.url
     assert status["auth_source"] == "profile:default"
+    assert status["stored_in"] == "process memory"
 
     name = f"cli-{os.getpid()}"
     result = runner.invoke(cli, ["spaces", "create", name])
