@@ -328,3 +328,68 @@ def _boto_credentials(env: dict[str, str]) -> dict[str, str]:
         "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
         "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
     }
+
+
+CTRL_C_UPLOAD_CHILD = """
+import sys
+from jetraw import Client, TransferConfig, upload
+
+started = False
+def progress(event):
+    global started
+    if event.kind == "bytes" and event.bytes_done and not started:
+        started = True
+        print("sending", flush=True)
+
+client = Client(refresh_token=sys.argv[1])
+config = TransferConfig(multipart_threshold=5 * 2**20, part_size=5 * 2**20, max_concurrency=2)
+upload(sys.argv[3], f"/{sys.argv[2]}/", client=client, config=config, progress=progress)
+print("finished", flush=True)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX")
+def test_ctrl_c_during_a_real_upload_aborts_it(
+    platform: LocalPlatform, env: dict[str, str], tmp_path: Path, moto_url: str
+) -> None:
+    import signal
+
+    import boto3
+
+    from jetraw import Client
+
+    s3 = boto3.client("s3", endpoint_url=moto_url, **_boto_credentials(AWS_ENV))
+    bucket = f"sync-ctrl-c-{time.time_ns()}"
+    s3.create_bucket(Bucket=bucket)
+    space = f"ctrlc{time.time_ns()}"
+    platform.create_space(
+        space,
+        storage={
+            "type": "s3", "bucket": bucket, "prefix": "p", "region": "us-east-1",
+            "endpoint_url": moto_url, "addressing_style": "path",
+        },
+    )  # fmt: skip
+    local = tmp_path / "large.bin"
+    local.write_bytes(os.urandom(1024) * (200 * 1024))  # 200 MiB: far from done when interrupted
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_UPLOAD_CHILD, platform.api_key, space, str(local)],
+        env={**env, **AWS_ENV}, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "sending"
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        elapsed = time.monotonic() - sent
+    finally:
+        proc.kill()
+    assert "finished" not in out
+    assert err.rstrip().endswith("KeyboardInterrupt"), err
+    assert elapsed < 7, f"exit took {elapsed:.1f}s after Ctrl-C"
+    # The cancellation reached the engine and its cleanup ran before the process exited: no
+    # multipart upload left in the bucket, no pending upload on the server.
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    with Client(refresh_token=platform.api_key, server=platform.url) as client:
+        assert client.list_pending_uploads(space) == []
