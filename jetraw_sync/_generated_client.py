@@ -27,14 +27,14 @@ if TYPE_CHECKING:
 
 
 class Client(_runtime.Wrapper[AsyncClient]):
-    """A client of the Jetraw platform (asyncio).
+    """A client of the Jetraw platform.
 
     Credentials are resolved in this order: the ``refresh_token`` argument (an API key), the
     ``JETRAW_API_KEY`` environment variable, then the profile written by the last login
     (``jetraw login`` or :meth:`authorize`). ``auth_source`` tells which one is in force.
 
-    Use it as ``with Client() as client: ...`` or close it with :meth:`close`. A
-    client belongs to the event loop that first uses it.
+    Use it as ``with Client() as client: ...`` or close it with :meth:`close`. A client may be
+    shared by threads (and pickled for other processes).
 
     Args:
         refresh_token: An API key (or a refresh token). Not written anywhere.
@@ -50,7 +50,8 @@ class Client(_runtime.Wrapper[AsyncClient]):
         verify: TLS verification: ``True``, ``False`` or the path of a CA bundle. Proxy and CA
             environment variables (``HTTPS_PROXY``, ``SSL_CERT_FILE``, ...) are honoured.
         timeout: Seconds for one request to the state server (connecting: at most 5 s).
-        retries: Total tries of an idempotent request on 5xx, 429 and connection errors.
+        retries: Retries of a request on 5xx (idempotent requests only), 429 and connection
+            errors, with exponential backoff and jitter.
         transport: An ``httpx`` async transport (for tests).
 
     Raises:
@@ -67,7 +68,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
         refresh_token_if_empty: bool = True,
         verify: bool | str = True,
         timeout: float = 30.0,
-        retries: int = 4,
+        retries: int = 3,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._init_kwargs: dict[str, Any] = {

@@ -263,3 +263,12 @@ def test_unmapped_names_fail_generation(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 1
     assert "AsyncLimit: no mapping" in result.stderr
+
+
+def test_generated_code_is_lint_clean() -> None:
+    for args in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *args, "jetraw_sync"],
+            capture_output=True, text=True, cwd=ROOT, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
