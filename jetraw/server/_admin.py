@@ -61,21 +61,21 @@ AdminDep = Annotated[AppState, Depends(_require_admin)]
 router = APIRouter(prefix="/admin/v1", tags=["admin"])
 
 
-class OrganisationIn(_In):
+class AdminOrganisationIn(_In):
     name: Text
 
 
-class UserIn(_In):
+class AdminUserIn(_In):
     email: Annotated[Text, Field(max_length=320)]
     password: Annotated[Text | None, Field(max_length=1024)] = None
     name: Annotated[Text | None, Field(max_length=200)] = None
 
 
-class UserCreated(UserOut):
+class AdminUserCreated(UserOut):
     password: str
 
 
-class MemberIn(_In):
+class AdminMemberIn(_In):
     #: user id or email
     user: Text
     #: organisation name
@@ -83,7 +83,7 @@ class MemberIn(_In):
     role: Annotated[str, Field(pattern="^(admin|member)$")] = "member"
 
 
-class ApiKeyIn(_In):
+class AdminApiKeyIn(_In):
     user: Text
     organisation: Text
     name: Annotated[Text, Field(min_length=1, max_length=200)] = "api key"
@@ -95,7 +95,7 @@ class AdminSpaceIn(_In):
     storage: dict[str, Any] | None = None
 
 
-class SettingsIn(_In):
+class AdminSettingsIn(_In):
     access_token_ttl: Annotated[int | None, Field(ge=1, le=10**7)] = None
     rate_limit_per_minute: Annotated[int | None, Field(ge=0, le=10**9)] = None
     refresh_grace_seconds: Annotated[float | None, Field(ge=0, le=10**6)] = None
@@ -123,7 +123,7 @@ def _organisation(conn: sqlite3.Connection, name: str) -> sqlite3.Row:
     responses=problems(400, 409),
     summary="Create an organisation",
 )
-def post_organisation(body: OrganisationIn, state: AdminDep) -> dict[str, Any]:
+def post_organisation(body: AdminOrganisationIn, state: AdminDep) -> dict[str, Any]:
     with transaction(state.db.conn()) as conn:
         return create_organisation(conn, body.name, now=rfc3339(now(state)))
 
@@ -131,12 +131,12 @@ def post_organisation(body: OrganisationIn, state: AdminDep) -> dict[str, Any]:
 @router.post(
     "/users",
     status_code=201,
-    response_model=UserCreated,
+    response_model=AdminUserCreated,
     response_model_exclude_unset=True,
     responses=problems(400, 409),
     summary="Create a user (a random password if none is given; returned once)",
 )
-async def post_user(body: UserIn, state: AdminDep) -> dict[str, Any]:
+async def post_user(body: AdminUserIn, state: AdminDep) -> dict[str, Any]:
     password = body.password or secrets.token_urlsafe(12)
     # Hashing is deliberately slow: keep it off the event loop.
     encoded = await anyio.to_thread.run_sync(
@@ -163,7 +163,7 @@ async def post_user(body: UserIn, state: AdminDep) -> dict[str, Any]:
     responses=problems(400, 404),
     summary="Add a user to an organisation (or change the role)",
 )
-def post_membership(body: MemberIn, state: AdminDep) -> dict[str, Any]:
+def post_membership(body: AdminMemberIn, state: AdminDep) -> dict[str, Any]:
     with transaction(state.db.conn()) as conn:
         user = _user(conn, body.user)
         org = _organisation(conn, body.organisation)
@@ -185,7 +185,7 @@ def post_membership(body: MemberIn, state: AdminDep) -> dict[str, Any]:
     responses=problems(400, 403, 404),
     summary="Create an API key for a member of an organisation",
 )
-def post_api_key(body: ApiKeyIn, state: AdminDep) -> dict[str, Any]:
+def post_api_key(body: AdminApiKeyIn, state: AdminDep) -> dict[str, Any]:
     conn = state.db.conn()
     user = _user(conn, body.user)
     org = _organisation(conn, body.organisation)
@@ -238,7 +238,7 @@ def post_space(body: AdminSpaceIn, state: AdminDep) -> dict[str, Any]:
     responses=problems(400),
     summary="Change run-time settings (every process on the data dir follows within 0.5 s)",
 )
-def patch_settings(body: SettingsIn, state: AdminDep) -> dict[str, Any]:
+def patch_settings(body: AdminSettingsIn, state: AdminDep) -> dict[str, Any]:
     for name, value in body.model_dump(exclude_none=True).items():
         store_setting(state, name, value)
     return {name: setting(state, name) for name in RUNTIME_SETTINGS}

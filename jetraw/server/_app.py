@@ -19,6 +19,7 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -255,6 +256,12 @@ def _include_routers(app: FastAPI) -> None:
             app.include_router(router)
 
 
+def _operation_id(route: APIRoute) -> str:
+    # Readable, stable ids for client generators: "<tag>.<handler>", e.g. "files.stat_file".
+    tag = str(route.tags[0]) if route.tags else "operations"
+    return f"{tag}.{route.name}"
+
+
 def _problem_schema_ref() -> dict[str, Any]:
     return {"$ref": "#/components/schemas/ProblemOut"}
 
@@ -350,6 +357,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
     )
     app.state.jetraw = state
     _install_handlers(app)
