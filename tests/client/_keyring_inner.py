@@ -17,7 +17,7 @@ from jetraw.aio import AsyncClient
 from jetraw.cli import cli
 from jetraw.testing import LocalPlatform
 
-from ._people import form_opener
+from ._people import form_opener, unique_email
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("KEYRING_INNER") != "1", reason="run by test_keyring.py under dbus-run-session"
@@ -73,7 +73,7 @@ def test_cli_api_key_login_lives_in_the_keyring(jetraw_platform: LocalPlatform) 
 
 @pytest.mark.anyio
 async def test_browser_login_refresh_token_in_keyring(jetraw_platform: LocalPlatform) -> None:
-    user = jetraw_platform.create_user("keyring-user@example.org")
+    user = jetraw_platform.create_user(unique_email("keyring-user"))
     jetraw_platform.add_member(user)
     async with AsyncClient(server=jetraw_platform.url, refresh_token_if_empty=False) as c:
         await c.authorize(opener=form_opener(user.email, user.password), notify=lambda m: None)

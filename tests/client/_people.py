@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
@@ -15,6 +16,11 @@ import httpx
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def unique_email(name: str) -> str:
+    """An address no other test on the shared platform uses."""
+    return f"{name}-{uuid.uuid4().hex[:8]}@example.org"
 
 
 def have_chromium() -> bool:

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from jetraw.cli import cli
 from jetraw.testing import LocalPlatform
 
-from ._people import _submit, form_opener
+from ._people import _submit, form_opener, unique_email
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def _whoami_in_new_process() -> dict[str, object]:
 
 
 def test_cli_browser_login(jetraw_platform: LocalPlatform) -> None:
-    user = jetraw_platform.create_user("cli-browser@example.org")
+    user = jetraw_platform.create_user(unique_email("cli-browser"))
     jetraw_platform.add_member(user)
     proc = _login_process("--no-browser", "--server", jetraw_platform.url)
     assert proc.stderr is not None
@@ -159,7 +159,7 @@ def test_cli_browser_login(jetraw_platform: LocalPlatform) -> None:
 
 
 def test_cli_device_login(jetraw_platform: LocalPlatform) -> None:
-    user = jetraw_platform.create_user("cli-device@example.org")
+    user = jetraw_platform.create_user(unique_email("cli-device"))
     jetraw_platform.add_member(user)
     proc = _login_process("--device", "--server", jetraw_platform.url)
     assert proc.stderr is not None

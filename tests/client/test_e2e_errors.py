@@ -17,7 +17,7 @@ from jetraw import _exceptions as exc
 from jetraw.aio import AsyncClient
 from jetraw.testing import LocalPlatform
 
-from ._people import form_opener
+from ._people import form_opener, unique_email
 
 pytestmark = pytest.mark.anyio
 
@@ -144,7 +144,7 @@ async def test_no_secret_in_logs_reprs_or_errors(
         secrets.append(tm._access or "")
         await client.revoke_api_key(created.id)
     # An interactive login: refresh token and access token.
-    user = platform.create_user("nolog@example.org")
+    user = platform.create_user(unique_email("nolog"))
     platform.add_member(user)
     async with AsyncClient(server=platform.url, refresh_token_if_empty=False) as c:
         await c.authorize(opener=form_opener(user.email, user.password), notify=texts.append)

@@ -16,7 +16,7 @@ from jetraw.aio import AsyncClient
 from jetraw.testing import LocalPlatform
 from tests.conftest import have_binary, require_system
 
-from ._people import chromium_opener, form_opener, have_chromium
+from ._people import chromium_opener, form_opener, have_chromium, unique_email
 
 pytestmark = pytest.mark.anyio
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.anyio
 async def test_browser_login_in_headless_chromium(jetraw_platform: LocalPlatform) -> None:
     require_system("chromium", have_binary("chromium") and have_chromium())
     platform = jetraw_platform
-    user = platform.create_user("chromium@example.org")
+    user = platform.create_user(unique_email("chromium"))
     platform.add_member(user)
     second = f"lab-{user.id[:8]}"
     platform.create_organisation(second)
@@ -62,7 +62,7 @@ async def test_login_for_an_organisation_you_are_not_in_is_refused(
     jetraw_platform: LocalPlatform,
 ) -> None:
     platform = jetraw_platform
-    user = platform.create_user("outsider@example.org")
+    user = platform.create_user(unique_email("outsider"))
     platform.add_member(user)
     other = f"closed-{user.id[:8]}"
     platform.create_organisation(other)
@@ -76,7 +76,7 @@ async def test_login_for_an_organisation_you_are_not_in_is_refused(
 
 async def test_device_login_end_to_end(jetraw_platform: LocalPlatform) -> None:
     platform = jetraw_platform
-    user = platform.create_user("device@example.org")
+    user = platform.create_user(unique_email("device"))
     platform.add_member(user)
     messages: list[str] = []
 
@@ -105,7 +105,7 @@ async def test_device_login_end_to_end(jetraw_platform: LocalPlatform) -> None:
 
 async def test_logout_revokes_the_login_on_the_server(jetraw_platform: LocalPlatform) -> None:
     platform = jetraw_platform
-    user = platform.create_user("logout@example.org")
+    user = platform.create_user(unique_email("logout"))
     platform.add_member(user)
     async with AsyncClient(server=platform.url, refresh_token_if_empty=False) as c:
         await c.authorize(opener=form_opener(user.email, user.password), notify=lambda m: None)
@@ -128,8 +128,8 @@ async def test_login_as_someone_else_replaces_the_stored_secret(
     jetraw_platform: LocalPlatform,
 ) -> None:
     platform = jetraw_platform
-    first = platform.create_user("first@example.org")
-    second = platform.create_user("second@example.org")
+    first = platform.create_user(unique_email("first"))
+    second = platform.create_user(unique_email("second"))
     for user in (first, second):
         platform.add_member(user)
         async with AsyncClient(server=platform.url, refresh_token_if_empty=False) as c:

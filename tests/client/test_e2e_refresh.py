@@ -17,7 +17,7 @@ from jetraw._auth._store import FileStore, store_key
 from jetraw.aio import AsyncClient
 from jetraw.testing import LocalPlatform
 
-from ._people import form_opener
+from ._people import form_opener, unique_email
 
 REFRESH = 'jetraw_token_grants_total{grant_type="refresh_token"}'
 WORKER = Path(__file__).with_name("_shared_login_worker.py")
@@ -61,7 +61,7 @@ def test_eight_processes_share_one_rotating_login(
         access_token_ttl=2, rate_limit_per_minute=0, refresh_grace_seconds=1
     )
     monkeypatch.setenv("JETRAW_TOKEN_STORAGE", "file")
-    user = platform.create_user("shared@example.org")
+    user = platform.create_user(unique_email("shared"))
     platform.add_member(user)
 
     async def login() -> None:

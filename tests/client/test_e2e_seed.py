@@ -14,7 +14,7 @@ import pytest
 from jetraw.aio import AsyncClient, get_default_client, set_default_client
 from jetraw.testing import LocalPlatform
 
-from ._people import form_opener
+from ._people import form_opener, unique_email
 
 pytestmark = pytest.mark.anyio
 
@@ -36,7 +36,7 @@ async def test_snippet_api_key(platform: LocalPlatform) -> None:
 
 async def test_snippet_browser_login_then_config_file(platform: LocalPlatform) -> None:
     # c = Client(refresh_token_if_empty=False); c.authorize()
-    user = platform.create_user("seed-browser@example.org")
+    user = platform.create_user(unique_email("seed-browser"))
     platform.add_member(user)
     c = AsyncClient(refresh_token_if_empty=False)
     ident = await c.authorize(
