@@ -45,6 +45,9 @@ __all__ = ["UploadItem", "Uploader"]
 
 OnCancel = Literal["abort", "keep"]
 
+#: Longest a stored small file waits for its batch to be committed, in seconds.
+_COMPLETE_DELAY = 0.5
+
 
 @dataclasses.dataclass(frozen=True)
 class UploadItem:
@@ -201,12 +204,29 @@ class Uploader:
             job.multipart = self.config.is_multipart(job.size)
 
     async def _mark_existing(self, jobs: list[_Job]) -> None:
-        """``skip_existing``: files already there with the same size and CRC-32C are skipped."""
+        """``skip_existing``: files already there with the same size and CRC-32C are skipped.
+
+        Many files are looked up with one listing of their common directory, not a call each.
+        """
+        known: dict[str, api_.RemoteFile] | None = None
+        if len(jobs) > 10:
+            common = os.path.commonpath([j.item.path for j in jobs]) if jobs else ""
+            if common in {j.item.path for j in jobs}:
+                common = common.rpartition("/")[0]
+            prefix = f"{common}/" if common else ""
+            known = {}
+            async for entry in api_.iter_files(self.api, self.space, prefix):
+                if isinstance(entry, api_.RemoteFile):
+                    known[entry.path] = entry
         for job in jobs:
-            try:
-                remote = await api_.stat(self.api, self.space, job.item.path)
-            except NotFoundError:
-                continue
+            remote: api_.RemoteFile | api_.RemoteDirectory | None
+            if known is not None:
+                remote = known.get(job.item.path)
+            else:
+                try:
+                    remote = await api_.stat(self.api, self.space, job.item.path)
+                except NotFoundError:
+                    remote = None
             if not isinstance(remote, api_.RemoteFile) or remote.size != job.size:
                 continue
             local_crc = await anyio.to_thread.run_sync(_file_crc, job.item.local)
@@ -498,12 +518,25 @@ class Uploader:
             await self._finish_failed(job)
 
     async def _completer(self) -> None:
+        """Commit stored small files in batches: when a batch is full, when nothing else is in
+        flight, or when the oldest has waited ``_COMPLETE_DELAY`` (visibility latency)."""
+        waiting_since: float | None = None
         while True:
             await anyio.sleep(0.02)
-            if self._to_complete:
+            if not self._to_complete:
+                waiting_since = None
+                if self._producer_done and self._outstanding == 0:
+                    return
+                continue
+            now = anyio.current_time()
+            waiting_since = now if waiting_since is None else waiting_since
+            if (
+                len(self._to_complete) >= self.config.batch_size
+                or self._outstanding == 0
+                or now - waiting_since >= _COMPLETE_DELAY
+            ):
+                waiting_since = None
                 await self._flush()
-            elif self._producer_done and self._outstanding == 0:
-                return
 
     async def _flush(self) -> None:
         async with self._complete_lock:

@@ -120,3 +120,29 @@ async def test_module_level_functions_use_the_default_client(
         client = jetraw.aio.get_default_client()
         jetraw.aio.set_default_client(None)
         await client.aclose()
+
+
+def responses(platform: Any) -> float:
+    return sum(v for k, v in platform.metrics().items() if k.startswith("jetraw_http_responses"))
+
+
+async def test_many_small_files_cost_few_round_trips(
+    space: SpaceUnderTest, client: Any, jetraw_platform: Any, tmp_path: Path
+) -> None:
+    for i in range(300):
+        (tmp_path / f"f{i:03d}").write_bytes(b"x" * i)
+    await client.whoami()
+    before = responses(jetraw_platform)
+    result = await client.upload(tmp_path, f"/{space.name}/many/")
+    assert len(result.uploaded) == 300
+    after = responses(jetraw_platform)
+    # 3 batch creates + a few batch completes (+ the metrics call itself), not 600 calls.
+    assert after - before < 30
+    (tmp_path / "f007").write_bytes(b"changed")
+    before = responses(jetraw_platform)
+    again = await client.upload(
+        tmp_path, f"/{space.name}/many/", skip_existing=True, overwrite=True
+    )
+    assert len(again.skipped) == 299
+    assert len(again.uploaded) == 1
+    assert responses(jetraw_platform) - before < 15
