@@ -235,25 +235,19 @@ def _ops_routes(app: FastAPI) -> None:
 
 
 def _include_routers(app: FastAPI) -> None:
+    # Imported here, not at the top: the routers import helpers (state_of, ...) from this module.
     from jetraw.server import _admin, _api_accounts, _api_files, _api_uploads
+    from jetraw.server._apikeys import apikeys_router
+    from jetraw.server._oauth import oauth_router
+    from jetraw.server._pages import pages_router
 
     app.include_router(_api_accounts.router)
     app.include_router(_api_files.router)
     app.include_router(_api_uploads.router)
     app.include_router(_admin.router)
-    # The identity side (OAuth, pages, API keys) is built alongside; included when present.
-    for module, name in (
-        ("jetraw.server._oauth", "oauth_router"),
-        ("jetraw.server._pages", "pages_router"),
-        ("jetraw.server._apikeys", "apikeys_router"),
-    ):
-        try:
-            imported = __import__(module, fromlist=[name])
-        except ImportError:
-            continue
-        router = getattr(imported, name, None)
-        if router is not None:
-            app.include_router(router)
+    app.include_router(oauth_router)
+    app.include_router(pages_router)
+    app.include_router(apikeys_router)
 
 
 def _operation_id(route: APIRoute) -> str:
