@@ -122,15 +122,29 @@ class FileStore:
         return str(self._path(key))
 
 
+def _keyring_failed(error: Exception) -> ConfigurationError:
+    return ConfigurationError(
+        f"The OS keyring failed ({type(error).__name__}); unlock it, or set "
+        f"{ENV_TOKEN_STORAGE}=file to keep logins in a 0600 file instead."
+    )
+
+
 class KeyringStore:
-    """The OS keyring through ``keyring`` (Secret Service, macOS Keychain, Windows Vault)."""
+    """The OS keyring through ``keyring`` (Secret Service, macOS Keychain, Windows Vault).
+
+    Backend failures (a locked or vanished keyring) become one :class:`ConfigurationError`
+    saying what to do; the backend's own exception is chained.
+    """
 
     name = "keyring"
 
     def get(self, key: str) -> dict[str, Any] | None:
         import keyring
 
-        raw = keyring.get_password(SERVICE, key)
+        try:
+            raw = keyring.get_password(SERVICE, key)
+        except Exception as error:
+            raise _keyring_failed(error) from error
         if raw is None:
             return None
         try:
@@ -142,7 +156,10 @@ class KeyringStore:
     def set(self, key: str, value: dict[str, Any]) -> None:
         import keyring
 
-        keyring.set_password(SERVICE, key, json.dumps(value))
+        try:
+            keyring.set_password(SERVICE, key, json.dumps(value))
+        except Exception as error:
+            raise _keyring_failed(error) from error
 
     def delete(self, key: str) -> bool:
         import keyring
@@ -152,6 +169,8 @@ class KeyringStore:
             keyring.delete_password(SERVICE, key)
         except keyring.errors.PasswordDeleteError:
             return False
+        except Exception as error:
+            raise _keyring_failed(error) from error
         return True
 
     def describe(self, key: str) -> str:

@@ -401,3 +401,21 @@ def test_keyring_probe_that_hangs_times_out(monkeypatch: pytest.MonkeyPatch) -> 
     assert time.monotonic() - started < 1
     assert not ok
     assert "did not answer" in why
+
+
+def test_keyring_failure_is_one_actionable_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import keyring
+    import keyring.errors
+
+    from jetraw._auth._store import KeyringStore
+
+    def locked(*args: object) -> None:
+        raise keyring.errors.KeyringLocked("locked")
+
+    monkeypatch.setattr(keyring, "get_password", locked)
+    monkeypatch.setattr(keyring, "set_password", locked)
+    store = KeyringStore()
+    with pytest.raises(exc.ConfigurationError, match="JETRAW_TOKEN_STORAGE=file"):
+        store.get("k")
+    with pytest.raises(exc.ConfigurationError, match="unlock it"):
+        store.set("k", {"refresh_token": "jrt_x"})
