@@ -1,0 +1,122 @@
+"""The one scheduler: limits on requests and bytes in flight, interleaving, ambiguous completes."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from jetraw._exceptions import StorageConnectionError
+from jetraw._storage import LocalStorage, mark_retryable
+from jetraw._transfer import TransferConfig
+from jetraw.aio import AsyncJetrawPath
+
+from .conftest import SpaceUnderTest
+
+pytestmark = pytest.mark.anyio
+
+MiB = 1 << 20
+
+
+@pytest.fixture
+def local_space(jetraw_platform: Any) -> SpaceUnderTest:
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    return SpaceUnderTest(name, "local", jetraw_platform.create_space(name))
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.requests = 0
+        self.bytes = 0
+        self.max_requests = 0
+        self.max_bytes = 0
+        self.parts_in_flight = 0
+        self.puts_beside_parts = 0
+
+    def enter(self, kind: str, size: int) -> None:
+        if kind == "put" and self.parts_in_flight:
+            self.puts_beside_parts += 1
+        self.parts_in_flight += kind == "part"
+        self.requests += 1
+        self.bytes += size
+        self.max_requests = max(self.max_requests, self.requests)
+        self.max_bytes = max(self.max_bytes, self.bytes)
+
+    def leave(self, kind: str, size: int) -> None:
+        self.parts_in_flight -= kind == "part"
+        self.requests -= 1
+        self.bytes -= size
+
+
+def record(monkeypatch: pytest.MonkeyPatch, recorder: Recorder, delay: float) -> None:
+    put, part = LocalStorage.put_object, LocalStorage.upload_part
+
+    async def put_object(self: Any, key: str, body: memoryview, **kw: Any) -> Any:
+        recorder.enter("put", len(body))
+        try:
+            await anyio.sleep(delay)
+            return await put(self, key, body, **kw)
+        finally:
+            recorder.leave("put", len(body))
+
+    async def upload_part(
+        self: Any, key: str, uid: str, n: int, body: memoryview, **kw: Any
+    ) -> Any:
+        recorder.enter("part", len(body))
+        try:
+            await anyio.sleep(delay)
+            return await part(self, key, uid, n, body, **kw)
+        finally:
+            recorder.leave("part", len(body))
+
+    monkeypatch.setattr(LocalStorage, "put_object", put_object)
+    monkeypatch.setattr(LocalStorage, "upload_part", upload_part)
+
+
+async def test_limits_hold_and_small_files_interleave_with_parts(
+    local_space: SpaceUnderTest, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = Recorder()
+    record(monkeypatch, recorder, 0.05)
+    (tmp_path / "a-big.bin").write_bytes(os.urandom(40 * MiB))
+    for i in range(30):
+        (tmp_path / f"b-small{i:02d}.bin").write_bytes(os.urandom(300_000))
+    config = TransferConfig(
+        multipart_threshold=5 * MiB,
+        part_size=5 * MiB,
+        max_concurrency=4,
+        max_bytes_in_flight=16 * MiB,
+    )
+    result = await client.upload(tmp_path, f"/{local_space.name}/mix/", config=config)
+    assert len(result.uploaded) == 31
+    assert recorder.max_requests <= 4
+    assert recorder.max_bytes <= 16 * MiB
+    # Small files went while parts of the big file were in flight (a sliding window, not one
+    # file after the other).
+    assert recorder.puts_beside_parts > 0
+
+
+async def test_ambiguous_storage_complete_is_checked_not_failed(
+    local_space: SpaceUnderTest, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    complete = LocalStorage.complete_multipart
+    calls = 0
+
+    async def lost_answer(self: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        await complete(self, *args, **kwargs)
+        if calls == 1:  # it worked, but the answer was lost
+            raise mark_retryable(StorageConnectionError("connection reset"))
+
+    monkeypatch.setattr(LocalStorage, "complete_multipart", lost_answer)
+    data = os.urandom(11 * MiB)
+    (tmp_path / "f").write_bytes(data)
+    config = TransferConfig(multipart_threshold=5 * MiB, part_size=5 * MiB)
+    await client.upload(tmp_path / "f", f"/{local_space.name}/f", config=config)
+    assert calls == 2
+    assert await AsyncJetrawPath(f"/{local_space.name}/f", client=client).read_bytes() == data
