@@ -45,9 +45,10 @@ def is_retryable(exc: BaseException) -> bool:
 class Storage(Protocol):
     """Where the bytes of one space live. Keys are relative to the space's root/prefix.
 
-    Every method raises only :class:`~jetraw.StorageError` subclasses (or ``NotFoundError``-like
-    :class:`~jetraw.RemotePathNotFoundError` for a missing object); transient ones are marked
-    with :func:`mark_retryable`. Backends never retry by themselves: the transfer engine does.
+    Every method raises only :class:`~jetraw.StorageError` subclasses, with S3's error codes in
+    ``code`` on every backend (``NoSuchKey``, ``NoSuchUpload``, ``NoSuchBucket``...); transient
+    ones are marked with :func:`mark_retryable`. Backends never retry by themselves: the
+    transfer engine does.
     """
 
     async def put_object(

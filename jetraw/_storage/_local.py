@@ -140,7 +140,7 @@ class LocalStorage:
             meta: dict[str, Any] = json.loads((self._staging(upload_id) / "meta.json").read_bytes())
         except FileNotFoundError:
             raise StorageError(
-                f"No multipart upload {upload_id!r} in local storage.", code="no_such_upload"
+                f"No multipart upload {upload_id!r} in local storage.", code="NoSuchUpload"
             ) from None
         return meta
 
@@ -253,7 +253,7 @@ class LocalStorage:
             try:
                 return path.stat().st_size
             except FileNotFoundError:
-                raise StorageError(f"No object {key!r} in storage.", code="no_such_key") from None
+                raise StorageError(f"No object {key!r} in storage.", code="NoSuchKey") from None
 
         return await self._run(f"reading {key!r}", size)
 
@@ -263,7 +263,7 @@ class LocalStorage:
             fd = await self._run(f"opening {key!r}", lambda: os.open(path, os.O_RDONLY))
         except StorageError as exc:
             if isinstance(exc.__cause__, FileNotFoundError):
-                raise StorageError(f"No object {key!r} in storage.", code="no_such_key") from None
+                raise StorageError(f"No object {key!r} in storage.", code="NoSuchKey") from None
             raise
         try:
             offset, end = start, start + length

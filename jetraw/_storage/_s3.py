@@ -94,6 +94,9 @@ def translate_error(exc: BaseException, what: str) -> JetrawError:
         kw: dict[str, Any] = {"status_code": status, "code": code or None, "request_id": request_id}
         if code in _CREDENTIAL_CODES or status == 403:
             return StorageCredentialsError(message + ".", **kw)
+        if status == 404 and code in ("", "404", "NotFound"):
+            kw["code"] = "NoSuchKey"  # HEAD answers carry no body, so no code
+            return StorageError(f"No such object ({what}).", **kw)
         if code == "NoSuchBucket":
             return StorageError(f"The bucket does not exist ({what}).", **kw)
         if code in _TRANSIENT_CODES or (isinstance(status, int) and status >= 500):

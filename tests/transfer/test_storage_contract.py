@@ -142,3 +142,15 @@ async def test_s3_part_checksum_sent_and_object_readable_by_boto3(
     got = boto3_client.get_object(Bucket=bucket, Key="p/objects/x")["Body"].read()
     assert got == data
     await backend.aclose()
+
+
+async def test_missing_object_and_upload_codes(storage: Storage) -> None:
+    with pytest.raises(StorageError) as info:
+        await storage.head("objects/none")
+    assert info.value.code == "NoSuchKey"
+    with pytest.raises(StorageError) as info:
+        await read_all(storage, "objects/none", 0, 10)
+    assert info.value.code == "NoSuchKey"
+    with pytest.raises(StorageError) as info:
+        await storage.list_parts("objects/none", "0123456789abcdef")
+    assert info.value.code == "NoSuchUpload"
