@@ -653,6 +653,10 @@ def _shutdown() -> None:
     runner.thread.join(EXIT_TIMEOUT)
 
 
+def _ignore_inherited(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    pass
+
+
 def _before_fork() -> None:
     _lock.acquire()
 
@@ -666,6 +670,10 @@ def _after_fork_in_child() -> None:
     # The parent's loop thread does not exist here; its loop, its clients and their sockets belong
     # to the parent. Keep them referenced (a finaliser could close shared sockets) and start afresh.
     _inherited.extend([_loop_thread, _closeables, _background])
+    if _loop_thread is not None:
+        # Whatever the parent's objects report when collected here ("Unclosed client session")
+        # is about the parent's resources, which the parent closes: not ours to report.
+        _loop_thread.loop.set_exception_handler(_ignore_inherited)
     _loop_thread = None
     _closeables = {}
     _background = set()

@@ -345,3 +345,37 @@ def test_client_and_path_pickle_their_configuration_only(
     reader_holder = path.open("rb")
     with pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(reader_holder)
+
+
+def test_a_collected_client_is_closed_in_the_background(toy_sync: ModuleType) -> None:
+    client = toy_sync.Client(refresh_token="k")
+    inner = client._async
+    assert client.whoami() == "nobody"
+    del client
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while not inner.closed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert inner.closed
+    assert id(inner) not in _runtime._closeables
+
+
+def test_the_default_client_is_made_once_under_contention(toy_sync: ModuleType) -> None:
+    toy_sync.set_default_client(None)
+    got: list[object] = []
+    barrier = threading.Barrier(8)
+
+    def get() -> None:
+        barrier.wait()
+        got.append(toy_sync.get_default_client())
+
+    threads = [threading.Thread(target=get) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert len(got) == 8
+    assert len({id(c) for c in got}) == 1
+    import toy_aio
+
+    assert toy_aio.get_default_client() is not got[0]._async  # type: ignore[attr-defined]

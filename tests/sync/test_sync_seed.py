@@ -393,3 +393,51 @@ def test_ctrl_c_during_a_real_upload_aborts_it(
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     with Client(refresh_token=platform.api_key, server=platform.url) as client:
         assert client.list_pending_uploads(space) == []
+
+
+FORK_S3_CHILD = """
+import os, sys, warnings
+warnings.filterwarnings(
+    "ignore", r"This process \\(pid=\\d+\\) is multi-threaded, use of fork\\(\\) may lead to "
+    r"deadlocks in the child\\.", DeprecationWarning,
+)
+from jetraw import Client, JetrawPath
+client = Client(refresh_token=sys.argv[1])
+path = JetrawPath(f"/{sys.argv[2]}/a.bin", client=client)
+path.write_bytes(b"parent")  # the parent now holds open S3 (aiohttp) and HTTP connections
+pid = os.fork()
+if pid == 0:
+    (path.parent / "child.bin").write_bytes(b"child")
+    print("child", path.read_bytes().decode(), flush=True)
+    sys.exit(0)  # a normal exit: atexit runs in the child too
+_, status = os.waitpid(pid, 0)
+print("parent", path.read_bytes().decode(), (path.parent / "child.bin").read_bytes().decode(),
+      os.waitstatus_to_exitcode(status), flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_fork_with_s3_connections_open_is_silent_in_both_processes(
+    platform: LocalPlatform, env: dict[str, str], tmp_path: Path, moto_url: str
+) -> None:
+    import boto3
+
+    bucket = f"sync-fork-{time.time_ns()}"
+    boto3.client("s3", endpoint_url=moto_url, **_boto_credentials(AWS_ENV)).create_bucket(
+        Bucket=bucket
+    )
+    space = f"fork{time.time_ns()}"
+    platform.create_space(
+        space,
+        storage={
+            "type": "s3", "bucket": bucket, "prefix": "p", "region": "us-east-1",
+            "endpoint_url": moto_url, "addressing_style": "path",
+        },
+    )  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", FORK_S3_CHILD, platform.api_key, space],
+        env={**env, **AWS_ENV}, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["child parent", "parent parent child 0"]
+    assert result.stderr == ""  # no "Unclosed client session" for the parent's inherited session
