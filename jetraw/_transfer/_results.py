@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -127,6 +128,8 @@ class ProgressEvent:
     files_total: int
 
 
+logger = logging.getLogger("jetraw.transfer")
+
 ProgressCallback = Callable[[ProgressEvent], "Awaitable[None] | None"]
 
 
@@ -144,6 +147,7 @@ class Progress:
         self._reported = -1
         self._lock = threading.Lock()
         self._last = 0.0
+        self._callback_failed = False
 
     def add_bytes(self, n: int) -> None:
         with self._lock:
@@ -171,9 +175,15 @@ class Progress:
         if kind == "bytes":
             self._reported = self._bytes
             self._last = time.monotonic()
-        result = self.callback(self._event(kind, file))
-        if inspect.isawaitable(result):
-            await result
+        try:
+            result = self.callback(self._event(kind, file))
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            # A broken progress display must not break (or half-abort) a transfer.
+            if not self._callback_failed:
+                self._callback_failed = True
+                logger.exception("The progress callback raised; its errors are ignored.")
 
     async def ticker(self) -> None:
         """Run until cancelled: report the byte total when it changed, at most every 0.1 s."""

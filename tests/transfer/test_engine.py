@@ -165,3 +165,17 @@ async def test_retried_parts_do_not_count_twice(
         assert max(e.bytes_done for e in events) <= len(data)
     finally:
         proxy.close()
+
+
+@pytest.mark.anyio
+async def test_a_raising_progress_callback_does_not_break_the_transfer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(event: ProgressEvent) -> None:
+        raise RuntimeError("display broke")
+
+    progress = Progress(broken, 1, 10)
+    await progress.emit("started", FileTransfer(Path("x"), "/s/x"))
+    await progress.emit("done", FileTransfer(Path("x"), "/s/x"))
+    assert progress.files_done == 1
+    assert sum("progress callback raised" in r.message for r in caplog.records) == 1
