@@ -476,9 +476,14 @@ class Wrapper(Generic[A]):
 
     def _rebuild(self) -> A:
         """Make the async object again (after unpickling, or in a forked child)."""
+        name = type(self).__name__
         if self._async_obj is None:
-            raise TypeError(f"{type(self).__name__} cannot be rebuilt")
-        return self._async_obj  # not bound to a client: nothing loop-bound to replace
+            raise TypeError(f"{name} cannot be rebuilt")
+        # An open file and the like: its connections belong to the process that opened it.
+        raise EventLoopError(
+            f"This {name} was made in the parent process (before fork) and cannot be used in "
+            "the child: open it again there."
+        )
 
     def _io(self) -> A:
         """The async object to do I/O with (client-bound classes resolve the default client)."""

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -30,6 +30,14 @@ FORK_WARNING = (
     r"the child\.:DeprecationWarning"
 )
 NOISE = ("Unclosed", "Event loop is closed", "Task was destroyed", "Exception ignored", "Traceback")
+
+
+def refuses(use: Callable[[], object]) -> bool:
+    try:
+        use()
+    except EventLoopError as error:
+        return "parent process" in str(error)
+    return False
 
 
 def loop_threads() -> list[threading.Thread]:
@@ -229,6 +237,7 @@ def test_fork_child_uses_a_fresh_loop_and_the_parent_is_unaffected(toy_sync: Mod
     client = toy_sync.Client(refresh_token="k", organisation="lab")
     path = toy_sync.JetrawPath("/space/forked", client=client)
     path.write_bytes(b"before fork")
+    reader = path.open("rb").__enter__()
     parent_async = client._async
     parent_path_async = path._async
     parent_loop = _runtime._loop_thread
@@ -244,6 +253,7 @@ def test_fork_child_uses_a_fresh_loop_and_the_parent_is_unaffected(toy_sync: Mod
                 and path._async is not parent_path_async
                 and _runtime._loop_thread is not parent_loop
                 and not parent_async.closed  # the parent's was dropped, not closed
+                and refuses(lambda: reader.read(1))  # an open file is the parent's
             )
             code = 0 if ok else 3
         except BaseException:
@@ -266,6 +276,7 @@ def test_fork_child_uses_a_fresh_loop_and_the_parent_is_unaffected(toy_sync: Mod
     assert _runtime._loop_thread is parent_loop
     assert client.whoami() == "lab"
     assert path.exists()
+    assert reader.read(6) == b"before"  # the parent's open file still works
 
 
 CLEAN_EXIT_CHILD = """
