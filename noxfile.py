@@ -1,12 +1,12 @@
 """Developer and CI sessions. Every session runs through `uv` against the committed `uv.lock`.
 
-    nox -s lint        ruff check + ruff format --check
-    nox -s typecheck   mypy --strict on the package
-    nox -s generate    scripts/gen_sync.py --check (jetraw_sync/ is current)
-    nox -s tests       the full suite on 3.11, a smoke run on 3.10 and 3.13
-    nox -s wheel       build the wheel, install it in a clean venv, run a smoke test
-    nox -s quickstart  the README's main job on the embedded local platform
-    nox -s bench       benchmarks/ (not part of the test run)
+nox -s lint        ruff check + ruff format --check
+nox -s typecheck   mypy --strict on the package
+nox -s generate    scripts/gen_sync.py --check (jetraw_sync/ is current)
+nox -s tests       the full suite on 3.11, a smoke run on 3.10 and 3.13
+nox -s wheel       build the wheel, install it in a clean venv, run a smoke test
+nox -s quickstart  the README's main job on the embedded local platform
+nox -s bench       benchmarks/ (not part of the test run)
 """
 
 from __future__ import annotations
@@ -43,8 +43,16 @@ def find_python(version: str) -> str:
 def uv_run(session: nox.Session, version: str, *args: str, extra: str = "dev") -> None:
     env = {"UV_PROJECT_ENVIRONMENT": os.path.abspath(f".nox/venv-{version}")}
     session.run(
-        "uv", "run", "--frozen", "--extra", extra, "--python", find_python(version),
-        *args, env=env, external=True,
+        "uv",
+        "run",
+        "--frozen",
+        "--extra",
+        extra,
+        "--python",
+        find_python(version),
+        *args,
+        env=env,
+        external=True,
     )
 
 
@@ -82,7 +90,13 @@ def wheel(session: nox.Session) -> None:
     venv = f"{out}/venv"
     session.run("uv", "venv", "-q", "--python", find_python(FULL), venv, external=True)
     session.run(
-        "uv", "pip", "install", "-q", "--python", f"{venv}/bin/python", f"{whl}[server]",
+        "uv",
+        "pip",
+        "install",
+        "-q",
+        "--python",
+        f"{venv}/bin/python",
+        f"{whl}[server]",
         external=True,
     )
     session.run(f"{venv}/bin/python", "scripts/smoke_wheel.py", external=True)

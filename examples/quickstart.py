@@ -49,7 +49,10 @@ def make_frames(root: Path) -> dict[str, str]:
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="jetraw-quickstart-") as tmp, LocalPlatform() as platform:
+    with (
+        tempfile.TemporaryDirectory(prefix="jetraw-quickstart-") as tmp,
+        LocalPlatform() as platform,
+    ):
         work = Path(tmp)
         print(f"Local platform at {platform.url} (organisation {platform.organisation!r})")
         space = platform.space

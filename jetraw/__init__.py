@@ -6,7 +6,7 @@ re-exported lazily from :mod:`jetraw_sync`; the asyncio API lives in :mod:`jetra
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jetraw._exceptions import *  # noqa: F403
 from jetraw._exceptions import __all__ as _exception_names
@@ -26,18 +26,18 @@ _ASYNC_NAMES = ("AsyncClient", "AsyncJetrawPath", "TransferConfig")
 __all__ = sorted([*_exception_names, *_SYNC_NAMES, *_ASYNC_NAMES, "__version__"])
 
 if TYPE_CHECKING:
-    from jetraw.aio import AsyncClient, AsyncJetrawPath, TransferConfig
-    from jetraw_sync import (
-        Client,
-        JetrawPath,
-        download,
-        get_default_client,
-        set_default_client,
-        upload,
-    )
+    from jetraw.aio import AsyncClient as AsyncClient
+    from jetraw.aio import AsyncJetrawPath as AsyncJetrawPath
+    from jetraw.aio import TransferConfig as TransferConfig
+    from jetraw_sync import Client as Client
+    from jetraw_sync import JetrawPath as JetrawPath
+    from jetraw_sync import download as download
+    from jetraw_sync import get_default_client as get_default_client
+    from jetraw_sync import set_default_client as set_default_client
+    from jetraw_sync import upload as upload
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     # Lazy, so `import jetraw` stays cheap and the sync runtime starts only when used.
     if name in _SYNC_NAMES:
         import jetraw_sync

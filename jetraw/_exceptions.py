@@ -7,13 +7,13 @@ so callers never need to catch a dependency's exception type.
 Where a caller would naturally catch a builtin, the jetraw error also subclasses it.
 
     JetrawError
-    ├── ConfigurationError (ValueError) ........ no server configured, unknown profile, bad arguments
-    ├── InvalidPathError (ValueError) ........... a remote path that is malformed or escapes its space
+    ├── ConfigurationError (ValueError) ........ no server configured, unknown profile, bad args
+    ├── InvalidPathError (ValueError) ........... a remote path malformed or escaping its space
     ├── AuthenticationError (PermissionError)
     │   ├── LoginRequiredError .................. no usable credentials: run `jetraw login`
     │   ├── InvalidCredentialsError ............. API key or refresh token wrong, expired or revoked
-    │   └── LoginError .......................... browser/device login failed, timed out or was denied
-    ├── PermissionDeniedError (PermissionError) . 403: not allowed, or not a member of the organisation
+    │   └── LoginError .......................... browser/device login failed, timed out, denied
+    ├── PermissionDeniedError (PermissionError) . 403: not allowed, or not in the organisation
     ├── NotFoundError (FileNotFoundError)
     │   ├── OrganisationNotFoundError
     │   ├── SpaceNotFoundError

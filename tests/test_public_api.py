@@ -28,9 +28,9 @@ def test_all_is_complete(name: str) -> None:
     for attr, value in vars(module).items():
         if attr.startswith("_") or isinstance(value, types.ModuleType):
             continue
-        if inspect.isclass(value) or inspect.isfunction(value):
-            if attr not in module.__all__:
-                missing.append(attr)
+        is_api = inspect.isclass(value) or inspect.isfunction(value)
+        if is_api and attr not in module.__all__:
+            missing.append(attr)
     assert not missing, f"public names missing from {name}.__all__: {missing}"
 
 
