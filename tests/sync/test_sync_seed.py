@@ -191,12 +191,16 @@ def test_client_from_a_profile_written_by_an_api_key_login(
             timeout=60,
         )  # fmt: skip
     assert login.returncode == 0, login.stderr
-    code = (
-        snippet("from jetraw import Client\nclient = Client()")
-        + "print(client.whoami().email, client.auth_source)\n"
+    code = snippet("from jetraw import Client\nclient = Client()") + (
+        "print(client.whoami().email, client.auth_source)\n"
+        "import os, pickle\n"
+        "data = pickle.dumps(client)\n"
+        "assert os.environ['SEED_KEY'].encode() not in data  # the stored login does not travel\n"
+        "clone = pickle.loads(data)\n"
+        "print(clone.whoami().email, clone.auth_source)  # it uses this process's own login\n"
     )
-    result = run_snippet(code, env, tmp_path)
-    assert result.stdout.split() == [platform.admin_email, "profile:default"]
+    result = run_snippet(code, {**env, "SEED_KEY": platform.api_key}, tmp_path)
+    assert result.stdout.split() == [platform.admin_email, "profile:default"] * 2
 
 
 def test_real_client_and_path_pickle_without_implicit_secrets(
