@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import mmap
 import os
 from collections.abc import Mapping, Sequence
@@ -44,6 +45,8 @@ from jetraw._transfer._retry import with_retries
 __all__ = ["UploadItem", "Uploader"]
 
 OnCancel = Literal["abort", "keep"]
+
+logger = logging.getLogger("jetraw.transfer")
 
 #: Longest a stored small file waits for its batch to be committed, in seconds.
 _COMPLETE_DELAY = 0.5
@@ -109,6 +112,10 @@ def _read_into(job: _Job, view: memoryview, offset: int) -> None:
             if n == 0:
                 raise _LocalFileChanged(f"{job.item.local} shrank while it was being uploaded.")
             got += n
+        # Written to while we read it: these bytes may be a mix of old and new.
+        st = os.fstat(fd)
+        if st.st_size != job.size or st.st_mtime_ns != job.mtime_ns:
+            raise _LocalFileChanged(f"{job.item.local} changed while it was being uploaded.")
     finally:
         os.close(fd)
 
@@ -402,7 +409,11 @@ class Uploader:
             return
         job.journal.parts = {n: [p.etag, p.size, p.crc32c] for n, p in job.parts.items()}
         payload = Journal.from_json(job.journal.to_json())
-        await anyio.to_thread.run_sync(self.journals.save, job.journal_key, payload)
+        try:
+            await anyio.to_thread.run_sync(self.journals.save, job.journal_key, payload)
+        except OSError as exc:
+            # Only resuming needs the journal; the upload itself goes on.
+            logger.warning("Cannot write the resume journal of %s: %s", job.item.local, exc)
 
     async def _part_unit(self, job: _Job, number: int, buffer: mmap.mmap, size: int) -> None:
         view = memoryview(buffer)[:size]

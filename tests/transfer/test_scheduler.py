@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 import pytest
 
-from jetraw._exceptions import StorageConnectionError
+from jetraw._exceptions import IntegrityError, StorageConnectionError, UploadError
 from jetraw._storage import LocalStorage, mark_retryable
 from jetraw._transfer import TransferConfig
 from jetraw.aio import AsyncJetrawPath
@@ -120,3 +120,32 @@ async def test_ambiguous_storage_complete_is_checked_not_failed(
     await client.upload(tmp_path / "f", f"/{local_space.name}/f", config=config)
     assert calls == 2
     assert await AsyncJetrawPath(f"/{local_space.name}/f", client=client).read_bytes() == data
+
+
+def scribble(path: Path) -> None:
+    with open(path, "r+b") as f:
+        f.write(b"new bytes")
+
+
+async def test_local_file_changed_during_upload_is_never_committed(
+    local_space: SpaceUnderTest, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local = tmp_path / "f"
+    local.write_bytes(os.urandom(12 * MiB))
+    part = LocalStorage.upload_part
+
+    async def upload_part(self: Any, *args: Any, **kwargs: Any) -> Any:
+        info = await part(self, *args, **kwargs)
+        await anyio.to_thread.run_sync(scribble, local)  # someone writes to it mid-upload
+        return info
+
+    monkeypatch.setattr(LocalStorage, "upload_part", upload_part)
+    config = TransferConfig(multipart_threshold=5 * MiB, part_size=5 * MiB, max_concurrency=1)
+    with pytest.raises(UploadError) as info:
+        await client.upload(local, f"/{local_space.name}/f", config=config)
+    error = info.value.result.files[0].error
+    assert isinstance(error, IntegrityError)
+    assert "changed" in str(error)
+    assert not await AsyncJetrawPath(f"/{local_space.name}/f", client=client).exists()
+    assert await client.list_pending_uploads(local_space.name) == []
+    assert local_space.open_multipart_uploads() == []
