@@ -31,6 +31,10 @@ def test_unknown_routes_and_methods(platform: LocalPlatform) -> None:
     r = httpx.put(platform.url + "/healthz", trust_env=False)
     assert_problem(r, 405, "method_not_allowed")
     assert "GET" in r.headers["allow"]
+    # The Allow header names every method of the path, though each is its own route.
+    r = httpx.request("OPTIONS", platform.url + "/api/v1/uploads/some-id", trust_env=False)
+    assert_problem(r, 405, "method_not_allowed")
+    assert r.headers["allow"] == "DELETE, GET, PATCH"
 
 
 def test_authentication_is_required(platform: LocalPlatform) -> None:
