@@ -179,17 +179,12 @@ def test_snippet_browser_login_then_the_config_file_snippets(
 def test_client_from_a_profile_written_by_an_api_key_login(
     platform: LocalPlatform, env: dict[str, str], tmp_path: Path
 ) -> None:
+    # `jetraw login --api-key` (the console script beside this interpreter) reads the key on stdin.
     login = subprocess.run(
-        [sys.executable, "-m", "jetraw", "login", "--api-key"],
+        [str(Path(sys.executable).with_name("jetraw")), "login", "--api-key"],
         input=platform.api_key + "\n", env=env, cwd=tmp_path, capture_output=True, text=True,
         timeout=60,
     )  # fmt: skip
-    if login.returncode != 0 and "No module named jetraw.__main__" in login.stderr:
-        login = subprocess.run(
-            [str(Path(sys.executable).with_name("jetraw")), "login", "--api-key"],
-            input=platform.api_key + "\n", env=env, cwd=tmp_path, capture_output=True, text=True,
-            timeout=60,
-        )  # fmt: skip
     assert login.returncode == 0, login.stderr
     code = snippet("from jetraw import Client\nclient = Client()") + (
         "print(client.whoami().email, client.auth_source)\n"
