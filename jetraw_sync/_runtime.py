@@ -311,7 +311,7 @@ def _close_iterator(iterator: object) -> None:
     if in_loop_thread() or _shut_down:
         # Garbage-collected on the loop thread, or at exit: we cannot block; close in the
         # background if the loop still runs.
-        close_later(iterator)
+        _schedule_aclose(iterator)
         return
     with contextlib.suppress(RuntimeError):
         run(aclose)
@@ -418,6 +418,10 @@ def close_later(obj: object) -> None:
     """
     if _closeables.get(id(obj)) is not obj:
         return  # closed by its owner already, or inherited from a parent process
+    _schedule_aclose(obj)
+
+
+def _schedule_aclose(obj: object) -> None:
     runner = _loop_thread
     aclose = getattr(obj, "aclose", None)
     if runner is None or not runner.alive() or aclose is None:

@@ -132,6 +132,20 @@ def test_iterate_fetches_one_item_per_step_and_closes_the_async_generator() -> N
     assert list(_runtime.iterate(numbers))[-1] == 99
     assert closed == [True, True, True]
 
+    # Dropped on the loop thread itself (it cannot block there): closed in the background.
+    holder = [_runtime.iterate(numbers)]
+    next(holder[0])
+
+    async def drop() -> None:
+        holder.clear()
+        gc.collect()
+
+    _runtime.run(drop)
+    deadline = time.monotonic() + 5
+    while len(closed) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert closed == [True, True, True, True]
+
 
 def test_async_context_managers_become_sync_ones(toy_sync: ModuleType) -> None:
     client = toy_sync.Client(refresh_token="k")
