@@ -31,7 +31,15 @@ from jetraw.server._db import transaction
 from jetraw.server._deps import problems
 from jetraw.server._problems import Problem
 from jetraw.server._runtime import RUNTIME_SETTINGS, now, rfc3339, setting, store_setting
-from jetraw.server._schemas import ApiKeyOut, OrganisationOut, SpaceOut, Text, UserOut, _In
+from jetraw.server._schemas import (
+    ApiKeyOut,
+    NameText,
+    OrganisationOut,
+    SpaceOut,
+    Text,
+    UserOut,
+    _In,
+)
 from jetraw.server._security import create_api_key, hash_password, revoke_api_key
 from jetraw.server._spaces import create_space, space_json
 from jetraw.server._state import AppState
@@ -62,7 +70,7 @@ router = APIRouter(prefix="/admin/v1", tags=["admin"])
 
 
 class AdminOrganisationIn(_In):
-    name: Text
+    name: NameText
 
 
 class AdminUserIn(_In):
@@ -91,7 +99,7 @@ class AdminApiKeyIn(_In):
 
 class AdminSpaceIn(_In):
     organisation: Text
-    name: Text
+    name: NameText
     storage: dict[str, Any] | None = None
 
 

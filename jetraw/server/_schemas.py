@@ -9,7 +9,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 __all__ = [
     "ApiKeyOut",
@@ -26,9 +26,12 @@ __all__ = [
     "MeOut",
     "MetadataIn",
     "MoveIn",
+    "NameText",
     "OrganisationList",
     "OrganisationOut",
+    "PathText",
     "ProblemOut",
+    "Size",
     "SpaceIn",
     "SpaceList",
     "SpaceOut",
@@ -67,7 +70,31 @@ def _metadata(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-Metadata = Annotated[dict[str, str], AfterValidator(_metadata)]
+Metadata = Annotated[
+    dict[str, str],
+    AfterValidator(_metadata),
+    Field(
+        json_schema_extra={
+            "maxProperties": 64,
+            "propertyNames": {"minLength": 1, "maxLength": 128},
+            "additionalProperties": {"type": "string", "maxLength": 1024},
+        }
+    ),
+]
+
+
+def _integral(value: Any) -> Any:
+    # JSON Schema counts 1.0 as an integer; "1" and true stay errors (strict mode).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Size = Annotated[int, Field(ge=0, le=MAX_SIZE), BeforeValidator(_integral)]
+#: A path in a space; the full rules (segments, bytes, characters) are checked in ``_paths``.
+PathText = Annotated[Text, Field(json_schema_extra={"minLength": 1, "maxLength": 1024})]
+#: A space or organisation name; checked in ``_accounts.validate_name`` (code ``invalid_name``).
+NameText = Annotated[Text, Field(json_schema_extra={"pattern": "^[a-z0-9][a-z0-9-]{0,62}$"})]
 
 
 class _In(BaseModel):
@@ -153,7 +180,7 @@ Storage = Annotated[S3Storage | LocalStorage, Field(discriminator="type")]
 
 
 class SpaceIn(_In):
-    name: Text
+    name: NameText
     #: ``{"type": "local"}`` (default root under the data dir), ``{"type": "local", "root"}``
     #: or ``{"type": "s3", "bucket", ...}``.
     storage: dict[str, Any] | None = None
@@ -222,19 +249,19 @@ class MetadataIn(_In):
 
 
 class DirectoryIn(_In):
-    path: Text
+    path: PathText
     exist_ok: bool = False
 
 
 class MoveIn(_In):
-    source: Text
-    destination: Text
+    source: PathText
+    destination: PathText
     overwrite: bool = False
 
 
 class UploadIn(_In):
-    path: Text
-    size: Annotated[int, Field(ge=0, le=MAX_SIZE)]
+    path: PathText
+    size: Size
     overwrite: bool = False
     metadata: Metadata = Field(default_factory=dict)
     multipart: bool = False
@@ -266,7 +293,7 @@ class UploadPatchIn(_In):
 
 
 class CompleteIn(_In):
-    size: Annotated[int, Field(ge=0, le=MAX_SIZE)]
+    size: Size
     checksum: Checksum
 
 
