@@ -27,6 +27,7 @@ from jetraw._transfer import (
     Downloader,
     DownloadItem,
     DownloadResult,
+    GarbageStore,
     JournalStore,
     OnCancel,
     ProgressCallback,
@@ -119,6 +120,28 @@ class _FilesMixin:
     def _journals(self) -> JournalStore:
         return JournalStore(config_dir() / "uploads")
 
+    def _scope(self) -> str:
+        return f"{self.server}|{self.organisation}"
+
+    async def _collect_garbage(
+        self, space: str, replaced: Iterable[str], grace: float | None = None
+    ) -> None:
+        """Record objects a write replaced; delete those whose grace period is over."""
+        store = GarbageStore(config_dir() / "garbage")
+        keys = list(replaced)
+        grace = TransferConfig().garbage_grace if grace is None else grace
+        await anyio.to_thread.run_sync(store.add, self._scope(), space, keys, grace)
+        due = await anyio.to_thread.run_sync(store.due, self._scope(), space)
+        if not due:
+            return
+        storage = await self._storage_for(space)
+        deleted = []
+        for key in due:
+            with contextlib.suppress(JetrawError):
+                await storage.delete(key)
+                deleted.append(key)
+        await anyio.to_thread.run_sync(store.forget, self._scope(), space, deleted)
+
     # -- uploads --------------------------------------------------------------------------------
 
     async def upload(
@@ -176,7 +199,7 @@ class _FilesMixin:
             space=ref.space,
             config=config,
             journals=self._journals(),
-            scope=f"{self.server}|{self.organisation}",
+            scope=self._scope(),
             overwrite=overwrite,
             skip_existing=skip_existing,
             fail_fast=fail_fast,
@@ -185,6 +208,8 @@ class _FilesMixin:
             progress=progress,
         )
         result = await uploader.run(items)
+        with contextlib.suppress(JetrawError, OSError):
+            await self._collect_garbage(ref.space, uploader.garbage, config.garbage_grace)
         if result.failed:
             first = result.failed[0]
             raise UploadError(
@@ -348,7 +373,9 @@ class _FilesMixin:
     async def delete(self, path: str, *, recursive: bool = False) -> None:
         """Delete the file ``/space/path`` (or a directory tree with ``recursive=True``)."""
         ref = parse_remote(path)
-        await api_.delete_file(self, ref.space, ref.path, recursive=recursive)
+        garbage = await api_.delete_file(self, ref.space, ref.path, recursive=recursive)
+        with contextlib.suppress(JetrawError, OSError):
+            await self._collect_garbage(ref.space, garbage)
 
     async def move(self, src: str, dest: str, *, overwrite: bool = False) -> RemoteFile:
         """Rename a file within its space (no bytes move)."""
@@ -358,7 +385,10 @@ class _FilesMixin:
 
             raise InvalidPathError("A file can only be moved within its space.")
         target = join(b.path, a.path.rsplit("/", 1)[-1]) if b.directory else b.path
-        return await api_.move_file(self, a.space, a.path, target, overwrite=overwrite)
+        moved = await api_.move_file(self, a.space, a.path, target, overwrite=overwrite)
+        with contextlib.suppress(JetrawError, OSError):
+            await self._collect_garbage(a.space, moved.garbage)
+        return moved
 
     async def mkdir(self, path: str, *, exist_ok: bool = False) -> None:
         """Create the (explicit, possibly empty) directory ``/space/dir``."""

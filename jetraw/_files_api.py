@@ -59,6 +59,9 @@ class RemoteFile:
     created_at: str | None = None
     modified_at: str | None = None
     sha256: str | None = None
+    #: Object keys this operation replaced, for the client to delete after a grace period
+    #: (S3 spaces of a server without storage credentials).
+    garbage: tuple[str, ...] = dataclasses.field(default=(), compare=False, repr=False)
 
     @property
     def checksum(self) -> str | None:
@@ -79,6 +82,7 @@ class RemoteFile:
             created_at=data.get("created_at"),
             modified_at=data.get("modified_at"),
             sha256=checksum.get("sha256"),
+            garbage=tuple(str(k) for k in data.get("garbage") or ()),
         )
 
 
@@ -185,11 +189,15 @@ async def iter_files(
             return
 
 
-async def delete_file(api: Requester, space: str, path: str, *, recursive: bool = False) -> None:
+async def delete_file(
+    api: Requester, space: str, path: str, *, recursive: bool = False
+) -> list[str]:
+    """Delete a file (or a tree); returns the garbage object keys to remove later."""
     params = {"recursive": "true"} if recursive else None
-    await api._request(
+    data = await api._request(
         "DELETE", f"/api/v1/spaces/{_sp(space)}/files/{_q(path)}", params=params, idempotent=True
     )
+    return [str(k) for k in (data or {}).get("garbage") or ()]
 
 
 async def create_directory(

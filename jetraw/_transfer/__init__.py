@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jetraw._transfer._config import TransferConfig, plan_part_size
 from jetraw._transfer._download import Downloader, DownloadItem
+from jetraw._transfer._garbage import GarbageStore
 from jetraw._transfer._journal import Journal, JournalStore
 from jetraw._transfer._remote import RemoteRef, join, parse_remote, validate_path
 from jetraw._transfer._results import (
@@ -21,6 +22,7 @@ __all__ = [
     "DownloadResult",
     "Downloader",
     "FileTransfer",
+    "GarbageStore",
     "Journal",
     "JournalStore",
     "OnCancel",

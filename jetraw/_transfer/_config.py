@@ -33,6 +33,9 @@ class TransferConfig:
             part larger than this still goes, alone.
         retries: Attempts per storage request on throttling, 5xx and connection errors.
         batch_size: Files per batch call to the state server (create and complete).
+        garbage_grace: Seconds before the client deletes an S3 object that an overwrite,
+            delete or move replaced (when the server leaves that to the client), so readers
+            that looked the old file up just before can finish.
     """
 
     multipart_threshold: int = 32 * MiB
@@ -41,6 +44,7 @@ class TransferConfig:
     max_bytes_in_flight: int = 64 * MiB
     retries: int = 5
     batch_size: int = 100
+    garbage_grace: float = 3600.0
 
     def __post_init__(self) -> None:
         if self.part_size < MIN_PART_SIZE or self.part_size > MAX_PART_SIZE:

@@ -153,6 +153,8 @@ class Uploader:
         self.progress_callback = progress
         self.pool = BufferPool(config.max_bytes_in_flight)
         self.limiter = anyio.CapacityLimiter(config.max_concurrency)
+        #: Object keys the committed files replaced (for the client to delete later).
+        self.garbage: list[str] = []
         self._to_complete: list[_Job] = []
         self._outstanding = 0
         self._producer_done = False
@@ -578,6 +580,7 @@ class Uploader:
 
     async def _succeeded(self, job: _Job, remote: api_.RemoteFile) -> None:
         job.done = True
+        self.garbage.extend(remote.garbage)
         if job.journal_key is not None:
             self.journals.delete(job.journal_key)
         job.result.status = "uploaded"

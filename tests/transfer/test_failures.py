@@ -231,3 +231,32 @@ async def test_corrupted_object_fails_download_with_integrity_error(
     assert os.listdir(out) == []
     with pytest.raises(IntegrityError):
         await AsyncJetrawPath(f"/{space.name}/f", client=client).read_bytes()
+
+
+async def test_replaced_s3_objects_are_deleted_after_the_grace_period(
+    jetraw_platform: Any,
+    client: Any,
+    moto_url: str,
+    bucket: str,
+    boto3_client: Any,
+    tmp_path: Path,
+) -> None:
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    jetraw_platform.create_space(name, storage=s3_descriptor(moto_url, bucket))
+
+    def objects() -> set[str]:
+        listing = boto3_client.list_objects_v2(Bucket=bucket).get("Contents", [])
+        return {o["Key"] for o in listing}
+
+    dest = f"/{name}/f"
+    keys = []
+    for i, grace in enumerate([3600.0, 3600.0, 0.0]):
+        (tmp_path / "f").write_bytes(f"version {i}".encode())
+        config = TransferConfig(garbage_grace=grace)
+        await client.upload(tmp_path / "f", dest, overwrite=True, config=config)
+        keys.append("space-data/" + (await client.stat(dest)).object_key)
+        if i == 1:  # within the grace period: the replaced object stays for readers
+            assert objects() == set(keys)
+    # What the third upload replaced (version 1) was due at once and is gone; version 0's grace
+    # period is not over yet.
+    assert objects() == {keys[0], keys[2]}
