@@ -36,9 +36,11 @@ from jetraw.server._schemas import (
     NameText,
     OrganisationOut,
     SpaceOut,
+    StorageIn,
     Text,
     UserOut,
     _In,
+    storage_dict,
 )
 from jetraw.server._security import create_api_key, hash_password, revoke_api_key
 from jetraw.server._spaces import create_space, space_json
@@ -100,7 +102,7 @@ class AdminApiKeyIn(_In):
 class AdminSpaceIn(_In):
     organisation: Text
     name: NameText
-    storage: dict[str, Any] | None = None
+    storage: StorageIn | None = None
 
 
 class AdminSettingsIn(_In):
@@ -234,7 +236,7 @@ def post_space(body: AdminSpaceIn, state: AdminDep) -> dict[str, Any]:
             conn,
             organisation_id=org["id"],
             name=body.name,
-            storage=body.storage,
+            storage=storage_dict(body.storage),
             settings=state.settings,
             now=rfc3339(now(state)),
         )

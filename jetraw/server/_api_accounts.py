@@ -10,7 +10,14 @@ from jetraw.server._accounts import get_user, memberships_of, role_of, user_json
 from jetraw.server._db import transaction
 from jetraw.server._deps import CallerDep, problems
 from jetraw.server._problems import Problem
-from jetraw.server._schemas import MeOut, OrganisationList, SpaceIn, SpaceList, SpaceOut
+from jetraw.server._schemas import (
+    MeOut,
+    OrganisationList,
+    SpaceIn,
+    SpaceList,
+    SpaceOut,
+    storage_dict,
+)
 from jetraw.server._spaces import create_space, space_json
 
 __all__ = ["router"]
@@ -83,7 +90,7 @@ def post_space(body: SpaceIn, caller: CallerDep) -> dict[str, Any]:
             conn,
             organisation_id=caller.organisation_id,
             name=body.name,
-            storage=body.storage,
+            storage=storage_dict(body.storage),
             settings=caller.state.settings,
             now=caller.stamp(),
         )

@@ -23,6 +23,7 @@ __all__ = [
     "DirectoryOut",
     "FileList",
     "FileOut",
+    "LocalStorageIn",
     "MeOut",
     "MetadataIn",
     "MoveIn",
@@ -31,16 +32,19 @@ __all__ = [
     "OrganisationOut",
     "PathText",
     "ProblemOut",
+    "S3StorageIn",
     "Size",
     "SpaceIn",
     "SpaceList",
     "SpaceOut",
+    "StorageIn",
     "Text",
     "UploadIn",
     "UploadList",
     "UploadOut",
     "UploadPatchIn",
     "UserOut",
+    "storage_dict",
 ]
 
 MAX_BATCH = 1000
@@ -92,7 +96,17 @@ def _integral(value: Any) -> Any:
 
 Size = Annotated[int, Field(ge=0, le=MAX_SIZE), BeforeValidator(_integral)]
 #: A path in a space; the full rules (segments, bytes, characters) are checked in ``_paths``.
-PathText = Annotated[Text, Field(json_schema_extra={"minLength": 1, "maxLength": 1024})]
+PathText = Annotated[
+    Text,
+    Field(
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": 1024,
+            # relative, no empty/"."/".." segment, no control character or backslash
+            "pattern": r"^(?!/)(?!.*//)(?!.*/$)(?!(.*/)?\.\.?(/|$))[^\x00-\x1f\x7f-\x9f\\]+$",
+        }
+    ),
+]
 #: A space or organisation name; checked in ``_accounts.validate_name`` (code ``invalid_name``).
 NameText = Annotated[Text, Field(json_schema_extra={"pattern": "^[a-z0-9][a-z0-9-]{0,62}$"})]
 
@@ -179,11 +193,35 @@ class LocalStorage(_Out):
 Storage = Annotated[S3Storage | LocalStorage, Field(discriminator="type")]
 
 
+class LocalStorageIn(_In):
+    """Local storage; ``root`` (absolute) defaults to a directory in the server's data dir."""
+
+    type: Literal["local"]
+    root: Text | None = None
+
+
+class S3StorageIn(_In):
+    """An S3 bucket (any S3-compatible endpoint)."""
+
+    type: Literal["s3"]
+    bucket: Annotated[Text, Field(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")]
+    prefix: Text | None = None
+    region: Text | None = None
+    endpoint_url: Annotated[Text | None, Field(pattern=r"^https?://")] = None
+    addressing_style: Literal["auto", "path", "virtual"] | None = None
+
+
+StorageIn = Annotated[LocalStorageIn | S3StorageIn, Field(discriminator="type")]
+
+
+def storage_dict(storage: LocalStorageIn | S3StorageIn | None) -> dict[str, Any] | None:
+    """The descriptor as given (unset fields left out), for ``_spaces.validate_storage``."""
+    return None if storage is None else storage.model_dump(exclude_unset=True)
+
+
 class SpaceIn(_In):
     name: NameText
-    #: ``{"type": "local"}`` (default root under the data dir), ``{"type": "local", "root"}``
-    #: or ``{"type": "s3", "bucket", ...}``.
-    storage: dict[str, Any] | None = None
+    storage: StorageIn | None = None
 
 
 class SpaceOut(_Out):
