@@ -245,6 +245,43 @@ def test_ctrl_c_cancels_the_work_waits_for_its_cleanup_and_reraises(
     assert "Event loop is closed" not in err
 
 
+SLOW_CLEANUP_CHILD = """
+import sys
+from jetraw_sync import _runtime
+_runtime.CANCEL_GRACE = 0.5
+from toy_sync import Client
+client = Client(refresh_token="k")
+print("ready", flush=True)
+client.sleep(60, marker=sys.argv[1], cleanup_seconds=30)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX")
+def test_ctrl_c_waits_for_cleanup_at_most_the_grace_period(
+    child_env: dict[str, str], tmp_path: Path
+) -> None:
+    marker = tmp_path / "never-written"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_CLEANUP_CHILD, str(marker)],
+        env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(0.3)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+        elapsed = time.monotonic() - sent
+    finally:
+        proc.kill()
+    assert 0.5 <= elapsed < 3, f"exit {elapsed:.1f}s after Ctrl-C (grace 0.5 s)"
+    assert err.rstrip().endswith("KeyboardInterrupt"), err
+    assert not marker.exists()  # the 30 s cleanup was cut short at exit
+    for word in NOISE[:4]:
+        assert word not in err
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
 @pytest.mark.filterwarnings(FORK_WARNING)
 def test_fork_child_uses_a_fresh_loop_and_the_parent_is_unaffected(toy_sync: ModuleType) -> None:

@@ -101,19 +101,22 @@ class AsyncClient:
         self._check()
         return self._organisation or "nobody"
 
-    async def sleep(self, seconds: float, marker: str | None = None) -> None:
+    async def sleep(
+        self, seconds: float, marker: str | None = None, cleanup_seconds: float = 0.05
+    ) -> None:
         """Sleep; on cancellation write ``marker`` (a file path) as the cleanup proof.
 
         Args:
             seconds: How long.
             marker: A file written when the sleep is cancelled.
+            cleanup_seconds: How long the cleanup takes (like an abort).
         """
         self._check()
         try:
             await asyncio.sleep(seconds)
         except asyncio.CancelledError:
             if marker is not None:
-                await asyncio.sleep(0.05)  # cleanup that takes a little time, like an abort
+                await asyncio.sleep(cleanup_seconds)
                 with open(marker, "w") as f:  # noqa: ASYNC230 (a toy)
                     f.write("cleaned up")
             raise
