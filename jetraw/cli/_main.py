@@ -12,6 +12,7 @@ from jetraw._exceptions import (
     AuthenticationError,
     ConfigurationError,
     ConflictError,
+    InvalidPathError,
     JetrawError,
     NotFoundError,
     PermissionDeniedError,
@@ -32,6 +33,7 @@ EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (ServerConnectionError, 6),
     (StorageConnectionError, 6),
     (ConfigurationError, 2),
+    (InvalidPathError, 2),
     (JetrawError, 1),
 ]
 
@@ -82,7 +84,7 @@ def cli(ctx: click.Context, debug: bool, profile: str | None) -> None:
 
 def _register() -> None:
     # Each command module adds its commands to `cli` on import.
-    from jetraw.cli import _auth, _server  # noqa: F401
+    from jetraw.cli import _auth, _files, _server, _transfer  # noqa: F401
 
 
 _register()

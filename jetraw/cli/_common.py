@@ -1,0 +1,182 @@
+"""Helpers shared by the file and transfer commands: running async code, JSON, sizes, errors."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+import anyio
+import click
+
+from jetraw._client import AsyncClient
+from jetraw._exceptions import JetrawError
+from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
+from jetraw.cli._main import exit_code_for
+
+__all__ = [
+    "CommandError",
+    "SizeType",
+    "client_for",
+    "emit_json",
+    "entry_json",
+    "file_error_code",
+    "human_size",
+    "local_errors",
+    "run",
+    "upload_json",
+]
+
+T = TypeVar("T")
+
+
+class CommandError(click.ClickException):
+    """A one-line error with a chosen exit code (``Error: ...`` on stderr)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        # click declares `exit_code` a ClassVar but reads it from the instance.
+        self.exit_code = exit_code  # type: ignore[misc]
+
+
+def run(fn: Callable[[], Awaitable[T]]) -> T:
+    """Run ``fn`` on a fresh event loop; a task group's lone error is raised as itself."""
+    try:
+        return anyio.run(fn)
+    except Exception as exc:
+        # One error wrapped by a task group reads better (and maps to its exit code) unwrapped.
+        # Duck-typed: on 3.10 the group class is the `exceptiongroup` backport's.
+        leaves = _leaves(exc)
+        if len(leaves) == 1 and leaves[0] is not exc:
+            raise leaves[0] from None
+        raise
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    inner = getattr(exc, "exceptions", None)
+    if not isinstance(inner, (list, tuple)):
+        return [exc]
+    found: list[BaseException] = []
+    for item in inner:
+        found += _leaves(item)
+    return found
+
+
+def client_for(ctx: click.Context) -> AsyncClient:
+    """The client of the global ``--profile`` (or the environment), one per command."""
+    return AsyncClient(profile=(ctx.obj or {}).get("profile"))
+
+
+def emit_json(data: Any) -> None:
+    """Print ``data`` as indented JSON on stdout."""
+    click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+def file_error_code(exc: BaseException | None) -> int:
+    """The exit code for one file's error (local OS errors included)."""
+    if exc is None or isinstance(exc, JetrawError):
+        return exit_code_for(exc) if exc is not None else 1
+    if isinstance(exc, FileExistsError):
+        return 5
+    if isinstance(exc, FileNotFoundError):
+        return 4
+    if isinstance(exc, PermissionError):
+        return 3
+    return 1
+
+
+def describe_error(exc: BaseException | None) -> str:
+    """One line for an error: OS errors without their errno prefix noise."""
+    if exc is None:
+        return "unknown error"
+    if isinstance(exc, OSError) and not isinstance(exc, JetrawError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def local_errors() -> Iterator[None]:
+    """Turn local OS errors (not jetraw's own) into one-line errors with a fitting exit code."""
+    try:
+        yield
+    except JetrawError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise
+        raise CommandError(describe_error(exc), file_error_code(exc)) from None
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """``8MiB``, ``64M``, ``1G``, ``1.5GB``, ``5242880`` → bytes (units are powers of 1024).
+
+    Raises:
+        ValueError: Not a size.
+    """
+    match = _SIZE.match(text)
+    if not match or (match.group(3) and not match.group(2) and match.group(3).lower() != "b"):
+        raise ValueError(f"{text!r} is not a size (examples: 8MiB, 64M, 1G, 5242880)")
+    number, unit = float(match.group(1)), match.group(2).lower()
+    return int(number * _UNITS[unit])
+
+
+class SizeType(click.ParamType):  # type: ignore[type-arg]
+    """A click parameter type for sizes such as ``8MiB`` or ``1G``."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def human_size(n: int) -> str:
+    """``1536`` → ``1.5 KiB``."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def entry_json(entry: RemoteFile | RemoteDirectory) -> dict[str, Any]:
+    """A listing or stat entry as JSON."""
+    remote = f"/{entry.space}/{entry.path}" if entry.path else f"/{entry.space}/"
+    if isinstance(entry, RemoteDirectory):
+        return {"path": remote, "type": "directory"}
+    return {
+        "path": remote,
+        "type": "file",
+        "size": entry.size,
+        "checksum": entry.checksum,
+        "sha256": entry.sha256,
+        "created_at": entry.created_at,
+        "modified_at": entry.modified_at,
+        "metadata": dict(entry.metadata),
+    }
+
+
+def upload_json(upload: Upload) -> dict[str, Any]:
+    """A pending upload as JSON."""
+    return {
+        "id": upload.id,
+        "path": f"/{upload.space}/{upload.path}",
+        "size": upload.size,
+        "status": upload.status,
+        "multipart": upload.storage_upload_id is not None,
+        "created_at": upload.created_at,
+        "expires_at": upload.expires_at,
+    }

@@ -1,0 +1,283 @@
+"""`jetraw ls/stat/cat/rm/mv/mkdir` and `jetraw uploads [abort]`."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Any
+
+import anyio.to_thread
+import click
+
+from jetraw._crc import crc32c
+from jetraw._exceptions import IntegrityError
+from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
+from jetraw._path_io import AsyncJetrawReader
+from jetraw._transfer import parse_remote
+from jetraw.cli._common import (
+    CommandError,
+    client_for,
+    emit_json,
+    entry_json,
+    human_size,
+    run,
+    upload_json,
+)
+from jetraw.cli._main import cli
+
+__all__ = ["cat", "ls", "mkdir", "mv", "rm", "stat", "uploads"]
+
+_CHUNK = 4 << 20
+
+Entry = RemoteFile | RemoteDirectory
+
+
+def _long_line(entry: Entry) -> str:
+    name = f"/{entry.space}/{entry.path}" if entry.path else f"/{entry.space}/"
+    if isinstance(entry, RemoteDirectory):
+        return f"{'-':>12}  {'-':<20}  {'-':<8}  {name}/"
+    modified = (entry.modified_at or entry.created_at or "-")[:19].replace("T", " ")
+    return f"{entry.size:>12}  {modified:<20}  {entry.checksum or '-':<8}  {name}"
+
+
+def _short_line(entry: Entry, base: str) -> str:
+    rel = (
+        entry.path[len(base) :].lstrip("/") if base and entry.path.startswith(base) else entry.path
+    )
+    return rel + "/" if isinstance(entry, RemoteDirectory) else rel
+
+
+@cli.command()
+@click.argument("path", required=False)
+@click.option("-l", "long", is_flag=True, help="Show size, modified time and CRC-32C.")
+@click.option("-R", "--recursive", is_flag=True, help="List every file below PATH.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def ls(ctx: click.Context, path: str | None, long: bool, recursive: bool, as_json: bool) -> None:
+    """List a directory (/space[/path]); without PATH, the spaces you can use."""
+
+    async def spaces() -> list[str]:
+        async with client_for(ctx) as client:
+            return [s.name for s in await client.list_spaces()]
+
+    if path is None or path == "/":
+        names = run(spaces)
+        if as_json:
+            emit_json([{"path": f"/{n}/", "type": "space"} for n in names])
+        else:
+            for name in names:
+                click.echo(f"/{name}/")
+        return
+
+    ref = parse_remote(path)
+
+    async def listing() -> tuple[Entry, list[Entry]]:
+        async with client_for(ctx) as client:
+            top: Entry = await client.stat(path)
+            if isinstance(top, RemoteFile):
+                return top, [top]
+            target = f"/{ref.space}/{top.path}" if top.path else f"/{ref.space}"
+            entries = [e async for e in client.list_files(target, recursive=recursive)]
+            return top, entries
+
+    top, entries = run(listing)
+    if as_json:
+        emit_json([entry_json(e) for e in entries])
+        return
+    base = top.path if isinstance(top, RemoteDirectory) else top.path.rpartition("/")[0]
+    for entry in entries:
+        click.echo(_long_line(entry) if long else _short_line(entry, base))
+
+
+@cli.command()
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def stat(ctx: click.Context, path: str, as_json: bool) -> None:
+    """Show a file's size, checksum, times and metadata (or that PATH is a directory)."""
+    parse_remote(path)
+
+    async def fetch() -> Entry:
+        async with client_for(ctx) as client:
+            return await client.stat(path)
+
+    entry = run(fetch)
+    data = entry_json(entry)
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"Path:      {data['path']}")
+    click.echo(f"Type:      {data['type']}")
+    if isinstance(entry, RemoteFile):
+        click.echo(f"Size:      {entry.size} ({human_size(entry.size)})")
+        click.echo(f"CRC-32C:   {entry.checksum or '-'}")
+        if entry.sha256:
+            click.echo(f"SHA-256:   {entry.sha256}")
+        click.echo(f"Created:   {entry.created_at or '-'}")
+        click.echo(f"Modified:  {entry.modified_at or '-'}")
+        for key, value in sorted(entry.metadata.items()):
+            click.echo(f"Metadata:  {key}={value}")
+
+
+@cli.command()
+@click.argument("path")
+@click.pass_context
+def cat(ctx: click.Context, path: str) -> None:
+    """Write a file's bytes to standard output (its CRC-32C is checked at the end)."""
+    parse_remote(path)
+    out = sys.stdout.buffer
+
+    async def stream() -> None:
+        async with client_for(ctx) as client:
+            entry = await client.stat(path)
+            if not isinstance(entry, RemoteFile):
+                raise CommandError(f"{path} is a directory.", 2)
+            storage = await client._storage_for(entry.space)
+            reader = AsyncJetrawReader(entry, storage, buffer_size=1)
+            value = 0
+            async with reader:
+                while chunk := await reader.read(_CHUNK):
+                    value = crc32c(chunk, value)
+                    await anyio.to_thread.run_sync(out.write, chunk)
+            await anyio.to_thread.run_sync(out.flush)
+            if entry.crc32c is not None and value != entry.crc32c:
+                raise IntegrityError(f"{path}: the bytes read do not match the recorded checksum.")
+
+    try:
+        run(stream)
+    except BrokenPipeError:
+        # `jetraw cat big | head`: the reader left; that is not an error of ours.
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-r", "--recursive", is_flag=True, help="Delete directories and their trees.")
+@click.pass_context
+def rm(ctx: click.Context, paths: tuple[str, ...], recursive: bool) -> None:
+    """Delete files (and, with -r, directory trees)."""
+    refs = [parse_remote(p) for p in paths]
+    for path, ref in zip(paths, refs, strict=True):
+        if not ref.path:
+            raise CommandError(f"{path} is a space's root: delete what is inside it instead.", 2)
+
+    async def delete() -> None:
+        async with client_for(ctx) as client:
+            for path in paths:
+                entry = await client.stat(path)
+                if isinstance(entry, RemoteDirectory):
+                    if not recursive:
+                        raise CommandError(f"{path} is a directory: use -r to delete it.", 2)
+                    await _delete_tree(client, path, entry)
+                else:
+                    await client.delete(path)
+
+    run(delete)
+
+
+async def _delete_tree(client: Any, path: str, entry: RemoteDirectory) -> None:
+    from jetraw._exceptions import NotFoundError
+
+    target = f"/{entry.space}/{entry.path}"
+    # Files (and explicit directories) below, then the directory itself if it is explicit.
+    with contextlib.suppress(NotFoundError):
+        await client.delete(target, recursive=True)
+    with contextlib.suppress(NotFoundError):
+        await client.rmdir(target)
+
+
+@cli.command()
+@click.argument("src")
+@click.argument("dest")
+@click.option("--overwrite", is_flag=True, help="Replace DEST if it exists.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def mv(ctx: click.Context, src: str, dest: str, overwrite: bool, as_json: bool) -> None:
+    """Rename a file within its space (no bytes move); DEST ending in / is a folder."""
+    parse_remote(src)
+    parse_remote(dest)
+
+    async def move() -> RemoteFile:
+        async with client_for(ctx) as client:
+            return await client.move(src, dest, overwrite=overwrite)
+
+    moved = run(move)
+    if as_json:
+        emit_json(entry_json(moved))
+
+
+@cli.command()
+@click.argument("path")
+@click.option("-p", "--parents", is_flag=True, help="No error if it exists.")
+@click.pass_context
+def mkdir(ctx: click.Context, path: str, parents: bool) -> None:
+    """Create an (explicit, empty) directory; parents always exist implicitly."""
+    ref = parse_remote(path)
+    if not ref.path:
+        raise click.UsageError(
+            f"{path} is a space's root; spaces are made by `jetraw spaces create`."
+        )
+
+    async def make() -> None:
+        async with client_for(ctx) as client:
+            await client.mkdir(path, exist_ok=parents)
+
+    run(make)
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--space", help="Only the uploads of this space.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def uploads(ctx: click.Context, space: str | None, as_json: bool) -> None:
+    """List your pending (interrupted or running) uploads; `uploads abort ID...` removes them."""
+    if ctx.invoked_subcommand is not None:
+        return
+
+    async def pending() -> list[Upload]:
+        async with client_for(ctx) as client:
+            return await client.list_pending_uploads(space)
+
+    items = run(pending)
+    if as_json:
+        emit_json([upload_json(u) for u in items])
+        return
+    if not items:
+        click.echo("No pending uploads.")
+        return
+    for u in items:
+        expires = (u.expires_at or "-")[:19].replace("T", " ")
+        click.echo(f"{u.id}  {u.size:>12}  expires {expires}  /{u.space}/{u.path}")
+
+
+@uploads.command("abort")
+@click.argument("ids", nargs=-1)
+@click.option("--all", "abort_all", is_flag=True, help="Abort every pending upload.")
+@click.option("--space", help="With --all: only the uploads of this space.")
+@click.pass_context
+def uploads_abort(
+    ctx: click.Context, ids: tuple[str, ...], abort_all: bool, space: str | None
+) -> None:
+    """Abort pending uploads by id (or --all) and remove their stored parts."""
+    if bool(ids) == abort_all:
+        raise click.UsageError("Give upload ids or --all (not both).")
+
+    async def abort() -> list[str]:
+        async with client_for(ctx) as client:
+            targets = list(ids)
+            if abort_all:
+                targets = [u.id for u in await client.list_pending_uploads(space)]
+            for upload_id in targets:
+                await client.abort_upload(upload_id)
+            return targets
+
+    done = run(abort)
+    click.echo(f"Aborted {len(done)} upload{'s' if len(done) != 1 else ''}.")

@@ -1,0 +1,266 @@
+"""`jetraw upload` and `jetraw download`: progress, per-file summaries, resume on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from jetraw._exceptions import DownloadError, UploadError
+from jetraw._files_api import RemoteDirectory
+from jetraw._transfer import (
+    DownloadResult,
+    TransferConfig,
+    TransferResult,
+    UploadResult,
+    parse_remote,
+)
+from jetraw.cli._common import (
+    CommandError,
+    SizeType,
+    client_for,
+    describe_error,
+    emit_json,
+    file_error_code,
+    human_size,
+    local_errors,
+    run,
+)
+from jetraw.cli._main import cli
+from jetraw.cli._progress import TransferProgress
+
+__all__ = ["download", "upload"]
+
+_DEFAULTS = TransferConfig()
+
+
+def _config(
+    part_size: int | None, threshold: int | None, concurrency: int | None
+) -> TransferConfig:
+    return TransferConfig(
+        part_size=part_size or _DEFAULTS.part_size,
+        multipart_threshold=_DEFAULTS.multipart_threshold if threshold is None else threshold,
+        max_concurrency=concurrency or _DEFAULTS.max_concurrency,
+    )
+
+
+def _result_json(result: TransferResult, progress: TransferProgress) -> dict[str, Any]:
+    return {
+        "ok": result.ok,
+        "files": [
+            {
+                "local": str(f.local),
+                "remote": f.remote,
+                "size": f.size,
+                "checksum": f.checksum,
+                "status": f.status,
+                "error": None if f.error is None else describe_error(f.error),
+                "error_type": None if f.error is None else type(f.error).__name__,
+            }
+            for f in result.files
+        ],
+        "transferred": len(result.transferred),
+        "skipped": len(result.skipped),
+        "failed": len(result.failed),
+        "bytes": result.bytes,
+        "bytes_transferred": progress.bytes_moved,
+        "seconds": round(progress.seconds, 3),
+    }
+
+
+def _finish(
+    result: TransferResult, progress: TransferProgress, verb: str, as_json: bool, quiet: bool
+) -> None:
+    """Print the outcome; exit non-zero when files failed (7, or the lone file's own code)."""
+    if as_json:
+        emit_json(_result_json(result, progress))
+    elif not quiet:
+        secs = progress.seconds
+        rate = human_size(int(progress.bytes_moved / secs)) + "/s" if secs > 0 else "-"
+        parts = [
+            f"{verb} {len(result.transferred)} of {len(result.files)} files "
+            f"({human_size(result.bytes)}) in {secs:.1f} s, {rate}"
+        ]
+        if result.skipped:
+            parts.append(f"{len(result.skipped)} skipped (already there)")
+        if result.failed:
+            parts.append(f"{len(result.failed)} failed")
+        click.echo(", ".join(parts) + ".", err=bool(result.failed))
+    if not result.failed:
+        return
+    for f in result.failed:
+        click.echo(f"Failed: {f.local} -> {f.remote}: {describe_error(f.error)}", err=True)
+    if len(result.files) == 1:
+        raise SystemExit(file_error_code(result.failed[0].error))
+    raise SystemExit(7)
+
+
+def _check_sources(sources: tuple[str, ...], recursive: bool) -> list[Path]:
+    paths = []
+    for src in sources:
+        path = Path(src)
+        if not path.exists():
+            raise CommandError(f"No such local file or directory: {src}", 4)
+        if path.is_dir() and not recursive:
+            raise CommandError(f"{src} is a directory: use -r to upload its tree.", 2)
+        if not path.is_dir() and not path.is_file():
+            raise CommandError(f"Not a regular file or directory: {src}", 2)
+        paths.append(path)
+    return paths
+
+
+_RESUME_HINT = (
+    "Interrupted. The upload is kept on the server: run the same command again to resume it"
+    "{extra} (or `jetraw uploads abort --all` to discard it)."
+)
+
+
+@cli.command()
+@click.argument("sources", metavar="SRC...", nargs=-1, required=True)
+@click.argument("dest", metavar="DEST")
+@click.option("-r", "--recursive", is_flag=True, help="Upload directories (their trees).")
+@click.option("--overwrite", is_flag=True, help="Replace files that exist.")
+@click.option(
+    "--skip-existing", is_flag=True, help="Skip files already there with the same size and CRC."
+)
+@click.option("--fail-fast", is_flag=True, help="Stop at the first failed file.")
+@click.option("--part-size", type=SizeType(), help="Multipart part size (e.g. 8MiB, 64M).")
+@click.option(
+    "--multipart-threshold", type=SizeType(), help="Files this large go in parts (default 32MiB)."
+)
+@click.option("--concurrency", type=click.IntRange(1, 1000), help="Requests in flight at once.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
+@click.pass_context
+def upload(
+    ctx: click.Context,
+    sources: tuple[str, ...],
+    dest: str,
+    recursive: bool,
+    overwrite: bool,
+    skip_existing: bool,
+    fail_fast: bool,
+    part_size: int | None,
+    multipart_threshold: int | None,
+    concurrency: int | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Upload files (or, with -r, directory trees) to DEST, /space/path.
+
+    One SRC directory puts its contents under DEST; a file goes to DEST, or into it when DEST
+    ends with / or is a directory; several SRCs go into DEST by name. Ctrl-C keeps a large
+    file's upload and running the same command again resumes it.
+    """
+    if overwrite and skip_existing:
+        raise click.UsageError("--overwrite and --skip-existing exclude each other.")
+    with local_errors():
+        paths = _check_sources(sources, recursive)
+    parse_remote(dest)
+    config = _config(part_size, multipart_threshold, concurrency)
+    src: Any = paths[0] if len(paths) == 1 else paths
+    progress = TransferProgress("Uploading", show=False if as_json or quiet else None)
+
+    async def go() -> UploadResult:
+        async with client_for(ctx) as client:
+            return await client.upload(
+                src,
+                dest,
+                overwrite=overwrite,
+                skip_existing=skip_existing,
+                fail_fast=fail_fast,
+                config=config,
+                on_cancel="keep",
+                progress=progress,
+            )
+
+    try:
+        with progress, local_errors():
+            result = run(go)
+    except UploadError as exc:
+        if not isinstance(exc.result, UploadResult):
+            raise
+        result = exc.result
+    except KeyboardInterrupt:
+        if (ctx.obj or {}).get("debug"):
+            raise
+        several = len(paths) > 1 or paths[0].is_dir()
+        extra = (
+            " (add --skip-existing to skip files already uploaded)"
+            if several and not (overwrite or skip_existing)
+            else ""
+        )
+        click.echo(_RESUME_HINT.format(extra=extra), err=True)
+        raise SystemExit(130) from None
+    _finish(result, progress, "Uploaded", as_json, quiet)
+
+
+@cli.command()
+@click.argument("sources", metavar="SRC...", nargs=-1, required=True)
+@click.argument("dest", metavar="DEST", type=click.Path())
+@click.option("-r", "--recursive", is_flag=True, help="Download directories (their trees).")
+@click.option("--overwrite", is_flag=True, help="Replace local files that exist.")
+@click.option("--concurrency", type=click.IntRange(1, 1000), help="Requests in flight at once.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
+@click.pass_context
+def download(
+    ctx: click.Context,
+    sources: tuple[str, ...],
+    dest: str,
+    recursive: bool,
+    overwrite: bool,
+    concurrency: int | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Download files (or, with -r, directory trees) from /space/path to DEST.
+
+    One SRC directory puts its contents under DEST; a file goes to DEST, or into it when DEST is
+    a directory; several SRCs go into DEST (created if needed) by name. Every file's CRC-32C is
+    checked, and a failed file leaves no partial file behind.
+    """
+    refs = [parse_remote(s) for s in sources]
+    config = _config(None, None, concurrency)
+    progress = TransferProgress("Downloading", show=False if as_json or quiet else None)
+    local = Path(dest)
+    if len(sources) > 1:
+        with local_errors():
+            if local.exists() and not local.is_dir():
+                raise CommandError(f"{dest} is not a directory (several sources go into it).", 2)
+            local.mkdir(parents=True, exist_ok=True)
+
+    async def go() -> DownloadResult:
+        combined = DownloadResult()
+        async with client_for(ctx) as client:
+            entries = [await client.stat(s) for s in sources]
+            for src, entry in zip(sources, entries, strict=True):
+                if isinstance(entry, RemoteDirectory) and not recursive:
+                    raise CommandError(f"{src} is a directory: use -r to download its tree.", 2)
+            for src, ref, entry in zip(sources, refs, entries, strict=True):
+                target = local
+                if len(sources) > 1 and isinstance(entry, RemoteDirectory):
+                    target = local / (ref.path.rpartition("/")[2] or ref.space)
+                elif len(sources) > 1:
+                    target = Path(f"{local}{os.sep}")
+                progress.next_transfer()
+                try:
+                    got = await client.download(
+                        src, target, overwrite=overwrite, config=config, progress=progress
+                    )
+                except DownloadError as exc:
+                    got = exc.result
+                combined.files += got.files
+        return combined
+
+    try:
+        with progress, local_errors():
+            result = run(go)
+    except KeyboardInterrupt:
+        if (ctx.obj or {}).get("debug"):
+            raise
+        click.echo("Interrupted: no partial file was left behind.", err=True)
+        raise SystemExit(130) from None
+    _finish(result, progress, "Downloaded", as_json, quiet)
