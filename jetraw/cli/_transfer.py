@@ -12,6 +12,7 @@ from jetraw._exceptions import DownloadError, UploadError
 from jetraw._files_api import RemoteDirectory
 from jetraw._transfer import (
     DownloadResult,
+    FileTransfer,
     TransferConfig,
     TransferResult,
     UploadResult,
@@ -76,7 +77,16 @@ def _finish(
     """Print the outcome; exit non-zero when files failed (7, or the lone file's own code)."""
     if as_json:
         emit_json(_result_json(result, progress))
-    elif not quiet:
+
+    def route(f: FileTransfer) -> str:
+        return f"{f.local} -> {f.remote}" if verb == "Uploaded" else f"{f.remote} -> {f.local}"
+
+    if len(result.files) == 1 and result.failed:
+        # One file: one line, and the exit code of its own error (5 for "exists"...).
+        failed = result.failed[0]
+        click.echo(f"Error: {route(failed)}: {describe_error(failed.error)}", err=True)
+        raise SystemExit(file_error_code(failed.error))
+    if not as_json and not quiet:
         secs = progress.seconds
         rate = human_size(int(progress.bytes_moved / secs)) + "/s" if secs > 0 else "-"
         parts = [
@@ -88,13 +98,10 @@ def _finish(
         if result.failed:
             parts.append(f"{len(result.failed)} failed")
         click.echo(", ".join(parts) + ".", err=bool(result.failed))
-    if not result.failed:
-        return
-    for f in result.failed:
-        click.echo(f"Failed: {f.local} -> {f.remote}: {describe_error(f.error)}", err=True)
-    if len(result.files) == 1:
-        raise SystemExit(file_error_code(result.failed[0].error))
-    raise SystemExit(7)
+    if result.failed:
+        for f in result.failed:
+            click.echo(f"Failed: {route(f)}: {describe_error(f.error)}", err=True)
+        raise SystemExit(7)
 
 
 def _check_sources(sources: tuple[str, ...], recursive: bool) -> list[Path]:
@@ -113,7 +120,7 @@ def _check_sources(sources: tuple[str, ...], recursive: bool) -> list[Path]:
 
 _RESUME_HINT = (
     "Interrupted. The upload is kept on the server: run the same command again to resume it"
-    "{extra} (or `jetraw uploads abort --all` to discard it)."
+    "{extra}; `jetraw uploads` lists it and `jetraw uploads abort ID` discards it."
 )
 
 

@@ -1,0 +1,170 @@
+"""`jetraw upload/download/ls/stat/cat/mv/rm/mkdir` end to end against the reference platform."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from jetraw._crc import crc32c, crc32c_hex
+
+from .conftest import Jetraw, make_tree
+
+MiB = 1 << 20
+
+
+def tree_files() -> dict[str, bytes]:
+    return {
+        "a.txt": b"hello\n",
+        "empty.bin": b"",
+        "sub/b.bin": os.urandom(100_000),
+        "sub/deeper/c.raw": os.urandom(6 * MiB + 17),  # multipart with the part size below
+    }
+
+
+def test_upload_tree_then_list_read_download_move_delete(jetraw: Jetraw, tmp_path: Path) -> None:
+    files = make_tree(tmp_path / "tree", tree_files())
+    dest = f"/{jetraw.space}/run1/"
+    up = jetraw(
+        "upload", str(tmp_path / "tree"), dest, "-r", "--json",
+        "--part-size", "5MiB", "--multipart-threshold", "5M", "--concurrency", "3",
+    )  # fmt: skip
+    assert up.exit_code == 0, up.stderr
+    data = json.loads(up.stdout)
+    assert data["ok"] is True and data["failed"] == 0 and data["transferred"] == len(files)
+    assert data["bytes"] == sum(len(b) for b in files.values())
+    assert data["bytes_transferred"] == data["bytes"]
+    by_remote = {f["remote"]: f for f in data["files"]}
+    for rel, content in files.items():
+        entry = by_remote[f"/{jetraw.space}/run1/{rel}"]
+        assert entry["status"] == "uploaded"
+        assert entry["size"] == len(content)
+        assert entry["checksum"] == crc32c_hex(crc32c(content))
+        assert entry["local"] == str(tmp_path / "tree" / rel)
+        assert entry["error"] is None
+
+    # ls: one level, names; -l: size, time, checksum; -R: every file; --json entries.
+    ls = jetraw("ls", f"/{jetraw.space}/run1")
+    assert ls.exit_code == 0, ls.stderr
+    assert ls.stdout.splitlines() == ["a.txt", "empty.bin", "sub/"]
+    long = jetraw("ls", "-l", "-R", f"/{jetraw.space}/run1/sub")
+    rows = [line.split() for line in long.stdout.splitlines()]
+    assert [r[-1] for r in rows] == [
+        f"/{jetraw.space}/run1/sub/b.bin",
+        f"/{jetraw.space}/run1/sub/deeper/c.raw",
+    ]
+    assert rows[0][0] == str(100_000) and rows[0][3] == crc32c_hex(crc32c(files["sub/b.bin"]))
+    assert rows[0][1].startswith("20")  # the modified date
+    listed = json.loads(jetraw("ls", "--json", f"/{jetraw.space}/run1/").stdout)
+    assert {e["path"]: e["type"] for e in listed} == {
+        f"/{jetraw.space}/run1/a.txt": "file",
+        f"/{jetraw.space}/run1/empty.bin": "file",
+        f"/{jetraw.space}/run1/sub": "directory",
+    }
+    assert next(e for e in listed if e["type"] == "file")["size"] == 6
+    spaces = jetraw("ls")
+    assert f"/{jetraw.space}/" in spaces.stdout.splitlines()
+
+    # stat
+    st = json.loads(jetraw("stat", "--json", f"/{jetraw.space}/run1/sub/deeper/c.raw").stdout)
+    assert st["type"] == "file" and st["size"] == len(files["sub/deeper/c.raw"])
+    assert st["checksum"] == crc32c_hex(crc32c(files["sub/deeper/c.raw"]))
+    assert st["modified_at"] and st["created_at"]
+    text = jetraw("stat", f"/{jetraw.space}/run1/sub").stdout
+    assert "Type:      directory" in text
+
+    # cat: the exact bytes on stdout (a subprocess, so stdout is a real binary pipe)
+    raw = jetraw.raw("cat", f"/{jetraw.space}/run1/sub/deeper/c.raw")
+    assert raw.returncode == 0, raw.stderr
+    assert raw.stdout == files["sub/deeper/c.raw"]
+
+    # download the tree, every byte
+    out = tmp_path / "out"
+    down = jetraw("download", "-r", f"/{jetraw.space}/run1", str(out), "--json")
+    assert down.exit_code == 0, down.stderr
+    got = json.loads(down.stdout)
+    assert got["ok"] and got["transferred"] == len(files)
+    assert {f["status"] for f in got["files"]} == {"downloaded"}
+    for rel, content in files.items():
+        assert (out / rel).read_bytes() == content
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == sorted(
+        files
+    )
+
+    # mv, then the old name is gone and the new one has the bytes
+    mv = jetraw("mv", f"/{jetraw.space}/run1/a.txt", f"/{jetraw.space}/moved/a2.txt")
+    assert mv.exit_code == 0, mv.stderr
+    assert jetraw("stat", f"/{jetraw.space}/run1/a.txt").exit_code == 4
+    single = tmp_path / "a2.txt"
+    assert jetraw("download", f"/{jetraw.space}/moved/a2.txt", str(tmp_path)).exit_code == 0
+    assert single.read_bytes() == files["a.txt"]
+
+    # rm a file, then a tree
+    assert jetraw("rm", f"/{jetraw.space}/moved/a2.txt").exit_code == 0
+    assert jetraw("stat", f"/{jetraw.space}/moved/a2.txt").exit_code == 4
+    assert jetraw("rm", "-r", f"/{jetraw.space}/run1").exit_code == 0
+    gone = jetraw("ls", f"/{jetraw.space}/run1")
+    assert gone.exit_code == 4
+    assert jetraw("ls", f"/{jetraw.space}").stdout == ""
+
+
+def test_upload_several_sources_and_download_several(jetraw: Jetraw, tmp_path: Path) -> None:
+    make_tree(tmp_path / "d1", {"x.bin": b"x" * 10, "y/z.bin": b"z" * 20})
+    (tmp_path / "f.txt").write_bytes(b"single")
+    dest = f"/{jetraw.space}/multi/"
+    up = jetraw("upload", "-r", str(tmp_path / "d1"), str(tmp_path / "f.txt"), dest, "--quiet")
+    assert up.exit_code == 0, up.stderr
+    assert up.stdout == ""
+    listing = jetraw("ls", "-R", f"/{jetraw.space}/multi").stdout.split()
+    assert listing == ["d1/x.bin", "d1/y/z.bin", "f.txt"]
+
+    out = tmp_path / "back"
+    down = jetraw("download", "-r", f"/{jetraw.space}/multi/d1", f"/{jetraw.space}/multi/f.txt",
+                  str(out))  # fmt: skip
+    assert down.exit_code == 0, down.stderr
+    assert "Downloaded 3 of 3 files" in down.stdout
+    assert (out / "d1" / "y" / "z.bin").read_bytes() == b"z" * 20
+    assert (out / "f.txt").read_bytes() == b"single"
+
+
+def test_existing_files_skip_overwrite_and_per_file_summary(jetraw: Jetraw, tmp_path: Path) -> None:
+    make_tree(tmp_path / "t", {"a": b"1", "b": b"22", "c": b"333"})
+    dest = f"/{jetraw.space}/t/"
+    assert jetraw("upload", "-r", str(tmp_path / "t"), dest).exit_code == 0
+
+    (tmp_path / "t" / "b").write_bytes(b"changed")
+    again = jetraw("upload", "-r", str(tmp_path / "t"), dest)
+    assert again.exit_code == 7  # some files of a transfer failed
+    assert "Traceback" not in again.stderr
+    failed = [line for line in again.stderr.splitlines() if line.startswith("Failed: ")]
+    assert len(failed) == 3
+    assert all("exists" in line for line in failed)
+    assert "0 of 3 files" in again.stderr
+
+    skip = jetraw("upload", "-r", str(tmp_path / "t"), dest, "--skip-existing", "--json")
+    assert skip.exit_code == 7, skip.stderr  # b changed: same name, other bytes -> exists
+    result = json.loads(skip.stdout)
+    assert {f["remote"].rsplit("/", 1)[1]: f["status"] for f in result["files"]} == {
+        "a": "skipped",
+        "b": "failed",
+        "c": "skipped",
+    }
+    assert result["skipped"] == 2 and result["failed"] == 1 and result["ok"] is False
+    assert next(f for f in result["files"] if f["status"] == "failed")["error_type"] == (
+        "RemotePathExistsError"
+    )
+
+    over = jetraw("upload", "-r", str(tmp_path / "t"), dest, "--overwrite")
+    assert over.exit_code == 0, over.stderr
+    cat = jetraw("cat", f"/{jetraw.space}/t/b")
+    assert cat.stdout_bytes == b"changed"
+
+
+def test_mkdir_and_uploads_listing_empty(jetraw: Jetraw) -> None:
+    assert jetraw("mkdir", f"/{jetraw.space}/empty").exit_code == 0
+    assert jetraw("mkdir", "-p", f"/{jetraw.space}/empty").exit_code == 0
+    assert jetraw("ls", f"/{jetraw.space}").stdout.splitlines() == ["empty/"]
+    assert jetraw("rm", "-r", f"/{jetraw.space}/empty").exit_code == 0
+    assert jetraw("ls", f"/{jetraw.space}").stdout == ""
+    listing = jetraw("uploads", "--space", jetraw.space, "--json")
+    assert listing.exit_code == 0 and json.loads(listing.stdout) == []
