@@ -31,7 +31,9 @@ def test_upload_tree_then_list_read_download_move_delete(jetraw: Jetraw, tmp_pat
     )  # fmt: skip
     assert up.exit_code == 0, up.stderr
     data = json.loads(up.stdout)
-    assert data["ok"] is True and data["failed"] == 0 and data["transferred"] == len(files)
+    assert data["ok"] is True
+    assert data["failed"] == 0
+    assert data["transferred"] == len(files)
     assert data["bytes"] == sum(len(b) for b in files.values())
     assert data["bytes_transferred"] == data["bytes"]
     by_remote = {f["remote"]: f for f in data["files"]}
@@ -53,7 +55,8 @@ def test_upload_tree_then_list_read_download_move_delete(jetraw: Jetraw, tmp_pat
         f"/{jetraw.space}/run1/sub/b.bin",
         f"/{jetraw.space}/run1/sub/deeper/c.raw",
     ]
-    assert rows[0][0] == str(100_000) and rows[0][3] == crc32c_hex(crc32c(files["sub/b.bin"]))
+    assert rows[0][0] == str(100_000)
+    assert rows[0][3] == crc32c_hex(crc32c(files["sub/b.bin"]))
     assert rows[0][1].startswith("20")  # the modified date
     listed = json.loads(jetraw("ls", "--json", f"/{jetraw.space}/run1/").stdout)
     assert {e["path"]: e["type"] for e in listed} == {
@@ -67,9 +70,11 @@ def test_upload_tree_then_list_read_download_move_delete(jetraw: Jetraw, tmp_pat
 
     # stat
     st = json.loads(jetraw("stat", "--json", f"/{jetraw.space}/run1/sub/deeper/c.raw").stdout)
-    assert st["type"] == "file" and st["size"] == len(files["sub/deeper/c.raw"])
+    assert st["type"] == "file"
+    assert st["size"] == len(files["sub/deeper/c.raw"])
     assert st["checksum"] == crc32c_hex(crc32c(files["sub/deeper/c.raw"]))
-    assert st["modified_at"] and st["created_at"]
+    assert st["modified_at"]
+    assert st["created_at"]
     text = jetraw("stat", f"/{jetraw.space}/run1/sub").stdout
     assert "Type:      directory" in text
 
@@ -83,7 +88,8 @@ def test_upload_tree_then_list_read_download_move_delete(jetraw: Jetraw, tmp_pat
     down = jetraw("download", "-r", f"/{jetraw.space}/run1", str(out), "--json")
     assert down.exit_code == 0, down.stderr
     got = json.loads(down.stdout)
-    assert got["ok"] and got["transferred"] == len(files)
+    assert got["ok"]
+    assert got["transferred"] == len(files)
     assert {f["status"] for f in got["files"]} == {"downloaded"}
     for rel, content in files.items():
         assert (out / rel).read_bytes() == content
@@ -149,7 +155,9 @@ def test_existing_files_skip_overwrite_and_per_file_summary(jetraw: Jetraw, tmp_
         "b": "failed",
         "c": "skipped",
     }
-    assert result["skipped"] == 2 and result["failed"] == 1 and result["ok"] is False
+    assert result["skipped"] == 2
+    assert result["failed"] == 1
+    assert result["ok"] is False
     assert next(f for f in result["files"] if f["status"] == "failed")["error_type"] == (
         "RemotePathExistsError"
     )
@@ -167,4 +175,5 @@ def test_mkdir_and_uploads_listing_empty(jetraw: Jetraw) -> None:
     assert jetraw("rm", "-r", f"/{jetraw.space}/empty").exit_code == 0
     assert jetraw("ls", f"/{jetraw.space}").stdout == ""
     listing = jetraw("uploads", "--space", jetraw.space, "--json")
-    assert listing.exit_code == 0 and json.loads(listing.stdout) == []
+    assert listing.exit_code == 0
+    assert json.loads(listing.stdout) == []
