@@ -64,6 +64,10 @@ def run(
     info = bootstrap(state)
     if info is not None:
         announce(describe(info, url))
+    elif (settings.data_dir / "bootstrap.json").exists():
+        announce(
+            f"Existing data; the first run's credentials: {settings.data_dir / 'bootstrap.json'}"
+        )
     config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     ready = {"url": url, "port": bound_port, "pid": os.getpid()}
