@@ -10,7 +10,7 @@ import anyio.to_thread
 import click
 
 from jetraw._crc import crc32c
-from jetraw._exceptions import IntegrityError
+from jetraw._exceptions import IntegrityError, UploadNotFoundError
 from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
 from jetraw._path_io import AsyncJetrawReader
 from jetraw._transfer import parse_remote
@@ -276,7 +276,10 @@ def uploads_abort(
             if abort_all:
                 targets = [u.id for u in await client.list_pending_uploads(space)]
             for upload_id in targets:
-                await client.abort_upload(upload_id)
+                try:
+                    await client.abort_upload(upload_id)
+                except UploadNotFoundError:
+                    raise CommandError(f"No such upload: {upload_id}", 4) from None
             return targets
 
     done = run(abort)
