@@ -23,7 +23,6 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
 from rich.text import Text
 
@@ -47,6 +46,16 @@ class _TotalOnly(ProgressColumn):
         if task.fields.get("file"):
             return Text("")
         return self.column.render(task)
+
+
+class _BinarySpeed(ProgressColumn):
+    """The transfer rate in KiB/s, MiB/s... (rich's own column counts in decimal MB)."""
+
+    def render(self, task: Task) -> RenderableType:
+        speed = task.finished_speed or task.speed
+        if speed is None:
+            return Text("?", style="progress.data.speed")
+        return Text(f"{human_size(int(speed))}/s", style="progress.data.speed")
 
 
 class TransferProgress:
@@ -82,7 +91,7 @@ class TransferProgress:
                 _TotalOnly(BarColumn()),
                 TextColumn("{task.fields[files]}"),
                 _TotalOnly(DownloadColumn(binary_units=True)),
-                _TotalOnly(TransferSpeedColumn()),
+                _TotalOnly(_BinarySpeed()),
                 _TotalOnly(TimeRemainingColumn()),
                 console=Console(stderr=True),
                 transient=False,
