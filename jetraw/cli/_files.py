@@ -161,8 +161,9 @@ def _silence_stdout() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("-r", "--recursive", is_flag=True, help="Delete directories and their trees.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def rm(ctx: click.Context, paths: tuple[str, ...], recursive: bool) -> None:
+def rm(ctx: click.Context, paths: tuple[str, ...], recursive: bool, as_json: bool) -> None:
     """Delete files (and, with -r, directory trees)."""
     refs = [parse_remote(p) for p in paths]
     for path, ref in zip(paths, refs, strict=True):
@@ -181,6 +182,8 @@ def rm(ctx: click.Context, paths: tuple[str, ...], recursive: bool) -> None:
                     await client.delete(path)
 
     run(delete)
+    if as_json:
+        emit_json({"deleted": list(paths)})
 
 
 async def _delete_tree(client: Any, path: str, entry: RemoteDirectory) -> None:
@@ -217,8 +220,9 @@ def mv(ctx: click.Context, src: str, dest: str, overwrite: bool, as_json: bool) 
 @cli.command()
 @click.argument("path")
 @click.option("-p", "--parents", is_flag=True, help="No error if it exists.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def mkdir(ctx: click.Context, path: str, parents: bool) -> None:
+def mkdir(ctx: click.Context, path: str, parents: bool, as_json: bool) -> None:
     """Create an (explicit, empty) directory; parents always exist implicitly."""
     ref = parse_remote(path)
     if not ref.path:
@@ -231,6 +235,8 @@ def mkdir(ctx: click.Context, path: str, parents: bool) -> None:
             await client.mkdir(path, exist_ok=parents)
 
     run(make)
+    if as_json:
+        emit_json({"path": f"/{ref.space}/{ref.path}", "type": "directory"})
 
 
 @cli.group(invoke_without_command=True)
@@ -262,9 +268,10 @@ def uploads(ctx: click.Context, space: str | None, as_json: bool) -> None:
 @click.argument("ids", nargs=-1)
 @click.option("--all", "abort_all", is_flag=True, help="Abort every pending upload.")
 @click.option("--space", help="With --all: only the uploads of this space.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def uploads_abort(
-    ctx: click.Context, ids: tuple[str, ...], abort_all: bool, space: str | None
+    ctx: click.Context, ids: tuple[str, ...], abort_all: bool, space: str | None, as_json: bool
 ) -> None:
     """Abort pending uploads by id (or --all) and remove their stored parts."""
     if bool(ids) == abort_all:
@@ -283,4 +290,7 @@ def uploads_abort(
             return targets
 
     done = run(abort)
+    if as_json:
+        emit_json({"aborted": done})
+        return
     click.echo(f"Aborted {len(done)} upload{'s' if len(done) != 1 else ''}.")

@@ -80,6 +80,8 @@ class TransferProgress:
         self._progress: Progress | None = None
         self._total: TaskID | None = None
         self._current: dict[int, TaskID] = {}
+        #: Files started and not yet finished (after Ctrl-C: the uploads left to resume).
+        self.in_flight: dict[int, FileTransfer] = {}
 
     # -- context --------------------------------------------------------------------------------
 
@@ -132,6 +134,11 @@ class TransferProgress:
 
     def __call__(self, event: ProgressEvent) -> None:
         self._last = event
+        if event.file is not None:
+            if event.kind == "started":
+                self.in_flight[id(event.file)] = event.file
+            elif event.kind in ("done", "failed"):
+                self.in_flight.pop(id(event.file), None)
         self.bytes_moved = self._base_bytes + event.bytes_done
         if self._progress is None or self._total is None:
             return

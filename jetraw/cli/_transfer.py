@@ -118,10 +118,21 @@ def _check_sources(sources: tuple[str, ...], recursive: bool) -> list[Path]:
     return paths
 
 
-_RESUME_HINT = (
-    "Interrupted. The upload is kept on the server: run the same command again to resume it"
-    "{extra}; `jetraw uploads` lists it and `jetraw uploads abort ID` discards it."
-)
+def _interrupted(
+    progress: TransferProgress, config: TransferConfig, several: bool, flagged: bool
+) -> str:
+    """The one line after Ctrl-C: what was kept, and how to resume or discard it."""
+    kept = [f for f in progress.in_flight.values() if config.is_multipart(f.size)]
+    if not kept:
+        return "Interrupted. Files already uploaded stay; run the same command again for the rest."
+    extra = (
+        " (add --skip-existing to skip files already uploaded)" if several and not flagged else ""
+    )
+    what = f"{kept[0].remote}" if len(kept) == 1 else f"{len(kept)} large files"
+    return (
+        f"Interrupted. The upload of {what} is kept: run the same command again to resume it"
+        f"{extra}; `jetraw uploads` lists it and `jetraw uploads abort ID` discards it."
+    )
 
 
 @cli.command()
@@ -193,13 +204,12 @@ def upload(
     except KeyboardInterrupt:
         if (ctx.obj or {}).get("debug"):
             raise
-        several = len(paths) > 1 or paths[0].is_dir()
-        extra = (
-            " (add --skip-existing to skip files already uploaded)"
-            if several and not (overwrite or skip_existing)
-            else ""
+        click.echo(
+            _interrupted(
+                progress, config, len(paths) > 1 or paths[0].is_dir(), overwrite or skip_existing
+            ),
+            err=True,
         )
-        click.echo(_RESUME_HINT.format(extra=extra), err=True)
         raise SystemExit(130) from None
     _finish(result, progress, "Uploaded", as_json, quiet)
 

@@ -81,6 +81,7 @@ def test_ctrl_c_keeps_the_upload_and_the_same_command_resumes(
     lines = stopped.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "run the same command again to resume" in lines[0]
+    assert dest in lines[0]
     assert stopped.stdout == ""
 
     pending = jetraw("uploads", "--space", jetraw.space, "--json")
@@ -150,7 +151,9 @@ def test_abort_all(jetraw: Jetraw, tmp_path: Path) -> None:
     assert (
         interrupt_after_parts(upload_args(local, f"/{jetraw.space}/one.raw"), 1).returncode == 130
     )
-    result = jetraw("uploads", "abort", "--all", "--space", jetraw.space)
+    pending = json.loads(jetraw("uploads", "--space", jetraw.space, "--json").stdout)
+    result = jetraw("uploads", "abort", "--all", "--space", jetraw.space, "--json")
     assert result.exit_code == 0, result.stderr
-    assert "Aborted 1 upload." in result.stdout
+    assert json.loads(result.stdout) == {"aborted": [u["id"] for u in pending]}
+    assert len(pending) == 1
     assert json.loads(jetraw("uploads", "--space", jetraw.space, "--json").stdout) == []

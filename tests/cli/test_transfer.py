@@ -98,8 +98,11 @@ def test_upload_tree_then_list_read_download_move_delete(jetraw: Jetraw, tmp_pat
     )
 
     # mv, then the old name is gone and the new one has the bytes
-    mv = jetraw("mv", f"/{jetraw.space}/run1/a.txt", f"/{jetraw.space}/moved/a2.txt")
+    mv = jetraw("mv", f"/{jetraw.space}/run1/a.txt", f"/{jetraw.space}/moved/a2.txt", "--json")
     assert mv.exit_code == 0, mv.stderr
+    moved = json.loads(mv.stdout)
+    assert moved["path"] == f"/{jetraw.space}/moved/a2.txt"
+    assert moved["checksum"] == crc32c_hex(crc32c(files["a.txt"]))
     assert jetraw("stat", f"/{jetraw.space}/run1/a.txt").exit_code == 4
     single = tmp_path / "a2.txt"
     assert jetraw("download", f"/{jetraw.space}/moved/a2.txt", str(tmp_path)).exit_code == 0
@@ -169,10 +172,14 @@ def test_existing_files_skip_overwrite_and_per_file_summary(jetraw: Jetraw, tmp_
 
 
 def test_mkdir_and_uploads_listing_empty(jetraw: Jetraw) -> None:
-    assert jetraw("mkdir", f"/{jetraw.space}/empty").exit_code == 0
+    made = jetraw("mkdir", f"/{jetraw.space}/empty", "--json")
+    assert made.exit_code == 0, made.stderr
+    assert json.loads(made.stdout) == {"path": f"/{jetraw.space}/empty", "type": "directory"}
     assert jetraw("mkdir", "-p", f"/{jetraw.space}/empty").exit_code == 0
     assert jetraw("ls", f"/{jetraw.space}").stdout.splitlines() == ["empty/"]
-    assert jetraw("rm", "-r", f"/{jetraw.space}/empty").exit_code == 0
+    removed = jetraw("rm", "-r", f"/{jetraw.space}/empty", "--json")
+    assert removed.exit_code == 0, removed.stderr
+    assert json.loads(removed.stdout) == {"deleted": [f"/{jetraw.space}/empty"]}
     assert jetraw("ls", f"/{jetraw.space}").stdout == ""
     listing = jetraw("uploads", "--space", jetraw.space, "--json")
     assert listing.exit_code == 0
