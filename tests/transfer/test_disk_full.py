@@ -31,7 +31,7 @@ def files_under(root: Path) -> list[str]:
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    from conftest import require_system
+    from tests.conftest import require_system
 
     mountpoint = tmp_path / "small-disk"
     mountpoint.mkdir()
