@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import json
@@ -46,6 +47,11 @@ def run(fn: Callable[[], Awaitable[T]]) -> T:
     """Run ``fn`` on a fresh event loop; a task group's lone error is raised as itself."""
     try:
         return anyio.run(fn)
+    except asyncio.CancelledError:
+        # Python 3.10: the runner cancels the main task on Ctrl-C but, without
+        # `Task.uncancel`, re-raises that cancellation instead of KeyboardInterrupt. Nothing
+        # else cancels the main task from outside.
+        raise KeyboardInterrupt from None
     except Exception as exc:
         # One error wrapped by a task group reads better (and maps to its exit code) unwrapped.
         # Duck-typed: on 3.10 the group class is the `exceptiongroup` backport's.
