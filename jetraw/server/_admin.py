@@ -109,6 +109,7 @@ class AdminSettingsIn(_In):
     access_token_ttl: Annotated[int | None, Field(ge=1, le=10**7)] = None
     rate_limit_per_minute: Annotated[int | None, Field(ge=0, le=10**9)] = None
     refresh_grace_seconds: Annotated[float | None, Field(ge=0, le=10**6)] = None
+    device_poll_interval: Annotated[int | None, Field(ge=1, le=3600)] = None
 
 
 def _user(conn: sqlite3.Connection, ref: str) -> sqlite3.Row:

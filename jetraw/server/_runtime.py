@@ -1,9 +1,10 @@
 """Run-time values a request needs: the clock, and settings that may be overridden at run time.
 
-``access_token_ttl``, ``rate_limit_per_minute`` and ``refresh_grace_seconds`` can be changed while
-the server runs (admin API, ``LocalPlatform.set_access_token_ttl``). The override lives in the
-``settings`` table so every process sharing a data dir agrees; each process caches the table for
-at most :data:`CACHE_SECONDS` so reading a setting costs nothing per request.
+``access_token_ttl``, ``rate_limit_per_minute``, ``refresh_grace_seconds`` and
+``device_poll_interval`` can be changed while the server runs (admin API,
+``LocalPlatform.set_access_token_ttl``). The override lives in the ``settings`` table so every
+process sharing a data dir agrees; each process caches the table for at most
+:data:`CACHE_SECONDS` so reading a setting costs nothing per request.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ RUNTIME_SETTINGS: dict[str, type] = {
     "access_token_ttl": int,
     "rate_limit_per_minute": int,
     "refresh_grace_seconds": float,
+    "device_poll_interval": int,
 }
 
 _lock = threading.Lock()

@@ -434,6 +434,10 @@ class LocalPlatform:
         """Grace period of rotated-out interactive refresh tokens."""
         self._set(refresh_grace_seconds=float(seconds))
 
+    def set_device_poll_interval(self, seconds: int) -> None:
+        """The poll interval (``interval``, whole seconds) of device logins started from now on."""
+        self._set(device_poll_interval=int(seconds))
+
     def _set(self, **values: Any) -> None:
         self._admin("PATCH", "/settings", values)
         # Every server process re-reads the settings table at most 0.5 s later.

@@ -158,7 +158,8 @@ def test_cli_browser_login(jetraw_platform: LocalPlatform) -> None:
     assert _whoami_in_new_process()["auth_source"] == "profile:default"
 
 
-def test_cli_device_login(jetraw_platform: LocalPlatform) -> None:
+def test_cli_device_login(fast_device_polls: LocalPlatform) -> None:
+    jetraw_platform = fast_device_polls
     user = jetraw_platform.create_user(unique_email("cli-device"))
     jetraw_platform.add_member(user)
     proc = _login_process("--device", "--server", jetraw_platform.url)
