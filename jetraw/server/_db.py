@@ -137,6 +137,31 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL                 -- JSON
     );
     """,
+    # 2: an upload's size may be unknown (NULL) until complete: streaming multipart writes.
+    """
+    CREATE TABLE uploads_v2 (
+        id TEXT PRIMARY KEY,
+        space_id TEXT NOT NULL REFERENCES spaces(id),
+        user_id TEXT NOT NULL REFERENCES users(id),
+        path TEXT NOT NULL,
+        size INTEGER,
+        overwrite INTEGER NOT NULL,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        multipart INTEGER NOT NULL,
+        object_key TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'completed', 'aborted')),
+        storage_upload_id TEXT,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        completed_at TEXT
+    );
+    INSERT INTO uploads_v2 SELECT id, space_id, user_id, path, size, overwrite, metadata,
+        multipart, object_key, status, storage_upload_id, created_at, expires_at, completed_at
+        FROM uploads;
+    DROP TABLE uploads;
+    ALTER TABLE uploads_v2 RENAME TO uploads;
+    CREATE INDEX uploads_user_status ON uploads(user_id, status);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -9,7 +9,14 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 __all__ = [
     "ApiKeyOut",
@@ -299,17 +306,29 @@ class MoveIn(_In):
 
 class UploadIn(_In):
     path: PathText
-    size: Size
+    size: Annotated[
+        Size | None,
+        Field(
+            description="The file's size; null (multipart only) when it is not known yet: "
+            "complete then sets it."
+        ),
+    ]
     overwrite: bool = False
     metadata: Metadata = Field(default_factory=dict)
     multipart: bool = False
+
+    @model_validator(mode="after")
+    def _size_known_unless_multipart(self) -> UploadIn:
+        if self.size is None and not self.multipart:
+            raise ValueError("size may be null only for a multipart upload")
+        return self
 
 
 class UploadOut(_Out):
     id: str
     space: str
     path: str
-    size: int
+    size: int | None
     object_key: str
     status: Literal["pending", "completed", "aborted"]
     storage_upload_id: str | None

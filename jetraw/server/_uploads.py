@@ -58,14 +58,17 @@ def create_upload(
     space: sqlite3.Row,
     user_id: str,
     path: str,
-    size: int,
+    size: int | None,
     overwrite: bool,
     metadata: dict[str, str],
     multipart: bool,
     now: float,
     expiry_seconds: float,
 ) -> sqlite3.Row:
-    """Register a pending upload; ``409`` at once if the destination cannot take the file."""
+    """Register a pending upload; ``409`` at once if the destination cannot take the file.
+
+    ``size`` is ``None`` for a streaming (multipart) upload: :func:`complete_upload` sets it.
+    """
     path = normalise_path(path)
     check_destination(conn, space["id"], path, overwrite=overwrite)
     upload_id = uuid.uuid4().hex
@@ -170,7 +173,7 @@ def complete_upload(
     Returns ``(file, None, newly_completed)`` or ``(None, problem, False)``. The file carries
     ``garbage``: the object key it replaced, if any.
     """
-    if upload["size"] != size:
+    if upload["size"] is not None and upload["size"] != size:
         return None, _size_mismatch(upload, size), False
     if upload["status"] == "completed":
         row = conn.execute(
@@ -240,8 +243,8 @@ def complete_upload(
         ),
     )
     conn.execute(
-        "UPDATE uploads SET status = 'completed', completed_at = ? WHERE id = ?",
-        (stamp, upload["id"]),
+        "UPDATE uploads SET status = 'completed', completed_at = ?, size = ? WHERE id = ?",
+        (stamp, size, upload["id"]),
     )
     row = conn.execute(
         "SELECT * FROM files WHERE space_id = ? AND path = ?", (space["id"], upload["path"])
