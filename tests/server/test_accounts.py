@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Api, assert_problem
+from server_support import Api, assert_problem
 
 from jetraw.testing import LocalPlatform
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Api, assert_problem
+from server_support import Api, assert_problem
 
 from jetraw.server import ServerSettings, create_app
 from jetraw.testing import LocalPlatform

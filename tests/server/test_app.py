@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import assert_problem
+from server_support import assert_problem
 
 from jetraw.server import ServerSettings, create_app
 from jetraw.server._problems import Problem

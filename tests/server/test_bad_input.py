@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import Api, assert_problem
+from server_support import Api, assert_problem
 
 from jetraw.testing import LocalPlatform
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import Api, assert_problem
+from server_support import Api, assert_problem
 
 
 def _paths(items: list[dict[str, Any]]) -> list[tuple[str, str]]:

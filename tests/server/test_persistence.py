@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from conftest import Api, crc32c_hex
+from server_support import Api, crc32c_hex
 
 from jetraw.testing import LocalPlatform
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conftest import Api, assert_problem, crc32c_hex
+from server_support import Api, assert_problem, crc32c_hex
 
 from jetraw.testing import LocalPlatform
 
