@@ -26,7 +26,16 @@ nox.options.sessions = ["lint", "typecheck", "generate", "tests"]
 FULL = "3.11"
 SMOKE = ("3.10", "3.13")
 # A quick cross-version check: the public API, the platform, the client and the sync facade.
-SMOKE_TESTS = ("tests/test_public_api.py", "tests/smoke")
+SMOKE_TESTS = (
+    "tests/test_public_api.py",
+    "tests/server/test_app.py",
+    "tests/server/test_uploads.py",
+    "tests/client/test_e2e_seed.py",
+    "tests/transfer/test_roundtrip.py",
+    "tests/transfer/test_resume.py",
+    "tests/sync/test_sync_seed.py",
+    "tests/sync/test_sync_runtime.py",
+)
 
 
 def find_python(version: str) -> str:
