@@ -90,7 +90,8 @@ def _finish(
         secs = progress.seconds
         rate = human_size(int(progress.bytes_moved / secs)) + "/s" if secs > 0 else "-"
         parts = [
-            f"{verb} {len(result.transferred)} of {len(result.files)} files "
+            f"{verb} {len(result.transferred)} of {len(result.files)} "
+            f"file{'' if len(result.files) == 1 else 's'} "
             f"({human_size(result.bytes)}) in {secs:.1f} s, {rate}"
         ]
         if result.skipped:
@@ -257,7 +258,8 @@ def download(
                 if isinstance(entry, RemoteDirectory) and not recursive:
                     raise CommandError(f"{src} is a directory: use -r to download its tree.", 2)
             for src, ref, entry in zip(sources, refs, entries, strict=True):
-                target = local
+                # As given: a trailing separator means "into that (new) directory".
+                target: str | Path = dest
                 if len(sources) > 1 and isinstance(entry, RemoteDirectory):
                     target = local / (ref.path.rpartition("/")[2] or ref.space)
                 elif len(sources) > 1:

@@ -25,7 +25,8 @@ def test_progress_bars_on_a_terminal(jetraw: Jetraw, tmp_path: Path) -> None:
     master, slave = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, str(THROTTLED), "0.2", "upload", "-r", str(tmp_path / "t"),
-         f"/{jetraw.space}/t/", "--part-size", "5MiB", "--multipart-threshold", "5MiB"],
+         f"/{jetraw.space}/t/", "--part-size", "5MiB", "--multipart-threshold", "5MiB",
+         "--concurrency", "1"],
         stdout=subprocess.PIPE,
         stderr=slave,
         env={**os.environ, "COLUMNS": "140"},

@@ -135,6 +135,13 @@ def test_upload_several_sources_and_download_several(jetraw: Jetraw, tmp_path: P
     assert (out / "d1" / "y" / "z.bin").read_bytes() == b"z" * 20
     assert (out / "f.txt").read_bytes() == b"single"
 
+    # A trailing separator: into that directory, created if need be.
+    fresh = tmp_path / "fresh"
+    one = jetraw("download", f"/{jetraw.space}/multi/f.txt", f"{fresh}{os.sep}")
+    assert one.exit_code == 0, one.stderr
+    assert "Downloaded 1 of 1 file (6 B)" in one.stdout
+    assert (fresh / "f.txt").read_bytes() == b"single"
+
 
 def test_existing_files_skip_overwrite_and_per_file_summary(jetraw: Jetraw, tmp_path: Path) -> None:
     make_tree(tmp_path / "t", {"a": b"1", "b": b"22", "c": b"333"})
