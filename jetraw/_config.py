@@ -46,6 +46,7 @@ __all__ = [
     "ResolvedConfig",
     "config_dir",
     "config_path",
+    "io_error",
     "load_config",
     "normalize_server",
     "remove_profile",
@@ -132,17 +133,42 @@ def normalize_server(url: str) -> str:
     return url.rstrip("/")
 
 
+def io_error(
+    action: str, path: Path, error: OSError, *, secret: bool = False
+) -> ConfigurationError:
+    """The :class:`ConfigurationError` for a failed read or write of a jetraw file.
+
+    The one boundary where ``OSError`` (permissions, a read-only or full disk, a path through a
+    regular file) becomes a jetraw error that names the path and what to do.
+    """
+    why = error.strerror or type(error).__name__
+    fix = (
+        f"make {path.parent} writable by this user (check its owner and free space), or set "
+        f"{ENV_CONFIG_DIR} to a directory that is"
+    )
+    if secret:
+        fix += f", or set {ENV_TOKEN_STORAGE}=keyring (or memory) to keep the secret elsewhere"
+    return ConfigurationError(f"Cannot {action} {path}: {why}. To fix it, {fix}.")
+
+
 def load_config(path: Path | None = None) -> dict[str, Any]:
-    """Read the config file; a missing file is an empty config."""
+    """Read the config file; a missing file is an empty config.
+
+    Raises:
+        ConfigurationError: The file is not valid TOML or cannot be read.
+    """
     path = path or config_path()
     try:
         with path.open("rb") as f:
             data: dict[str, Any] = tomllib.load(f)
             return data
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
+        # Nothing can exist there; a write to that place reports the problem.
         return {}
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigurationError(f"The config file {path} is not valid TOML: {error}") from None
+    except OSError as error:
+        raise io_error("read the config file", path, error) from error
 
 
 def _profile_from(name: str, table: Any, path: Path) -> Profile:
@@ -157,24 +183,39 @@ def _profile_from(name: str, table: Any, path: Path) -> Profile:
     )
 
 
-def _atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _atomic_write(path: Path, text: str, mode: int = 0o600, *, secret: bool = False) -> None:
+    """Write ``text`` to ``path`` atomically (tmp, fsync, rename), never half a file.
+
+    Raises:
+        ConfigurationError: The directory or the file cannot be written.
+    """
+    what = "write the secret file" if secret else "write the config file"
     try:
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, mode)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise io_error(what, path, error, secret=secret) from error
+    try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
+            if hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), mode)
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise io_error(what, path, error, secret=secret) from error
         raise
 
 
 def save_profile(profile: Profile, *, make_default: bool = True, path: Path | None = None) -> Path:
-    """Write (or replace) one profile, keeping the others; optionally make it the default."""
+    """Write (or replace) one profile, keeping the others; optionally make it the default.
+
+    Raises:
+        ConfigurationError: The config file cannot be read or written.
+    """
     path = path or config_path()
     data = load_config(path)
     profiles = dict(data.get("profiles") or {})
@@ -187,7 +228,11 @@ def save_profile(profile: Profile, *, make_default: bool = True, path: Path | No
 
 
 def remove_profile(name: str, *, path: Path | None = None) -> bool:
-    """Delete a profile (and the default pointer to it). Returns whether it existed."""
+    """Delete a profile (and the default pointer to it). Returns whether it existed.
+
+    Raises:
+        ConfigurationError: The config file cannot be read or written.
+    """
     path = path or config_path()
     data = load_config(path)
     profiles = dict(data.get("profiles") or {})

@@ -14,10 +14,11 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
-from jetraw._config import ENV_TOKEN_STORAGE, _atomic_write, config_dir
+from jetraw._config import ENV_TOKEN_STORAGE, _atomic_write, config_dir, io_error
 from jetraw._exceptions import ConfigurationError
 
 __all__ = [
@@ -34,6 +35,10 @@ logger = logging.getLogger("jetraw.auth")
 
 SERVICE = "jetraw"
 PROBE_TIMEOUT = 3.0
+#: Seconds to wait for one keyring get/set/delete after the probe.
+CALL_TIMEOUT = 30.0
+
+T = TypeVar("T")
 
 
 def store_key(server: str, organisation: str | None, user: str | None) -> str:
@@ -97,25 +102,31 @@ class FileStore:
         return self.directory / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
 
     def get(self, key: str) -> dict[str, Any] | None:
+        path = self._path(key)
         try:
-            data = json.loads(self._path(key).read_text(encoding="utf-8"))
-        except FileNotFoundError:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, NotADirectoryError):
             return None
-        except (ValueError, OSError):
-            logger.warning("Ignoring an unreadable secret file for this login.")
+        except ValueError:
+            logger.warning("Ignoring a corrupt secret file for this login: %s", path)
             return None
+        except OSError as error:
+            raise io_error("read the secret file", path, error, secret=True) from error
         value = data.get("value") if isinstance(data, dict) and data.get("key") == key else None
         return dict(value) if isinstance(value, dict) else None
 
     def set(self, key: str, value: dict[str, Any]) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _atomic_write(self._path(key), json.dumps({"key": key, "value": value}), mode=0o600)
+        text = json.dumps({"key": key, "value": value})
+        _atomic_write(self._path(key), text, mode=0o600, secret=True)
 
     def delete(self, key: str) -> bool:
+        path = self._path(key)
         try:
-            self._path(key).unlink()
-        except FileNotFoundError:
+            path.unlink()
+        except (FileNotFoundError, NotADirectoryError):
             return False
+        except OSError as error:
+            raise io_error("delete the secret file", path, error, secret=True) from error
         return True
 
     def describe(self, key: str) -> str:
@@ -129,20 +140,76 @@ def _keyring_failed(error: Exception) -> ConfigurationError:
     )
 
 
+class _KeyringTimeout(Exception):
+    """Internal: a keyring call did not return in time."""
+
+
+def _with_timeout(fn: Callable[..., T], *args: Any, timeout: float, name: str) -> T:
+    """Run a keyring call in a daemon thread and wait at most ``timeout`` seconds.
+
+    A keyring backend can block forever (a locked Secret Service waiting for a prompt nobody
+    sees, a D-Bus peer that went away); the caller then gets an error instead of a hung process.
+    The stuck thread is abandoned: it is a daemon and holds no jetraw lock.
+
+    Raises:
+        _KeyringTimeout: No answer within ``timeout``.
+        Exception: Whatever the call raised.
+    """
+    box: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            box.append((True, fn(*args)))
+        except BaseException as error:  # handed to the waiting thread
+            box.append((False, error))
+
+    thread = threading.Thread(target=run, name=f"jetraw-keyring-{name}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not box:
+        raise _KeyringTimeout(name)
+    ok, result = box[0]
+    if not ok:
+        raise result
+    return cast(T, result)
+
+
+def _keyring_hung(timeout: float) -> ConfigurationError:
+    return ConfigurationError(
+        f"The OS keyring did not answer within {timeout:g}s (locked, or waiting for a prompt?); "
+        f"unlock it, or set {ENV_TOKEN_STORAGE}=file to keep logins in a 0600 file instead."
+    )
+
+
 class KeyringStore:
     """The OS keyring through ``keyring`` (Secret Service, macOS Keychain, Windows Vault).
 
     Backend failures (a locked or vanished keyring) become one :class:`ConfigurationError`
-    saying what to do; the backend's own exception is chained.
+    saying what to do; the backend's own exception is chained. Every call runs in a thread and
+    gives up after ``timeout`` seconds, so a keyring that hangs cannot stall a token refresh.
+
+    Args:
+        timeout: Seconds to wait for one keyring call.
     """
 
     name = "keyring"
+
+    def __init__(self, timeout: float = CALL_TIMEOUT) -> None:
+        self.timeout = timeout
+
+    def _call(self, fn: Callable[..., T], *args: Any, name: str) -> T:
+        try:
+            return _with_timeout(fn, *args, timeout=self.timeout, name=name)
+        except _KeyringTimeout:
+            raise _keyring_hung(self.timeout) from None
 
     def get(self, key: str) -> dict[str, Any] | None:
         import keyring
 
         try:
-            raw = keyring.get_password(SERVICE, key)
+            raw = self._call(keyring.get_password, SERVICE, key, name="get")
+        except ConfigurationError:
+            raise
         except Exception as error:
             raise _keyring_failed(error) from error
         if raw is None:
@@ -157,7 +224,9 @@ class KeyringStore:
         import keyring
 
         try:
-            keyring.set_password(SERVICE, key, json.dumps(value))
+            self._call(keyring.set_password, SERVICE, key, json.dumps(value), name="set")
+        except ConfigurationError:
+            raise
         except Exception as error:
             raise _keyring_failed(error) from error
 
@@ -166,9 +235,11 @@ class KeyringStore:
         import keyring.errors
 
         try:
-            keyring.delete_password(SERVICE, key)
+            self._call(keyring.delete_password, SERVICE, key, name="delete")
         except keyring.errors.PasswordDeleteError:
             return False
+        except ConfigurationError:
+            raise
         except Exception as error:
             raise _keyring_failed(error) from error
         return True
@@ -203,19 +274,25 @@ def keyring_available(timeout: float = PROBE_TIMEOUT) -> tuple[bool, str]:
     with _probe_lock:
         if _probe_result is not None:
             return _probe_result
-        box: list[tuple[bool, str]] = []
-
-        def run() -> None:
-            try:
-                box.append(_probe())
-            except Exception as error:  # any backend failure means: not usable
-                box.append((False, f"{type(error).__name__}"))
-
-        thread = threading.Thread(target=run, name="jetraw-keyring-probe", daemon=True)
-        thread.start()
-        thread.join(timeout)
-        _probe_result = box[0] if box else (False, f"keyring did not answer in {timeout:g}s")
+        try:
+            _probe_result = _with_timeout(_probe, timeout=timeout, name="probe")
+        except _KeyringTimeout:
+            _probe_result = (False, f"keyring did not answer in {timeout:g}s")
+        except Exception as error:  # any backend failure means: not usable
+            _probe_result = (False, f"{type(error).__name__}")
         return _probe_result
+
+
+def _reset_after_fork() -> None:
+    """In a forked child, replace the module's locks: another thread of the parent may have held
+    one at the fork, and it would then stay locked forever in the child."""
+    global _MEMORY_LOCK, _probe_lock
+    _MEMORY_LOCK = threading.Lock()
+    _probe_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX only
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def open_store(env: dict[str, str] | None = None) -> SecretStore:

@@ -25,6 +25,7 @@ import filelock
 from jetraw import _exceptions as exc
 from jetraw._auth._oauth import LOGIN_HINT, InvalidGrant, TokenSet, request_token
 from jetraw._auth._store import SecretStore
+from jetraw._config import io_error
 from jetraw._http import StateServerHTTP
 from jetraw._models import Organisation, User
 
@@ -207,6 +208,8 @@ class TokenManager:
             raise exc.LoginError(
                 f"Timed out waiting for the token lock {self._file_lock.lock_file}."
             ) from None
+        except OSError as error:
+            raise io_error("open the lock file", Path(self._file_lock.lock_file), error) from error
         try:
             if self._adopt_stored(await self._read(), stale):
                 return
