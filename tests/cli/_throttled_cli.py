@@ -1,12 +1,14 @@
-"""The ``jetraw`` command with slow multipart parts, so a test can interrupt an upload mid-way.
+"""The ``jetraw`` command on a slow link, so a test can interrupt a transfer mid-way.
 
-argv: part_delay_seconds, then the command's own arguments. Each stored part waits the delay
-before the engine learns of it (as a slow link would), on both storage backends.
+argv: delay_seconds, then the command's own arguments. Each stored part waits the delay before
+the engine learns of it, and each chunk read from storage waits it before it is handed on, on
+both storage backends.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -23,6 +25,14 @@ def slow(cls: Any, delay: float) -> None:
         return info
 
     cls.upload_part = upload_part
+    original_range = cls.iter_range
+
+    async def iter_range(self: Any, *args: Any, **kwargs: Any) -> AsyncIterator[bytes]:
+        async for chunk in original_range(self, *args, **kwargs):
+            await anyio.sleep(delay)
+            yield chunk
+
+    cls.iter_range = iter_range
 
 
 if __name__ == "__main__":

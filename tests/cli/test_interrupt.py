@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from jetraw._config import config_dir
 from jetraw._crc import crc32c, crc32c_hex
 
-from .conftest import Jetraw
+from .conftest import Jetraw, make_tree
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX")
 
@@ -44,17 +45,24 @@ def journaled_parts() -> int:
 
 def interrupt_after_parts(args: list[str], parts: int) -> subprocess.CompletedProcess[str]:
     """Run the throttled `jetraw` (0.3 s per part) and send SIGINT once ``parts`` are journaled."""
+    return interrupt_when(args, lambda: journaled_parts() >= parts, delay=0.3)
+
+
+def interrupt_when(
+    args: list[str], ready: Callable[[], bool], delay: float
+) -> subprocess.CompletedProcess[str]:
+    """Run the throttled `jetraw` and send it SIGINT once ``ready()``."""
     child = subprocess.Popen(
-        [sys.executable, str(THROTTLED), "0.3", *args],
+        [sys.executable, str(THROTTLED), str(delay), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         deadline = time.monotonic() + 60
-        while journaled_parts() < parts:
+        while not ready():
             assert child.poll() is None, child.communicate()
-            assert time.monotonic() < deadline, "the upload never journaled its parts"
+            assert time.monotonic() < deadline, "the transfer never got far enough"
             time.sleep(0.02)
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=30)
@@ -157,3 +165,54 @@ def test_abort_all(jetraw: Jetraw, tmp_path: Path) -> None:
     assert json.loads(result.stdout) == {"aborted": [u["id"] for u in pending]}
     assert len(pending) == 1
     assert json.loads(jetraw("uploads", "--space", jetraw.space, "--json").stdout) == []
+
+
+def test_ctrl_c_in_a_tree_then_resume_with_skip_existing(jetraw: Jetraw, tmp_path: Path) -> None:
+    files = {"a-small.txt": b"small file\n", "b-big.raw": os.urandom(4 * PART + 5)}
+    make_tree(tmp_path / "tree", files)
+    dest = f"/{jetraw.space}/tree/"
+    args = upload_args(tmp_path / "tree", dest)
+    args.insert(1, "-r")
+    stopped = interrupt_after_parts(args, parts=2)
+    assert stopped.returncode == 130, stopped.stderr
+    hint = one_error_free_line(stopped.stderr)
+    assert f"{dest}b-big.raw" in hint
+    assert "--skip-existing" in hint
+
+    rerun = jetraw.proc(*args, "--skip-existing")
+    assert rerun.returncode == 0, rerun.stderr
+    result = json.loads(rerun.stdout)
+    status = {f["remote"].rsplit("/", 1)[1]: f["status"] for f in result["files"]}
+    assert status == {"a-small.txt": "skipped", "b-big.raw": "uploaded"}
+    assert result["bytes_transferred"] <= len(files["b-big.raw"]) - 2 * PART
+    for name, content in files.items():
+        assert jetraw.raw("cat", dest + name).stdout == content
+    assert json.loads(jetraw("uploads", "--space", jetraw.space, "--json").stdout) == []
+
+
+def test_ctrl_c_during_download_leaves_no_partial_file(jetraw: Jetraw, tmp_path: Path) -> None:
+    data = os.urandom(4 * PART)
+    (tmp_path / "src.raw").write_bytes(data)
+    remote = f"/{jetraw.space}/dl.raw"
+    assert jetraw("upload", str(tmp_path / "src.raw"), remote).exit_code == 0
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def writing() -> bool:
+        return any(p.stat().st_size > 0 for p in out.iterdir())
+
+    args = ["download", remote, str(out), "--concurrency", "1"]
+    stopped = interrupt_when(args, writing, delay=0.05)
+    assert stopped.returncode == 130, stopped.stderr
+    assert one_error_free_line(stopped.stderr) == ("Interrupted: no partial file was left behind.")
+    assert list(out.iterdir()) == []
+    done = jetraw.proc(*args)
+    assert done.returncode == 0, done.stderr
+    assert (out / "dl.raw").read_bytes() == data
+
+
+def one_error_free_line(stderr: str) -> str:
+    assert "Traceback" not in stderr, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    return lines[0]
