@@ -1,0 +1,294 @@
+"""One benchmark run of one peer, in a fresh process: ``python -m benchmarks._peer SPEC_JSON``.
+
+The spec names the peer, the settings (``"defaults"`` or ``"matched"``: same part size,
+concurrency and multipart threshold for everyone), the endpoint and the files. The process pins
+itself to the client core, imports and sets up its library, then measures only the upload:
+CPU-seconds (``getrusage`` self + children) and wall time around it, and the process's peak RSS
+(``VmHWM``: ``ru_maxrss`` may carry the parent's peak over fork/exec). It prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+MiB = 1 << 20
+
+
+def _cpu() -> tuple[float, float]:
+    """(user, system) CPU-seconds of this process and its waited-for children."""
+    user = system = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        user += usage.ru_utime
+        system += usage.ru_stime
+    return user, system
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # pragma: no cover
+
+
+def _files(spec: dict[str, Any]) -> list[tuple[str, str, int]]:
+    """(local path, object key, size) of every file of the workload."""
+    out = []
+    for path in spec["files"]:
+        key = f"{spec['prefix']}/{Path(path).name}"
+        out.append((path, key, os.path.getsize(path)))
+    return out
+
+
+# -- peers ----------------------------------------------------------------------------------------
+# Each returns an "upload everything" callable, built (clients created) before timing starts.
+
+
+def _jetraw(spec: dict[str, Any]) -> Callable[[], Any]:
+    from jetraw.aio import AsyncClient, TransferConfig
+
+    m = spec["matched"]
+    config = (
+        TransferConfig(
+            part_size=m["part_size"],
+            max_concurrency=m["concurrency"],
+            multipart_threshold=m["threshold"],
+            max_bytes_in_flight=m["part_size"] * m["concurrency"],
+        )
+        if spec["mode"] == "matched"
+        else TransferConfig()
+    )
+    paths = [Path(p) for p in spec["files"]]
+    loop = asyncio.new_event_loop()
+    client = AsyncClient(spec["api_key"], server=spec["server"], verify=spec["ca"] or True)
+    loop.run_until_complete(client.__aenter__())
+    # Open the space's storage client before timing (every peer builds its client first).
+    loop.run_until_complete(client._storage_for(spec["space"], concurrency=config.max_concurrency))
+
+    def run() -> Any:
+        dest = f"/{spec['space']}/{spec['prefix']}/"
+        result = loop.run_until_complete(client.upload(paths, dest, config=config))
+        assert not result.failed, result.failed
+        return result
+
+    def close() -> None:
+        loop.run_until_complete(client.__aexit__(None, None, None))
+        loop.close()
+
+    run.close = close  # type: ignore[attr-defined]
+    return run
+
+
+def _boto3(spec: dict[str, Any]) -> Callable[[], Any]:
+    import boto3
+    from boto3.s3.transfer import TransferConfig, create_transfer_manager
+    from botocore.config import Config
+
+    m = spec["matched"]
+    if spec["mode"] == "matched":
+        config = TransferConfig(
+            multipart_threshold=m["threshold"],
+            multipart_chunksize=m["part_size"],
+            max_concurrency=m["concurrency"],
+        )
+    else:
+        config = TransferConfig()
+    pool = max(10, config.max_request_concurrency)
+    client = boto3.client(
+        "s3",
+        endpoint_url=spec["endpoint"],
+        region_name="us-east-1",
+        verify=spec["ca"] or True,
+        config=Config(max_pool_connections=pool),
+    )
+    files = _files(spec)
+
+    def run() -> None:
+        # The transfer manager is what upload_file uses; one for all files shares its pool.
+        with create_transfer_manager(client, config) as manager:
+            futures = [manager.upload(p, spec["bucket"], k) for p, k, _ in files]
+            for f in futures:
+                f.result()
+
+    return run
+
+
+def _s3fs(spec: dict[str, Any]) -> Callable[[], Any]:
+    import s3fs
+
+    m = spec["matched"]
+    kwargs: dict[str, Any] = {}
+    if spec["mode"] == "matched":
+        kwargs = {"chunksize": m["part_size"], "batch_size": m["concurrency"]}
+    fs = s3fs.S3FileSystem(
+        endpoint_url=spec["endpoint"],
+        client_kwargs={"region_name": "us-east-1", "verify": spec["ca"] or True},
+        max_concurrency=m["concurrency"] if spec["mode"] == "matched" else 10,
+    )
+    files = _files(spec)
+    lpaths = [p for p, _, _ in files]
+    rpaths = [f"{spec['bucket']}/{k}" for _, k, _ in files]
+
+    def run() -> None:
+        fs.put(lpaths, rpaths, **kwargs)
+
+    return run
+
+
+def _obstore(spec: dict[str, Any]) -> Callable[[], Any]:
+    import obstore
+    from obstore.store import S3Store
+
+    m = spec["matched"]
+    options: dict[str, Any] = {"allow_http": True}
+    if spec["ca"]:
+        # obstore (rustls) takes no CA file option here; the sink's cert is throwaway.
+        options["allow_invalid_certificates"] = True
+    store = S3Store(
+        spec["bucket"],
+        endpoint=spec["endpoint"],
+        region="us-east-1",
+        access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+        secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+        client_options=options,
+        virtual_hosted_style_request=False,
+    )
+    put_kwargs: dict[str, Any] = {}
+    files_at_once = 10
+    if spec["mode"] == "matched":
+        put_kwargs = {"chunk_size": m["part_size"], "max_concurrency": m["concurrency"]}
+        files_at_once = m["concurrency"]
+    files = _files(spec)
+    loop = asyncio.new_event_loop()
+
+    async def upload_all() -> None:
+        gate = asyncio.Semaphore(files_at_once)
+
+        async def one(path: str, key: str, size: int) -> None:
+            async with gate:
+                use_multipart = None
+                if spec["mode"] == "matched":
+                    use_multipart = size >= m["threshold"]
+                await obstore.put_async(
+                    store, key, Path(path), use_multipart=use_multipart, **put_kwargs
+                )
+
+        await asyncio.gather(*(one(*f) for f in files))
+
+    def run() -> None:
+        loop.run_until_complete(upload_all())
+
+    def close() -> None:
+        loop.close()
+
+    run.close = close  # type: ignore[attr-defined]
+    return run
+
+
+def _aiobotocore(spec: dict[str, Any]) -> Callable[[], Any]:
+    """The plain loop a user writes: files and parts under one semaphore, parts read whole."""
+    from aiobotocore.config import AioConfig
+    from aiobotocore.session import get_session
+
+    m = spec["matched"]
+    part, concurrency, threshold = 8 * MiB, 10, 8 * MiB
+    if spec["mode"] == "matched":
+        part, concurrency, threshold = m["part_size"], m["concurrency"], m["threshold"]
+    files = _files(spec)
+    loop = asyncio.new_event_loop()
+    session = get_session()
+    cm = session.create_client(
+        "s3",
+        endpoint_url=spec["endpoint"],
+        region_name="us-east-1",
+        verify=spec["ca"] or True,
+        config=AioConfig(max_pool_connections=max(10, concurrency)),
+    )
+    client = loop.run_until_complete(cm.__aenter__())
+    bucket = spec["bucket"]
+
+    async def upload_all() -> None:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def small(path: str, key: str) -> None:
+            async with gate:
+                # Blocking reads on the loop, as the plain loop a user writes does.
+                with open(path, "rb") as f:  # noqa: ASYNC230
+                    body = f.read()
+                await client.put_object(Bucket=bucket, Key=key, Body=body)
+
+        async def big(path: str, key: str, size: int) -> None:
+            mpu = await client.create_multipart_upload(Bucket=bucket, Key=key)
+            uid = mpu["UploadId"]
+
+            async def one(number: int) -> dict[str, Any]:
+                async with gate:
+                    with open(path, "rb") as f:  # noqa: ASYNC230
+                        f.seek((number - 1) * part)
+                        body = f.read(part)
+                    r = await client.upload_part(
+                        Bucket=bucket, Key=key, UploadId=uid, PartNumber=number, Body=body
+                    )
+                    return {"PartNumber": number, "ETag": r["ETag"]}
+
+            count = -(-size // part)
+            parts = await asyncio.gather(*(one(n) for n in range(1, count + 1)))
+            await client.complete_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=uid, MultipartUpload={"Parts": list(parts)}
+            )
+
+        await asyncio.gather(
+            *(big(p, k, s) if s >= threshold else small(p, k) for p, k, s in files)
+        )
+
+    def run() -> None:
+        loop.run_until_complete(upload_all())
+
+    return run
+
+
+PEERS: dict[str, Callable[[dict[str, Any]], Callable[[], Any]]] = {
+    "jetraw": _jetraw,
+    "boto3": _boto3,
+    "s3fs": _s3fs,
+    "obstore": _obstore,
+    "aiobotocore": _aiobotocore,
+}
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    if spec.get("cpu") is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {spec["cpu"]})
+    run = PEERS[spec["peer"]](spec)
+    nbytes = sum(os.path.getsize(p) for p in spec["files"])
+    rss0 = _status_kib("VmRSS")
+    (user0, sys0), t0 = _cpu(), time.perf_counter()
+    run()
+    wall = time.perf_counter() - t0
+    user1, sys1 = _cpu()
+    hwm = _status_kib("VmHWM")
+    close = getattr(run, "close", None)
+    if close is not None:
+        close()
+    print(
+        json.dumps(
+            {"bytes": nbytes, "files": len(spec["files"]), "wall": wall,
+             "cpu": user1 - user0 + sys1 - sys0, "sys": sys1 - sys0, "hwm_kib": hwm,
+             "rss_before_kib": rss0}
+        ),
+        flush=True,
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""Writes ``benchmarks/RESULTS.md``: machine, versions, settings, medians, ratios, a reading."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["machine_facts", "write_report"]
+
+_VERSIONS = (
+    "jetraw", "boto3", "botocore", "s3transfer", "aiobotocore", "aiohttp", "s3fs", "fsspec",
+    "obstore", "httpx", "google-crc32c",
+)  # fmt: skip
+NOTES = Path(__file__).resolve().parent / "NOTES.md"
+
+
+def machine_facts() -> dict[str, str]:
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            mem = f"{int(f.readline().split()[1]) / (1 << 20):.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    versions = []
+    for name in _VERSIONS:
+        try:
+            versions.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(f"{name} (not installed)")
+    return {
+        "CPU": f"{model}, {os.cpu_count()} cores",
+        "Memory": mem,
+        "Kernel": f"{platform.system()} {platform.release()}",
+        "Python": sys.version.split()[0],
+        "Load average at the end": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "Libraries": ", ".join(versions),
+    }
+
+
+def _fmt(row: dict[str, Any], key: str, spec: str) -> str:
+    value = row.get(key)
+    return "—" if value is None else format(value, spec)
+
+
+def _table(rows: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "| workload | settings | peer | CPU s/GiB (sys) | × best | peak RSS MiB (before) | × best "
+        "| MiB/s | × best | runs | sink CPU s/GiB |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        if not r["n"]:
+            err = "; ".join(r["errors"])[:160].replace("|", "/")
+            out.append(
+                f"| {r['workload']} | {r['mode']} | {r['peer']} | failed: {err} | | | | | | "
+                f"0/{r['failed']} | |"
+            )
+            continue
+        best = " **best**"
+        failed = f" (+{r['failed']} failed)" if r["failed"] else ""
+        if r.get("exit_crashes"):
+            failed += f" ({r['exit_crashes']} crashed at exit)"
+        out.append(
+            f"| {r['workload']} | {r['mode']} | {r['peer']} | {r['cpu_per_gib']:.2f} "
+            f"({r['sys_per_gib']:.2f}) | "
+            f"{r['cpu_ratio']:.2f}{best if r['cpu_ratio'] == 1 else ''} | {r['rss_mib']:.0f} "
+            f"({r['rss_before_mib']:.0f}) | "
+            f"{r['rss_ratio']:.2f}{best if r['rss_ratio'] == 1 else ''} | {r['mib_s']:.0f} | "
+            f"{r['speed_ratio']:.2f}{best if r['speed_ratio'] == 1 else ''} | "
+            f"{r['n']}{failed} | "
+            f"{r['sink_cpu_per_gib']:.2f} |"
+        )
+    return out
+
+
+def _reading(rows: list[dict[str, Any]]) -> list[str]:
+    """Facts computed from the table: where jetraw is best, and where it is not."""
+    out = []
+    for r in rows:
+        if r["peer"] != "jetraw" or not r["n"] or "cpu_ratio" not in r:
+            continue
+        key = (r["transport"], r["workload"], r["mode"])
+        peers = [
+            x
+            for x in rows
+            if (x["transport"], x["workload"], x["mode"]) == key
+            and x["n"]
+            and x["peer"] != "jetraw"
+        ]
+        if not peers:
+            continue
+        cpu_best = min(peers, key=lambda x: x["cpu_per_gib"])
+        speed_best = max(peers, key=lambda x: x["mib_s"])
+        rss_best = min(peers, key=lambda x: x["rss_mib"])
+        out.append(
+            f"- {r['transport']}, {r['workload']}, {r['mode']}: jetraw {r['cpu_per_gib']:.2f} "
+            f"CPU-s/GiB vs best peer {cpu_best['peer']} {cpu_best['cpu_per_gib']:.2f} "
+            f"(×{r['cpu_per_gib'] / cpu_best['cpu_per_gib']:.2f}); {r['mib_s']:.0f} MiB/s vs "
+            f"{speed_best['peer']} {speed_best['mib_s']:.0f}; RSS {r['rss_mib']:.0f} MiB vs "
+            f"{rss_best['peer']} {rss_best['rss_mib']:.0f}."
+        )
+    return out
+
+
+def write_report(
+    path: Path,
+    args: argparse.Namespace,
+    bench: Any,
+    rows: list[dict[str, Any]],
+    workloads: list[Any],
+    seconds: float,
+) -> None:
+    from benchmarks._run import MATCHED
+
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# jetraw benchmarks: uploads side by side with the peers",
+        "",
+        f"Written by `python -m benchmarks {' '.join(sys.argv[1:])}` on {now} "
+        f"({seconds / 60:.1f} min). Regenerate with the same command; hand-written notes come "
+        "from `benchmarks/NOTES.md`.",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in machine_facts().items()],
+        "",
+        "## Method",
+        "",
+        "- Endpoint: `benchmarks/_sink.py`, a minimal S3 server that discards bytes (keeps sizes; "
+        "verifies CRC-32C/CRC-32 when sent, and FULL_OBJECT CRC-32C at completion), one asyncio "
+        "process. "
+        + (
+            "Sink and state server pinned to CPU 0, each client process to CPU 1."
+            if bench.pinned
+            else "No CPU pinning (fewer than 2 cores, or --no-pin)."
+        ),
+        "- Each run is a fresh process; CPU = getrusage (self + children) around the upload "
+        "only (after imports and client setup), peak RSS = the process's VmHWM (includes the "
+        "interpreter and imports), MiB/s = bytes / wall time of the upload.",
+        "- After every run the sink's object count and stored bytes are checked against the "
+        "workload, and its checksum/length mismatch counters must be zero; a run that fails this "
+        "counts as failed.",
+        f"- {args.runs} interleaved round(s) (peer order rotates each round); medians; × best = "
+        "ratio to the best peer of that row group (lower is better for CPU and RSS, higher for "
+        "MiB/s).",
+        f"- Matched settings: part size {MATCHED['part_size'] >> 20} MiB, concurrency "
+        f"{MATCHED['concurrency']}, multipart threshold {MATCHED['threshold'] >> 20} MiB (jetraw's "
+        "byte budget = concurrency × part size; s3fs: chunksize, max_concurrency and batch_size; "
+        "obstore: chunk_size, max_concurrency per file and 10 files at once).",
+        "- Defaults: each library as shipped (jetraw TransferConfig(): 8 MiB parts, threshold 32 "
+        "MiB, 10 requests, 64 MiB budget; boto3 TransferConfig(): 8 MiB/8 MiB/10 threads; s3fs: "
+        "50 MiB chunks, put_object below 100 MiB, max_concurrency 10, fsspec batch size; "
+        "obstore put: its chunk size/12 parts per file, files 10 at once via asyncio; aiobotocore: "
+        "the plain loop with 8 MiB parts and 10 requests, whole-part `read()`).",
+        "- Workloads: "
+        + "; ".join(w.description for w in workloads)
+        + "."
+        + (
+            f" Plus one {args.huge_gib:g} GiB sparse file by jetraw alone." if args.huge_gib else ""
+        ),
+        "",
+    ]
+    for transport in ("http", "https"):
+        trows = [r for r in rows if r["transport"] == transport and not r["workload"].startswith(
+            f"{args.huge_gib:g} GiB")]  # fmt: skip
+        if not trows:
+            continue
+        lines += [f"## Results over {transport.upper()}", "", *_table(trows), ""]
+    huge = [r for r in rows if r["workload"].startswith(f"{args.huge_gib:g} GiB")]
+    if huge:
+        h = huge[0]
+        lines += ["## jetraw alone: one large sparse file", ""]
+        if h["n"]:
+            lines.append(
+                f"{h['workload']}: {h['mib_s']:.0f} MiB/s, {h['cpu_per_gib']:.2f} CPU-s/GiB, peak "
+                f"RSS {h['rss_mib']:.0f} MiB, {h['max_part']} parts (S3 allows 10,000; fixed 5 "
+                "or 8 "
+                "MiB parts cap an object at 49 or 78 GiB)."
+            )
+        else:
+            lines.append(f"{h['workload']}: FAILED: {'; '.join(h['errors'])}")
+        lines.append("")
+    trips = [r for r in rows if r["peer"] == "jetraw" and r.get("round_trips") is not None]
+    extras = bench.extras
+    lines += ["## State server and facade", ""]
+    for r in trips:
+        lines.append(
+            f"- State-server HTTP requests per file ({r['transport']}, {r['workload']}, "
+            f"{r['mode']}): {r['round_trips']:.2f}"
+        )
+    ov = extras.get("overhead", {})
+    if "error" in ov:
+        lines.append(f"- Sync facade overhead: FAILED: {ov['error']}")
+    elif ov:
+        lines.append(
+            "- Sync facade vs async: `get_space` (cached, no I/O) "
+            f"{ov['sync_get_space_us']:.0f} µs "
+            f"sync vs {ov['async_get_space_us']:.1f} µs async per call; `whoami` (one round trip) "
+            f"{ov['sync_whoami_us']:.0f} µs sync vs {ov['async_whoami_us']:.0f} µs async."
+        )
+    rf = extras.get("refresh", {})
+    if "error" in rf:
+        lines.append(f"- Refreshes under concurrency: FAILED: {rf['error']}")
+    elif rf:
+        lines.append(
+            f"- Token grants per expiry with {rf['calls']} concurrent `whoami` calls just after "
+            f"the access token ({rf['ttl']} s lifetime) expired: "
+            f"{', '.join(f'{g:g}' for g in rf['grants_per_expiry'])}; 401 answers: "
+            f"{', '.join(f'{g:g}' for g in rf.get('unauthorized_per_expiry', []))} (bursts took "
+            f"{', '.join(f'{s:.2f}' for s in rf['seconds_per_burst'])} s)."
+        )
+    lines += ["", "## Reading (computed)", "", *_reading(rows), ""]
+    if NOTES.exists():
+        lines += [NOTES.read_text("utf-8").rstrip(), ""]
+    path.write_text("\n".join(lines), "utf-8")

@@ -1,0 +1,370 @@
+"""The benchmark driver: ``python -m benchmarks [--quick] [--scale X] [--runs N] [--https]``.
+
+Starts the S3 sink and the reference platform (each in its own child process, pinned to CPU 0),
+then runs every (workload, settings, peer) combination in a fresh child pinned to CPU 1, rounds
+interleaved (peer order rotates every round), and checks after each run that the sink stored
+exactly the bytes and objects of the workload with no checksum or framing mismatch. Writes
+``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks._report import write_report
+from benchmarks._sink import SinkProcess
+from benchmarks._workloads import GiB, Workload, big_file, many_files
+
+MiB = 1 << 20
+PEERS = ("jetraw", "boto3", "s3fs", "obstore", "aiobotocore")
+MODES = ("defaults", "matched")
+MATCHED = {"part_size": 16 * MiB, "concurrency": 10, "threshold": 32 * MiB}
+BUCKET = "bench"
+ROOT = Path(__file__).resolve().parent
+
+
+@dataclass
+class Run:
+    transport: str
+    workload: str
+    mode: str
+    peer: str
+    ok: bool
+    bytes: int = 0
+    files: int = 0
+    wall: float = 0.0
+    cpu: float = 0.0
+    hwm_kib: int = 0
+    sink_cpu: float = 0.0
+    round_trips: float | None = None
+    error: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cpu_per_gib(self) -> float:
+        return self.cpu / (self.bytes / GiB)
+
+    @property
+    def mib_s(self) -> float:
+        return self.bytes / MiB / self.wall
+
+
+def _log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def _http_total(metrics: dict[str, float]) -> float:
+    return sum(v for k, v in metrics.items() if k.startswith("jetraw_http_responses_total"))
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+        self.args = args
+        self.workdir = workdir
+        self.runs: list[Run] = []
+        self.extras: dict[str, Any] = {}
+        ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        self.pinned = ncpu >= 2 and not args.no_pin
+        self.server_cpu = 0 if self.pinned else None
+        self.client_cpu = 1 if self.pinned else None
+        self.env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "bench-key",
+            "AWS_SECRET_ACCESS_KEY": "bench-secret",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "JETRAW_CONFIG_DIR": str(workdir / "jetraw-config"),
+            "JETRAW_TOKEN_STORAGE": "memory",
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(ROOT.parent), os.environ.get("PYTHONPATH")) if p
+            ),
+        }
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+            self.env.pop(name, None)
+
+    # -- child processes -------------------------------------------------------------------------
+
+    def _child(self, module: str, args: list[str], timeout: float) -> dict[str, Any]:
+        proc = subprocess.run(
+            [sys.executable, "-m", module, *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=timeout,
+            cwd=ROOT.parent,
+        )
+        lines = proc.stdout.strip().splitlines()
+        if proc.returncode != 0 and not (lines and lines[-1].startswith("{")):
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+            raise RuntimeError(f"exit {proc.returncode}: " + " | ".join(tail)[:400])
+        result: dict[str, Any] = json.loads(lines[-1])
+        # The measurement was printed; a crash while the interpreter shut down is noted.
+        result["exit_code"] = proc.returncode
+        return result
+
+    def run_peer(
+        self, transport: str, sink: SinkProcess, platform: Any, workload: Workload, mode: str,
+        peer: str, prefix: str,
+    ) -> Run:  # fmt: skip
+        spec = {
+            "peer": peer,
+            "mode": mode,
+            "matched": MATCHED,
+            "files": workload.files,
+            "prefix": prefix,
+            "bucket": BUCKET,
+            "endpoint": sink.url,
+            "ca": sink.ca,
+            "server": platform.url,
+            "api_key": platform.api_key,
+            "space": "bench",
+            "cpu": self.client_cpu,
+        }
+        run = Run(transport, workload.name, mode, peer, ok=False)
+        sink.reset()
+        sink_cpu0 = sink.stats()["cpu_seconds"]
+        before = _http_total(platform.metrics()) if peer == "jetraw" else 0.0
+        timeout = 300 + workload.nbytes / (20 * MiB)
+        try:
+            result = self._child("benchmarks._peer", [json.dumps(spec)], timeout)
+        except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
+            run.error = str(exc)[:300]
+            _log(f"  {peer} {mode} {workload.name}: FAILED {run.error}")
+            return run
+        stats = sink.stats()
+        run.bytes, run.files = result["bytes"], result["files"]
+        run.wall, run.cpu, run.hwm_kib = result["wall"], result["cpu"], result["hwm_kib"]
+        run.sink_cpu = stats["cpu_seconds"] - sink_cpu0
+        run.extra = {
+            "sys": result["sys"],
+            "rss_before_kib": result["rss_before_kib"],
+            "max_part_number": stats["counters"].get("max_part_number", 0),
+            "exit_code": result["exit_code"],
+        }
+        if result["exit_code"]:
+            _log(f"  {peer} {mode} {workload.name}: exit code {result['exit_code']} after the run")
+        if peer == "jetraw":
+            # The /metrics request itself is counted too: subtract it.
+            run.round_trips = (_http_total(platform.metrics()) - before - 1) / run.files
+        problems = []
+        if stats["stored_bytes"] != workload.nbytes or stats["objects"] != len(workload.files):
+            problems.append(
+                f"sink stored {stats['objects']} objects / {stats['stored_bytes']} B, expected "
+                f"{len(workload.files)} / {workload.nbytes} B"
+            )
+        c = stats["counters"]
+        for bad in ("checksum_mismatches", "length_mismatches", "bad_requests", "invalid_parts"):
+            if c.get(bad):
+                problems.append(f"{bad}={c[bad]}")
+        run.extra["counters"] = c
+        if problems:
+            run.error = "; ".join(problems)
+            _log(f"  {peer} {mode} {workload.name}: WRONG {run.error}")
+            return run
+        run.ok = True
+        _log(
+            f"  {peer:11s} {mode:8s} {workload.name:10s} {run.mib_s:7.0f} MiB/s "
+            f"{run.cpu_per_gib:6.2f} cpu-s/GiB (sys {result['sys'] / (run.bytes / GiB):.2f}) "
+            f"{run.hwm_kib / 1024:6.0f} MiB RSS (from {result['rss_before_kib'] / 1024:.0f}) "
+            f"(sink {run.sink_cpu / (run.bytes / GiB):.2f} cpu-s/GiB)"
+        )
+        return run
+
+    # -- the matrix ------------------------------------------------------------------------------
+
+    def workloads(self) -> list[tuple[str, Workload]]:
+        """(key, workload) for the chosen workloads, files created (or reused) on disk."""
+        data = Path(self.args.data_dir)
+        scale = self.args.scale
+        chosen = []
+        if "files" in self.args.workloads:
+            chosen.append(("files", many_files(data, count=self.args.files, scale=scale)))
+        for key, gib in (("2g", 2), ("8g", 8)):
+            if key in self.args.workloads:
+                name = f"{gib * scale:g} GiB file"
+                chosen.append((key, big_file(data, int(gib * GiB * scale), name)))
+        return chosen
+
+    def transport(self, transport: str, workloads: list[tuple[str, Workload]]) -> None:
+        from jetraw.testing import LocalPlatform
+
+        https = transport == "https"
+        if https and self.args.https_workloads:
+            workloads = [(k, w) for k, w in workloads if k in self.args.https_workloads]
+        sink_dir = self.workdir / f"sink-{transport}"
+        with (
+            SinkProcess(https=https, cpu=self.server_cpu, workdir=sink_dir) as sink,
+            LocalPlatform() as platform,
+        ):
+            storage = {"type": "s3", "bucket": BUCKET, "endpoint_url": sink.url,
+                       "region": "us-east-1", "prefix": ""}  # fmt: skip
+            platform.create_space("bench", storage=storage)
+            _log(f"{transport}: sink {sink.url}, platform {platform.url}")
+            peers = list(self.args.peers)
+            for rnd in range(self.args.runs):
+                order = peers[rnd % len(peers) :] + peers[: rnd % len(peers)]
+                _log(f"{transport}: round {rnd + 1}/{self.args.runs}")
+                for key, workload in workloads:
+                    if key == "8g" and rnd >= self.args.big_runs:
+                        continue
+                    for mode in self.args.modes:
+                        for peer in order:
+                            prefix = f"r{rnd}-{mode}-{peer}"
+                            self.runs.append(
+                                self.run_peer(
+                                    transport, sink, platform, workload, mode, peer, prefix
+                                )
+                            )
+            if not https and self.args.huge_gib > 0 and "jetraw" in peers:
+                data = Path(self.args.data_dir)
+                huge = big_file(data, int(self.args.huge_gib * GiB), "huge")
+                huge = Workload(f"{self.args.huge_gib:g} GiB file", huge.files, huge.description)
+                _log(f"{transport}: jetraw alone, {huge.description}")
+                self.runs.append(
+                    self.run_peer(transport, sink, platform, huge, "defaults", "jetraw", "huge")
+                )
+            if not https and not self.args.no_extras:
+                self.run_extras(platform)
+
+    def run_extras(self, platform: Any) -> None:
+        base = {
+            "server": platform.url,
+            "api_key": platform.api_key,
+            "space": "bench",
+            "cpu": self.client_cpu,
+        }
+        try:
+            self.extras["overhead"] = self._child(
+                "benchmarks._extras", ["overhead", json.dumps(base)], 300
+            )
+            _log(f"overhead: {self.extras['overhead']}")
+        except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
+            self.extras["overhead"] = {"error": str(exc)}
+        # Longer than a burst of 1,000 calls takes here (~4 s), or it expires mid-burst.
+        ttl = 12
+        platform.set_access_token_ttl(ttl)
+        try:
+            spec = {**base, "ttl": ttl, "cycles": 3, "calls": 1000}
+            self.extras["refresh"] = self._child(
+                "benchmarks._extras", ["refresh", json.dumps(spec)], 300
+            )
+            _log(f"refresh: {self.extras['refresh']}")
+        except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
+            self.extras["refresh"] = {"error": str(exc)}
+        finally:
+            platform.set_access_token_ttl(600)
+
+
+def summarize(runs: list[Run]) -> list[dict[str, Any]]:
+    """Medians per (transport, workload, mode, peer), with ratios to the best peer of each
+    (transport, workload, mode) group."""
+    groups: dict[tuple[str, str, str, str], list[Run]] = {}
+    for r in runs:
+        groups.setdefault((r.transport, r.workload, r.mode, r.peer), []).append(r)
+    rows = []
+    for (transport, workload, mode, peer), rs in groups.items():
+        ok = [r for r in rs if r.ok]
+        row: dict[str, Any] = {
+            "transport": transport, "workload": workload, "mode": mode, "peer": peer,
+            "n": len(ok), "failed": len(rs) - len(ok),
+            "errors": sorted({r.error for r in rs if not r.ok}),
+        }  # fmt: skip
+        if ok:
+            row["cpu_per_gib"] = statistics.median(r.cpu_per_gib for r in ok)
+            row["rss_mib"] = statistics.median(r.hwm_kib / 1024 for r in ok)
+            row["rss_before_mib"] = statistics.median(r.extra["rss_before_kib"] / 1024 for r in ok)
+            row["sys_per_gib"] = statistics.median(r.extra["sys"] / (r.bytes / GiB) for r in ok)
+            row["exit_crashes"] = sum(1 for r in ok if r.extra.get("exit_code"))
+            row["mib_s"] = statistics.median(r.mib_s for r in ok)
+            row["sink_cpu_per_gib"] = statistics.median(r.sink_cpu / (r.bytes / GiB) for r in ok)
+            row["max_part"] = max(r.extra.get("max_part_number", 0) for r in ok)
+            trips = [r.round_trips for r in ok if r.round_trips is not None]
+            row["round_trips"] = statistics.median(trips) if trips else None
+            row["cpu_spread"] = (
+                (max(r.cpu_per_gib for r in ok) - min(r.cpu_per_gib for r in ok))
+                / row["cpu_per_gib"]
+                if len(ok) > 1 else 0.0
+            )  # fmt: skip
+        rows.append(row)
+    by_group: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_group.setdefault((row["transport"], row["workload"], row["mode"]), []).append(row)
+    for group in by_group.values():
+        done = [r for r in group if r["n"]]
+        if not done:
+            continue
+        best_cpu = min(r["cpu_per_gib"] for r in done)
+        best_rss = min(r["rss_mib"] for r in done)
+        best_speed = max(r["mib_s"] for r in done)
+        for done_row in done:
+            done_row["cpu_ratio"] = done_row["cpu_per_gib"] / best_cpu
+            done_row["rss_ratio"] = done_row["rss_mib"] / best_rss
+            done_row["speed_ratio"] = done_row["mib_s"] / best_speed
+    return rows
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="scale 0.1, 1 run, 5 GiB huge file")
+    p.add_argument("--scale", type=float, help="multiply every file size (default 1)")
+    p.add_argument("--runs", type=int, help="interleaved rounds (default 5; 1 with --quick)")
+    p.add_argument("--https", action="store_true", help="also run the matrix over HTTPS")
+    p.add_argument("--files", type=int, default=200, help="files in the many-files workload")
+    p.add_argument("--peers", nargs="+", default=list(PEERS), choices=PEERS)
+    p.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    p.add_argument(
+        "--workloads", nargs="+", default=["files", "2g", "8g"], choices=["files", "2g", "8g"]
+    )
+    p.add_argument("--big-runs", type=int, help="rounds that include the 8 GiB file (default: all)")
+    p.add_argument(
+        "--https-workloads", nargs="+", choices=["files", "2g", "8g"],
+        help="with --https: the workloads also run over HTTPS (default: all)",
+    )  # fmt: skip
+    p.add_argument(
+        "--huge-gib", type=float, help="size of jetraw's lone file (default 50; 0 = skip)"
+    )
+    p.add_argument(
+        "--no-extras", action="store_true", help="skip overhead and refresh measurements"
+    )
+    p.add_argument("--no-pin", action="store_true", help="do not pin sink and client to cores")
+    p.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "jetraw-bench-data"))
+    p.add_argument("--out", default=str(ROOT / "RESULTS.md"))
+    args = p.parse_args(argv)
+    if args.scale is None:
+        args.scale = 0.1 if args.quick else 1.0
+    if args.runs is None:
+        args.runs = 1 if args.quick else 5
+    if args.big_runs is None:
+        args.big_runs = args.runs
+    if args.huge_gib is None:
+        args.huge_gib = 5.0 if args.quick else 50.0
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    started = time.time()
+    if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2 and not args.no_pin:
+        # The driver, the sink and the state server (children inherit this) share CPU 0.
+        os.sched_setaffinity(0, {0})
+    with tempfile.TemporaryDirectory(prefix="jetraw-bench-") as tmp:
+        bench = Bench(args, Path(tmp))
+        keyed = bench.workloads()
+        workloads = [w for _, w in keyed]
+        for w in workloads:
+            _log(f"workload {w.name}: {w.description}")
+        for transport in ["http", "https"] if args.https else ["http"]:
+            bench.transport(transport, keyed)
+    rows = summarize(bench.runs)
+    write_report(Path(args.out), args, bench, rows, workloads, time.time() - started)
+    _log(f"wrote {args.out} in {time.time() - started:.0f} s")
