@@ -95,10 +95,12 @@ def ls(ctx: click.Context, path: str | None, long: bool, recursive: bool, as_jso
 @click.pass_context
 def stat(ctx: click.Context, path: str, as_json: bool) -> None:
     """Show a file's size, checksum, times and metadata (or that PATH is a directory)."""
-    parse_remote(path)
+    ref = parse_remote(path)
 
     async def fetch() -> Entry:
         async with client_for(ctx) as client:
+            if not ref.path:
+                await client.get_space(ref.space)  # a space's root: the space must exist
             return await client.stat(path)
 
     entry = run(fetch)

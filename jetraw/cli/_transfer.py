@@ -263,13 +263,15 @@ def download(
                 if len(sources) > 1 and isinstance(entry, RemoteDirectory):
                     target = local / (ref.path.rpartition("/")[2] or ref.space)
                 elif len(sources) > 1:
-                    target = Path(f"{local}{os.sep}")
+                    target = f"{local}{os.sep}"
                 progress.next_transfer()
                 try:
                     got = await client.download(
                         src, target, overwrite=overwrite, config=config, progress=progress
                     )
                 except DownloadError as exc:
+                    if not isinstance(exc.result, DownloadResult):
+                        raise
                     got = exc.result
                 combined.files += got.files
         return combined

@@ -27,6 +27,8 @@ CASES = [
     ("unknown space upload", ["upload", "{t}/f.txt", "/no-such-space/x"], 4, "no-such-space"),
     ("unknown space download", ["download", "/no-such-space/x", "{t}/o"], 4, "no-such-space"),
     ("missing remote file", ["stat", "/{s}/nothing.txt"], 4, "nothing.txt"),
+    ("unknown space stat", ["stat", "/no-such-space"], 4, "no-such-space"),
+    ("unknown space root ls", ["ls", "/no-such-space/"], 4, "no-such-space"),
     ("missing remote download", ["download", "/{s}/nothing.txt", "{t}/o"], 4, "nothing.txt"),
     ("missing local file", ["upload", "{t}/missing.bin", "/{s}/x"], 4, "missing.bin"),
     ("upload dir without -r", ["upload", "{t}/dir", "/{s}/y/"], 2, "-r"),
