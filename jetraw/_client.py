@@ -356,6 +356,7 @@ class AsyncClient(_FilesMixin):
             refresh_token=refresh,
             aws_profile=self.aws_profile,
             previous=self._config.profile,
+            http=http,
         )
         self._config = dataclasses.replace(
             self._config,

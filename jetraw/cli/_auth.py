@@ -116,6 +116,7 @@ async def _login_api_key(
             store=client._secret_store(),
             refresh_token=key,
             previous=client._config.profile,
+            http=client._http(),
         )
         return ident, client.profile
 

@@ -143,3 +143,26 @@ async def test_login_as_someone_else_replaces_the_stored_secret(
     assert store.get(store_key(platform.url, platform.organisation, second.email)) is not None
     async with AsyncClient() as fresh:
         assert (await fresh.whoami()).email == second.email
+
+
+async def test_login_again_revokes_the_replaced_refresh_token(
+    jetraw_platform: LocalPlatform,
+) -> None:
+    platform = jetraw_platform
+    user = platform.create_user(unique_email("again"))
+    platform.add_member(user)
+    key = store_key(platform.url, platform.organisation, user.email)
+    tokens: list[str] = []
+    for _ in range(2):
+        async with AsyncClient(server=platform.url, refresh_token_if_empty=False) as c:
+            await c.authorize(opener=form_opener(user.email, user.password), notify=lambda m: None)
+        tokens.append(MemoryStore().get(key)["refresh_token"])  # type: ignore[index]
+    old, new = tokens
+    assert old != new
+    # The server rejects the replaced login's token; the new login works.
+    with pytest.raises(exc.LoginRequiredError, match="expired or was revoked"):
+        async with AsyncClient(old, server=platform.url):
+            pass
+    async with AsyncClient() as fresh:
+        assert (await fresh.whoami()).email == user.email
+    assert MemoryStore().get(key)["refresh_token"] != old  # type: ignore[index]

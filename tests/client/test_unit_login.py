@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -259,3 +260,45 @@ def test_config_file_is_private_and_bad_toml_is_clear() -> None:
     path.write_text("this is [not toml")
     with pytest.raises(exc.ConfigurationError, match="not valid TOML"):
         resolve(api_key=None, server=None, organisation=None, profile=None)
+
+
+class RefusingRevokes(LoginServer):
+    """Answers every revocation with a 400 problem."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/revoke":
+            with self._lock:
+                self.requests.append(request)
+            return httpx.Response(400, json={"code": "invalid_request", "status": 400})
+        return super().__call__(request)
+
+
+async def test_login_again_revokes_the_replaced_login_best_effort(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = RefusingRevokes()
+    key = f"{SERVER}|acme|{USER['email']}"
+    save_profile(Profile("default", SERVER, "acme", USER["email"]))
+    MemoryStore().set(key, {"kind": "refresh_token", "refresh_token": "jrt_old"})
+
+    def revokes() -> list[bytes]:
+        return [r.content for r in server.requests if r.url.path == "/oauth/revoke"]
+
+    async def login() -> None:
+        server.device_polls = 0
+        async with AsyncClient(
+            server=SERVER, transport=server.transport(), refresh_token_if_empty=False
+        ) as c:
+            await c.authorize_device(notify=lambda m: None)
+
+    with caplog.at_level(logging.WARNING, logger="jetraw"):
+        await login()  # the server refuses the revocation: the new login stands anyway
+    assert len(revokes()) == 1
+    assert b"jrt_old" in revokes()[0]
+    assert MemoryStore().get(key)["refresh_token"] == "jrt_device"  # type: ignore[index]
+    assert "Could not revoke the replaced login" in caplog.text
+    assert "jrt_old" not in caplog.text
+    # A stored API key is never revoked by a new login (it may be in use elsewhere).
+    MemoryStore().set(key, {"kind": "api_key", "refresh_token": "jrk_good"})
+    await login()
+    assert len(revokes()) == 1
