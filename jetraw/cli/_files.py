@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
-from typing import Any
 
 import anyio.to_thread
 import click
 
+from jetraw._client import AsyncClient
 from jetraw._crc import crc32c
-from jetraw._exceptions import IntegrityError, UploadNotFoundError
+from jetraw._exceptions import IntegrityError, NotFoundError, UploadNotFoundError
 from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
 from jetraw._path_io import AsyncJetrawReader
 from jetraw._transfer import parse_remote
@@ -153,8 +154,6 @@ def cat(ctx: click.Context, path: str) -> None:
 
 
 def _silence_stdout() -> None:
-    import os
-
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
@@ -179,7 +178,7 @@ def rm(ctx: click.Context, paths: tuple[str, ...], recursive: bool, as_json: boo
                 if isinstance(entry, RemoteDirectory):
                     if not recursive:
                         raise CommandError(f"{path} is a directory: use -r to delete it.", 2)
-                    await _delete_tree(client, path, entry)
+                    await _delete_tree(client, entry)
                 else:
                     await client.delete(path)
 
@@ -188,9 +187,7 @@ def rm(ctx: click.Context, paths: tuple[str, ...], recursive: bool, as_json: boo
         emit_json({"deleted": list(paths)})
 
 
-async def _delete_tree(client: Any, path: str, entry: RemoteDirectory) -> None:
-    from jetraw._exceptions import NotFoundError
-
+async def _delete_tree(client: AsyncClient, entry: RemoteDirectory) -> None:
     target = f"/{entry.space}/{entry.path}"
     # Files (and explicit directories) below, then the directory itself if it is explicit.
     with contextlib.suppress(NotFoundError):
@@ -228,8 +225,8 @@ def mkdir(ctx: click.Context, path: str, parents: bool, as_json: bool) -> None:
     """Create an (explicit, empty) directory; parents always exist implicitly."""
     ref = parse_remote(path)
     if not ref.path:
-        raise click.UsageError(
-            f"{path} is a space's root; spaces are made by `jetraw spaces create`."
+        raise CommandError(
+            f"{path} is a space's root; spaces are made by `jetraw spaces create`.", 2
         )
 
     async def make() -> None:
@@ -266,6 +263,15 @@ def uploads(ctx: click.Context, space: str | None, as_json: bool) -> None:
         click.echo(f"{u.id}  {u.size:>12}  expires {expires}  /{u.space}/{u.path}")
 
 
+def _forget_journals(client: AsyncClient, upload_ids: set[str]) -> None:
+    """Drop the local resume journals of aborted uploads (a later run would discard them)."""
+    store = client._journals()
+    for entry in store.directory.glob("*.json") if store.directory.is_dir() else []:
+        journal = store.load(entry.stem)
+        if journal is not None and journal.upload_id in upload_ids:
+            store.delete(entry.stem)
+
+
 @uploads.command("abort")
 @click.argument("ids", nargs=-1)
 @click.option("--all", "abort_all", is_flag=True, help="Abort every pending upload.")
@@ -289,6 +295,7 @@ def uploads_abort(
                     await client.abort_upload(upload_id)
                 except UploadNotFoundError:
                     raise CommandError(f"No such upload: {upload_id}", 4) from None
+            await anyio.to_thread.run_sync(_forget_journals, client, set(targets))
             return targets
 
     done = run(abort)

@@ -145,6 +145,7 @@ def test_aborting_a_kept_upload_then_uploading_starts_afresh(
     assert "Aborted 1 upload." in aborted.stdout
     assert json.loads(jetraw("uploads", "--space", jetraw.space, "--json").stdout) == []
     assert jetraw.open_multipart_uploads() == []  # its stored parts are gone too
+    assert journaled_parts() == 0  # and its local resume journal
 
     fresh = jetraw.proc(*args)
     assert fresh.returncode == 0, fresh.stderr
