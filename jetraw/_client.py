@@ -2,8 +2,9 @@
 
 The client resolves its configuration (argument → environment → profile, see
 :mod:`jetraw._config`), owns one HTTP pool and one token manager, and belongs to the event loop
-that first uses it. Login flows live in :mod:`jetraw._auth`; file methods come from the transfer
-mixin.
+that first uses it. Login flows live in :mod:`jetraw._auth`; the account calls (identity,
+organisations, spaces, API keys) come from :mod:`jetraw._client_accounts`, file methods from
+:mod:`jetraw._client_files`.
 """
 
 from __future__ import annotations
@@ -25,14 +26,13 @@ from jetraw._auth._browser import browser_login, default_notify
 from jetraw._auth._device import device_login
 from jetraw._auth._store import SecretStore, open_store, store_key
 from jetraw._auth._tokens import TokenManager
+from jetraw._client_accounts import _AccountsMixin
 from jetraw._client_files import _FilesMixin
 from jetraw._config import ENV_API_KEY, NO_SERVER_MESSAGE, ResolvedConfig, config_dir, resolve
 from jetraw._http import RetryPolicy, StateServerHTTP, error_from_response
-from jetraw._models import ApiKey, Identity, LogoutResult, Organisation, Space
+from jetraw._models import Identity, LogoutResult, Space
 
 __all__ = ["AsyncClient", "get_default_client", "set_default_client"]
-
-API = "/api/v1"
 
 logger = logging.getLogger("jetraw")
 
@@ -43,7 +43,7 @@ class _State(enum.Enum):
     CLOSED = 3
 
 
-class AsyncClient(_FilesMixin):
+class AsyncClient(_AccountsMixin, _FilesMixin):
     """A client of the Jetraw platform (asyncio).
 
     Credentials are resolved in this order: the ``refresh_token`` argument (an API key), the
@@ -431,123 +431,6 @@ class AsyncClient(_FilesMixin):
         self.refresh_token_if_empty = False
         still = tuple(name for name in (ENV_API_KEY,) if os.environ.get(name))
         return LogoutResult(revoked=revoked, removed=tuple(removed), still_logged_in_by=still)
-
-    # -- account --------------------------------------------------------------------------------
-
-    async def whoami(self) -> Identity:
-        """Who this client is: user, organisation, role and memberships.
-
-        Returns:
-            The identity behind the client's credentials.
-
-        Raises:
-            LoginRequiredError: No credentials.
-            InvalidCredentialsError: The credentials were rejected.
-        """
-        return Identity.from_json(await self._request("GET", f"{API}/me"))
-
-    async def list_organisations(self) -> list[Organisation]:
-        """The organisations the user is a member of, with the user's role in each.
-
-        Returns:
-            The organisations.
-        """
-        data = await self._request("GET", f"{API}/organisations")
-        return [Organisation.from_json(item) for item in data.get("items", [])]
-
-    # -- spaces ---------------------------------------------------------------------------------
-
-    async def list_spaces(self) -> list[Space]:
-        """The spaces of the client's organisation.
-
-        Returns:
-            The spaces, in the server's order.
-        """
-        data = await self._request("GET", f"{API}/spaces")
-        spaces = [Space.from_json(item) for item in data.get("items", [])]
-        self._spaces.update((s.name, s) for s in spaces)
-        return spaces
-
-    async def get_space(self, name: str) -> Space:
-        """One space by name (cached for the life of the client).
-
-        Args:
-            name: The space name.
-
-        Returns:
-            The space.
-
-        Raises:
-            SpaceNotFoundError: No such space in the client's organisation.
-        """
-        space = self._spaces.get(name)
-        if space is None:
-            from urllib.parse import quote
-
-            data = await self._request("GET", f"{API}/spaces/{quote(name, safe='')}")
-            space = self._spaces[name] = Space.from_json(data)
-        return space
-
-    async def create_space(self, name: str, storage: Mapping[str, Any] | None = None) -> Space:
-        """Create a space (organisation admins only).
-
-        Args:
-            name: The new space's name.
-            storage: The storage descriptor (``{"type": "s3", "bucket": ..., ...}`` or
-                ``{"type": "local", "root": ...}``); ``None`` lets the server choose.
-
-        Returns:
-            The new space.
-
-        Raises:
-            ConflictError: A space of that name exists.
-            PermissionDeniedError: You are not an admin of the organisation.
-        """
-        body: dict[str, Any] = {"name": name}
-        if storage is not None:
-            body["storage"] = dict(storage)
-        space = Space.from_json(await self._request("POST", f"{API}/spaces", json=body))
-        self._spaces[space.name] = space
-        return space
-
-    # -- API keys -------------------------------------------------------------------------------
-
-    async def list_api_keys(self) -> list[ApiKey]:
-        """Your API keys (without their secrets; ``hint`` is the last 4 characters).
-
-        Returns:
-            The keys, revoked ones included.
-        """
-        data = await self._request("GET", f"{API}/api-keys")
-        return [ApiKey.from_json(item) for item in data.get("items", [])]
-
-    async def create_api_key(self, name: str, *, organisation: str | None = None) -> ApiKey:
-        """Create an API key. Its secret, ``key``, is in this answer only.
-
-        Args:
-            name: A label for the key.
-            organisation: The key's default organisation (default: the client's).
-
-        Returns:
-            The key, with ``key`` set.
-        """
-        body: dict[str, Any] = {"name": name}
-        if organisation is not None:
-            body["organisation"] = organisation
-        return ApiKey.from_json(await self._request("POST", f"{API}/api-keys", json=body))
-
-    async def revoke_api_key(self, key_id: str) -> None:
-        """Revoke one of your API keys.
-
-        Args:
-            key_id: The key's ``id``.
-
-        Raises:
-            ApiKeyNotFoundError: No such key of yours.
-        """
-        from urllib.parse import quote
-
-        await self._request("DELETE", f"{API}/api-keys/{quote(key_id, safe='')}")
 
 
 _default_client: AsyncClient | None = None
