@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks._profile import profile_env, py_spy, record, summarize_raw
 from benchmarks._report import write_report
 from benchmarks._sink import SinkProcess
 from benchmarks._workloads import GiB, Workload, big_file, many_files
@@ -112,11 +113,11 @@ class Bench:
         result["exit_code"] = proc.returncode
         return result
 
-    def run_peer(
-        self, transport: str, sink: SinkProcess, platform: Any, workload: Workload, mode: str,
-        peer: str, prefix: str,
-    ) -> Run:  # fmt: skip
-        spec = {
+    def _spec(
+        self, peer: str, mode: str, workload: Workload, sink: SinkProcess, platform: Any,
+        prefix: str,
+    ) -> dict[str, Any]:  # fmt: skip
+        return {
             "peer": peer,
             "mode": mode,
             "matched": MATCHED,
@@ -130,6 +131,12 @@ class Bench:
             "space": "bench",
             "cpu": self.client_cpu,
         }
+
+    def run_peer(
+        self, transport: str, sink: SinkProcess, platform: Any, workload: Workload, mode: str,
+        peer: str, prefix: str,
+    ) -> Run:  # fmt: skip
+        spec = self._spec(peer, mode, workload, sink, platform, prefix)
         run = Run(transport, workload.name, mode, peer, ok=False)
         sink.reset()
         sink_cpu0 = sink.stats()["cpu_seconds"]
@@ -235,6 +242,39 @@ class Bench:
                 )
             if not https and not self.args.no_extras:
                 self.run_extras(platform)
+            if self.args.profile:
+                self.profile(transport, sink, platform, workloads)
+
+    def profile(
+        self,
+        transport: str,
+        sink: SinkProcess,
+        platform: Any,
+        workloads: list[tuple[str, Workload]],
+    ) -> None:
+        """jetraw (matched settings) under py-spy on each workload; summaries to a text file."""
+        binary = py_spy()
+        if binary is None:
+            _log("--profile: py-spy is not installed (it is in the bench extra)")
+            return
+        out = Path(self.args.out).with_name(f"PROFILE-jetraw-{transport}.txt")
+        parts = [
+            f"py-spy profiles of jetraw uploads ({transport}, matched settings), written by "
+            "python -m benchmarks --profile. Wall-clock samples of active threads at 100 Hz.\n"
+        ]
+        for _key, workload in workloads:
+            spec = self._spec("jetraw", "matched", workload, sink, platform, "profile")
+            raw = self.workdir / f"profile-{transport}-{_key}.raw"
+            sink.reset()
+            try:
+                record(binary, [sys.executable, "-m", "benchmarks._peer", json.dumps(spec)],
+                       raw, profile_env(self.env), ROOT.parent)  # fmt: skip
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                parts.append(f"== {workload.description}: {exc}\n")
+                continue
+            parts.append(f"== {workload.description}\n{summarize_raw(raw)}")
+        out.write_text("\n".join(parts), "utf-8")
+        _log(f"wrote {out}")
 
     def run_extras(self, platform: Any) -> None:
         base = {
@@ -337,6 +377,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--no-extras", action="store_true", help="skip overhead and refresh measurements"
     )
     p.add_argument("--no-pin", action="store_true", help="do not pin sink and client to cores")
+    p.add_argument("--profile", action="store_true", help="also profile jetraw with py-spy")
     p.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "jetraw-bench-data"))
     p.add_argument("--out", default=str(ROOT / "RESULTS.md"))
     args = p.parse_args(argv)
