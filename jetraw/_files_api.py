@@ -227,7 +227,11 @@ async def move_file(
 
 
 def _create_body(
-    path: str, size: int, overwrite: bool, metadata: Mapping[str, str] | None, multipart: bool
+    path: str,
+    size: int | None,
+    overwrite: bool,
+    metadata: Mapping[str, str] | None,
+    multipart: bool,
 ) -> dict[str, Any]:
     return {
         "path": path,
@@ -242,12 +246,13 @@ async def create_upload(
     api: Requester,
     space: str,
     path: str,
-    size: int,
+    size: int | None,
     *,
     overwrite: bool = False,
     metadata: Mapping[str, str] | None = None,
     multipart: bool = False,
 ) -> Upload:
+    """Start an upload; ``size=None`` (with ``multipart=True``): not known until complete."""
     data = await api._request(
         "POST",
         f"/api/v1/spaces/{_sp(space)}/uploads",

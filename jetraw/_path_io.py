@@ -1,19 +1,16 @@
-"""File objects returned by :meth:`AsyncJetrawPath.open`: ranged buffered reads, spooled writes."""
+"""File objects returned by :meth:`AsyncJetrawPath.open`: ranged buffered reads, streamed writes."""
 
 from __future__ import annotations
 
+import contextlib
 import io
-import os
-import tempfile
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-import anyio.to_thread
-
 from jetraw._crc import crc32c
-from jetraw._exceptions import IntegrityError
+from jetraw._exceptions import IntegrityError, JetrawError
 from jetraw._transfer import TransferConfig
+from jetraw._transfer._stream import StreamUpload
 
 if TYPE_CHECKING:
     from jetraw._client import AsyncClient
@@ -134,12 +131,17 @@ class AsyncJetrawReader:
 
 
 class AsyncJetrawWriter:
-    """A write-only binary file: bytes go to a local spool, and on close the file is uploaded
-    (in parts when large) and appears at once, complete.
+    """A write-only binary file whose bytes are uploaded while they are written; the file
+    appears, complete, when the writer is closed.
 
-    The state server needs a file's size when its upload starts, so the bytes are spooled (in
-    memory up to ``multipart_threshold``, then in a temporary file) and sent when the writer is
-    closed. Leaving the ``async with`` block with an exception uploads nothing.
+    Written bytes go into part-sized buffers taken from the transfer budget
+    (``TransferConfig.max_bytes_in_flight``); each full part is sent at once, up to
+    ``max_concurrency`` at a time, and a write waits while the budget is spent, so memory stays
+    bounded however much is written. A file smaller than ``multipart_threshold`` is sent in one
+    request on close. Leaving the ``async with`` block with an exception (or being cancelled)
+    aborts the upload: nothing appears and no part is left in storage.
+
+    With ``overwrite=False`` an existing destination is refused when the writer is entered.
     """
 
     def __init__(
@@ -154,10 +156,7 @@ class AsyncJetrawWriter:
         self._remote = remote
         self._overwrite = overwrite
         self._config = config or TransferConfig()
-        # Closed by aclose()/discard(): the writer is itself the context manager.
-        self._spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-            max_size=self._config.multipart_threshold
-        )
+        self._stream: StreamUpload | None = None
         self._size = 0
         self._closed = False
 
@@ -187,49 +186,72 @@ class AsyncJetrawWriter:
         """Bytes written so far."""
         return self._size
 
+    async def _open(self) -> StreamUpload:
+        if self._stream is None:
+            from jetraw._storage import S3Storage
+            from jetraw._transfer._remote import parse_remote
+
+            ref = parse_remote(self._remote)
+            if not ref.path or ref.directory:
+                raise IsADirectoryError(f"{self._remote} names a directory, not a file.")
+            storage = await self._client._storage_for(
+                ref.space, concurrency=self._config.max_concurrency
+            )
+            if isinstance(storage, S3Storage):
+                await storage._get_client()  # missing credentials fail here, before any request
+            stream = StreamUpload(
+                self._client,
+                storage,
+                space=ref.space,
+                path=ref.path,
+                config=self._config,
+                overwrite=self._overwrite,
+            )
+            await stream.start()
+            self._stream = stream
+        return self._stream
+
     async def write(self, data: bytes | bytearray | memoryview) -> int:
-        """Like ``io.BufferedWriter.write``, but async. Returns the number of bytes written."""
+        """Like ``io.BufferedWriter.write``, but async. Returns the number of bytes written.
+
+        The bytes are copied; the call may wait while earlier parts are being sent.
+        """
         if self._closed:
             raise ValueError("I/O operation on closed file.")
-        n = await anyio.to_thread.run_sync(self._spool.write, data)
+        stream = await self._open()
+        n = await stream.write(data)
         self._size += n
         return n
 
     async def aclose(self) -> None:
-        """Upload what was written and close; the file appears now (idempotent)."""
+        """Send what is left and close; the file appears now (idempotent).
+
+        On failure (or cancellation) the upload is aborted and the error raised.
+        """
         if self._closed:
             return
         self._closed = True
+        stream: StreamUpload | None = None
         try:
-            await self._commit()
-        finally:
-            self._spool.close()
-
-    async def _commit(self) -> None:
-        from jetraw._transfer._remote import parse_remote
-
-        ref = parse_remote(self._remote)
-        with tempfile.TemporaryDirectory(prefix="jetraw-write-") as tmp:
-            local = Path(tmp) / (ref.path.rsplit("/", 1)[-1] or "file")
-
-            def flush() -> None:
-                self._spool.seek(0)
-                with open(local, "wb") as out:
-                    while chunk := self._spool.read(1 << 20):
-                        out.write(chunk)
-                    os.fsync(out.fileno())
-
-            await anyio.to_thread.run_sync(flush)
-            await self._client.upload(
-                local, self._remote, overwrite=self._overwrite, config=self._config
+            stream = await self._open()
+            remote = await stream.finish()
+        except BaseException:
+            if stream is not None:
+                await stream.abort()
+            raise
+        with contextlib.suppress(JetrawError, OSError):
+            await self._client._collect_garbage(
+                stream.space, remote.garbage, self._config.garbage_grace
             )
 
     async def discard(self) -> None:
-        """Close without uploading anything."""
+        """Close without uploading anything: what was sent so far is removed."""
         self._closed = True
-        self._spool.close()
+        if self._stream is not None:
+            await self._stream.abort()
 
     async def __aenter__(self) -> AsyncJetrawWriter:
+        await self._open()
         return self
 
     async def __aexit__(

@@ -13,12 +13,17 @@ if TYPE_CHECKING:
 
 
 class JetrawWriter(_runtime.Wrapper[AsyncJetrawWriter]):
-    """A write-only binary file: bytes go to a local spool, and on close the file is uploaded
-    (in parts when large) and appears at once, complete.
+    """A write-only binary file whose bytes are uploaded while they are written; the file
+    appears, complete, when the writer is closed.
 
-    The state server needs a file's size when its upload starts, so the bytes are spooled (in
-    memory up to ``multipart_threshold``, then in a temporary file) and sent when the writer is
-    closed. Leaving the ``with`` block with an exception uploads nothing.
+    Written bytes go into part-sized buffers taken from the transfer budget
+    (``TransferConfig.max_bytes_in_flight``); each full part is sent at once, up to
+    ``max_concurrency`` at a time, and a write waits while the budget is spent, so memory stays
+    bounded however much is written. A file smaller than ``multipart_threshold`` is sent in one
+    request on close. Leaving the ``with`` block with an exception (or being cancelled)
+    aborts the upload: nothing appears and no part is left in storage.
+
+    With ``overwrite=False`` an existing destination is refused when the writer is entered.
     """
 
     @property
@@ -48,15 +53,21 @@ class JetrawWriter(_runtime.Wrapper[AsyncJetrawWriter]):
         return self._async.tell()
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        """Like ``io.BufferedWriter.write``. Returns the number of bytes written."""
+        """Like ``io.BufferedWriter.write``. Returns the number of bytes written.
+
+        The bytes are copied; the call may wait while earlier parts are being sent.
+        """
         return _runtime.run(self._io().write, data)
 
     def close(self) -> None:
-        """Upload what was written and close; the file appears now (idempotent)."""
+        """Send what is left and close; the file appears now (idempotent).
+
+        On failure (or cancellation) the upload is aborted and the error raised.
+        """
         return _runtime.run(self._io().aclose)
 
     def discard(self) -> None:
-        """Close without uploading anything."""
+        """Close without uploading anything: what was sent so far is removed."""
         return _runtime.run(self._io().discard)
 
     def __enter__(self) -> JetrawWriter:

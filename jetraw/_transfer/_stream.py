@@ -1,0 +1,337 @@
+"""Streaming uploads: bytes are sent in parts while they are being written.
+
+The size of a streamed file is not known when its upload starts, so it is created with
+``"size": null`` (multipart only) and the size is given at complete. Written bytes are copied into
+buffers from a :class:`BufferPool` (the byte budget): first one *head* buffer of
+``multipart_threshold`` bytes (rounded up to whole parts), then one part-sized buffer at a time.
+A file that ends inside the head and below the threshold is sent as one PUT on close, without a
+multipart upload; once the head is full, the multipart upload starts, the head goes out as parts
+and every later full part is sent at once. Part sends run as tasks, at most ``max_concurrency``
+at a time, and a write waits for budget when ``max_bytes_in_flight`` is lent out (back-pressure),
+so memory stays near the budget however much is written.
+
+Part tasks are plain asyncio tasks rather than children of a task group: a writer's calls may
+each run in a different task (the sync facade runs every call as its own task on its loop), and
+a task group cannot span them. Every task is awaited (or cancelled and awaited) before the
+writer finishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import mmap
+from typing import TYPE_CHECKING
+
+import anyio
+import anyio.lowlevel
+
+from jetraw import _files_api as api_
+from jetraw._crc import crc32c, crc32c_combine
+from jetraw._exceptions import (
+    ConfigurationError,
+    JetrawError,
+    RemotePathExistsError,
+    RemotePathNotFoundError,
+    StorageError,
+    UploadStateError,
+)
+from jetraw._storage import PartInfo, Storage
+from jetraw._transfer._budget import BufferPool
+from jetraw._transfer._config import MAX_PARTS, TransferConfig
+from jetraw._transfer._retry import with_retries
+
+if TYPE_CHECKING:
+    from jetraw._files_api import RemoteFile, Requester
+
+__all__ = ["StreamUpload"]
+
+
+class _Lease:
+    """A pool buffer shared by the parts cut from it; back to the pool after the last is sent."""
+
+    def __init__(self, pool: BufferPool, memory: mmap.mmap, size: int) -> None:
+        self.pool = pool
+        self.memory = memory
+        self.size = size  # the budget it holds (its capacity for writing)
+        self.fill = 0
+        self.refs = 0
+        self.sealed = False
+        self.released = False
+
+    def unref(self) -> None:
+        self.refs -= 1
+        if self.sealed and self.refs == 0:
+            self.release()
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self.pool.release(self.memory, self.size)
+
+
+class StreamUpload:
+    """One file uploaded from a stream of writes to ``/space/path``.
+
+    Call :meth:`start` first (it refuses an existing destination when ``overwrite`` is false),
+    then :meth:`write` any number of times, then :meth:`finish` (the file appears) or
+    :meth:`abort` (nothing appears, nothing is left open).
+    """
+
+    def __init__(
+        self,
+        api: Requester,
+        storage: Storage,
+        *,
+        space: str,
+        path: str,
+        config: TransferConfig,
+        overwrite: bool,
+    ) -> None:
+        self.api = api
+        self.storage = storage
+        self.space = space
+        self.path = path
+        self.config = config
+        self.overwrite = overwrite
+        self.part_size = config.part_size
+        parts_in_head = max(1, -(-config.multipart_threshold // self.part_size))
+        self.head_size = parts_in_head * self.part_size
+        self.pool = BufferPool(config.max_bytes_in_flight)
+        self.limiter = anyio.CapacityLimiter(config.max_concurrency)
+        self.size = 0
+        self.upload: api_.Upload | None = None
+        self.storage_upload_id: str | None = None
+        self.stored = False  # the object exists under upload.object_key
+        self.parts: dict[int, PartInfo] = {}
+        self.garbage: list[str] = []
+        self._next_part = 1
+        self._buffer: _Lease | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._error: BaseException | None = None
+
+    @property
+    def peak_bytes(self) -> int:
+        """The most buffer bytes lent out at once."""
+        return self.pool.peak
+
+    async def start(self) -> None:
+        """Refuse at once a destination that exists when not overwriting."""
+        if self.overwrite:
+            return
+        try:
+            await api_.stat(self.api, self.space, self.path)
+        except RemotePathNotFoundError:
+            return
+        raise RemotePathExistsError(
+            f"/{self.space}/{self.path} exists (open it with overwrite=True to replace it)."
+        )
+
+    # -- writing --------------------------------------------------------------------------------
+
+    async def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Take ``data`` (copied); may wait for buffer budget. Returns ``len(data)`` in bytes."""
+        await anyio.lowlevel.checkpoint_if_cancelled()  # cancellable even when nothing waits
+        self._raise_failure()
+        with memoryview(data) as raw, raw.cast("B") as view:
+            total, offset = len(view), 0
+            while offset < total:
+                if self._buffer is None:
+                    size = self.part_size if self.upload is not None else self.head_size
+                    memory = await self.pool.acquire(size)
+                    self._buffer = _Lease(self.pool, memory, size)
+                    self._raise_failure()
+                buffer = self._buffer
+                take = min(buffer.size - buffer.fill, total - offset)
+                buffer.memory[buffer.fill : buffer.fill + take] = view[offset : offset + take]
+                buffer.fill += take
+                offset += take
+                self.size += take
+                if buffer.fill == buffer.size:
+                    try:
+                        await self._ship()
+                    except Exception as exc:
+                        self._error = self._error or exc  # the writer is broken from now on
+                        raise
+        return total
+
+    def _raise_failure(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    async def _ship(self) -> None:
+        """Send the current buffer as parts (starting the multipart upload if need be)."""
+        buffer = self._buffer
+        assert buffer is not None
+        count = -(-buffer.fill // self.part_size)
+        if self._next_part - 1 + count > MAX_PARTS:
+            raise ConfigurationError(
+                f"A streamed write of more than {MAX_PARTS} parts of {self.part_size} bytes "
+                "(the S3 limit is 10,000 parts): open it with a larger TransferConfig.part_size."
+            )
+        if self.upload is None:
+            await self._start_multipart()
+        self._buffer = None
+        buffer.sealed = True
+        for start in range(0, buffer.fill, self.part_size):
+            length = min(self.part_size, buffer.fill - start)
+            buffer.refs += 1
+            task = asyncio.ensure_future(self._send(self._next_part, buffer, start, length))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            self._next_part += 1
+        if buffer.refs == 0:
+            buffer.release()
+
+    async def _start_multipart(self) -> None:
+        self.upload = upload = await api_.create_upload(
+            self.api, self.space, self.path, None, overwrite=self.overwrite, multipart=True
+        )
+        self.storage_upload_id = await with_retries(
+            self.config.retries,
+            lambda: self.storage.create_multipart(upload.object_key, part_size=self.part_size),
+        )
+        # Informational only (listing, server-side cleanup of what a crash leaves).
+        with contextlib.suppress(JetrawError):
+            await api_.set_storage_upload_id(self.api, upload.id, self.storage_upload_id)
+
+    async def _send(self, number: int, buffer: _Lease, start: int, length: int) -> None:
+        view = memoryview(buffer.memory)[start : start + length]
+        try:
+            if self._error is not None:
+                return
+            assert self.upload is not None
+            assert self.storage_upload_id is not None
+            key, sid = self.upload.object_key, self.storage_upload_id
+            async with self.limiter:
+                crc = crc32c(view)
+                info = await with_retries(
+                    self.config.retries,
+                    lambda: self.storage.upload_part(key, sid, number, view, crc32c=crc),
+                )
+            self.parts[number] = PartInfo(number, info.etag, length, crc)
+        except Exception as exc:
+            if self._error is None:
+                self._error = exc
+        finally:
+            view.release()
+            buffer.unref()
+
+    # -- the end --------------------------------------------------------------------------------
+
+    async def finish(self) -> RemoteFile:
+        """Send what is left and complete the upload: the file appears now.
+
+        On any failure the caller must :meth:`abort`.
+        """
+        self._raise_failure()
+        if self.upload is None and not self.config.is_multipart(self.size):
+            remote = await self._put_whole()
+        else:
+            if self._buffer is not None and self._buffer.fill > 0:
+                await self._ship()  # the last part (or a head past the threshold)
+            elif self._buffer is not None:
+                self._buffer.release()
+                self._buffer = None
+            tasks = list(self._tasks)
+            if tasks:
+                await asyncio.wait(tasks)
+            self._raise_failure()
+            remote = await self._complete_multipart()
+        self.pool.clear()
+        return remote
+
+    async def _put_whole(self) -> RemoteFile:
+        buffer, self._buffer = self._buffer, None
+        view = memoryview(buffer.memory)[: buffer.fill] if buffer is not None else memoryview(b"")
+        try:
+            self.upload = upload = await api_.create_upload(
+                self.api, self.space, self.path, self.size, overwrite=self.overwrite
+            )
+            crc = crc32c(view)
+            async with self.limiter:
+                await with_retries(
+                    self.config.retries,
+                    lambda: self.storage.put_object(upload.object_key, view, crc32c=crc),
+                )
+            self.stored = True
+        finally:
+            view.release()
+            if buffer is not None:
+                buffer.release()
+        return await self._commit(crc)
+
+    async def _complete_multipart(self) -> RemoteFile:
+        assert self.upload is not None
+        assert self.storage_upload_id is not None
+        key, sid = self.upload.object_key, self.storage_upload_id
+        parts = [self.parts[n] for n in range(1, self._next_part)]
+        total = 0
+        for part in parts:
+            total = crc32c_combine(total, part.crc32c or 0, part.size)
+        attempt = 0
+
+        async def complete() -> None:
+            nonlocal attempt
+            attempt += 1
+            try:
+                await self.storage.complete_multipart(key, sid, parts, crc32c=total)
+            except StorageError:
+                # A retried complete whose first try succeeded (answer lost) finds no upload:
+                # the object being there with the right size means it did complete.
+                if attempt > 1 and await self._object_size(key) == self.size:
+                    return
+                raise
+
+        async with self.limiter:
+            await with_retries(self.config.retries, complete)
+        self.stored = True
+        return await self._commit(total)
+
+    async def _commit(self, crc: int) -> RemoteFile:
+        assert self.upload is not None
+        remote = await api_.complete_upload(self.api, self.upload.id, self.size, crc, self.space)
+        self.garbage = list(remote.garbage)
+        self.upload = None  # committed: nothing to abort any more
+        self.stored = False
+        self.storage_upload_id = None
+        return remote
+
+    async def _object_size(self, key: str) -> int | None:
+        try:
+            return await self.storage.head(key)
+        except StorageError:
+            return None
+
+    async def abort(self) -> None:
+        """Drop everything sent so far (cancellation-shielded; idempotent)."""
+        with anyio.CancelScope(shield=True):
+            tasks = set(self._tasks)
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks)
+            if self._buffer is not None:
+                self._buffer.release()
+                self._buffer = None
+            upload, sid = self.upload, self.storage_upload_id
+            self.upload = self.storage_upload_id = None
+            if upload is not None and sid is not None:
+                with contextlib.suppress(JetrawError):
+                    await with_retries(
+                        self.config.retries,
+                        lambda: self.storage.abort_multipart(upload.object_key, sid),
+                    )
+            committed = False
+            if upload is not None:
+                try:
+                    await api_.abort_upload(self.api, upload.id)
+                except UploadStateError:
+                    committed = True  # completed after all (a lost answer): keep its object
+                except JetrawError:
+                    pass
+            if upload is not None and self.stored and not committed:
+                with contextlib.suppress(JetrawError):
+                    await self.storage.delete(upload.object_key)
+            self.stored = False
+            self.pool.clear()
