@@ -32,6 +32,10 @@ def _cpu() -> tuple[float, float]:
     return user, system
 
 
+def _minflt() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def _status_kib(field: str) -> int:
     with open("/proc/self/status") as f:
         for line in f:
@@ -272,11 +276,13 @@ def main() -> None:
     run = PEERS[spec["peer"]](spec)
     nbytes = sum(os.path.getsize(p) for p in spec["files"])
     rss0 = _status_kib("VmRSS")
+    flt0 = _minflt()
     (user0, sys0), t0 = _cpu(), time.perf_counter()
     run()
     wall = time.perf_counter() - t0
     user1, sys1 = _cpu()
     hwm = _status_kib("VmHWM")
+    faults = _minflt() - flt0
     close = getattr(run, "close", None)
     if close is not None:
         close()
@@ -284,7 +290,7 @@ def main() -> None:
         json.dumps(
             {"bytes": nbytes, "files": len(spec["files"]), "wall": wall,
              "cpu": user1 - user0 + sys1 - sys0, "sys": sys1 - sys0, "hwm_kib": hwm,
-             "rss_before_kib": rss0}
+             "rss_before_kib": rss0, "minor_faults": faults}
         ),
         flush=True,
     )  # fmt: skip

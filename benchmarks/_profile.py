@@ -34,8 +34,9 @@ def record(binary: str, argv: list[str], out: Path, env: dict[str, str], cwd: Pa
 def summarize_raw(raw: Path, top: int = 25) -> str:
     """Self and inclusive shares of the hottest frames of a py-spy ``raw`` (collapsed) file.
 
-    py-spy samples wall-clock time of threads it considers active; a thread blocked in a C
-    call that releases the GIL without being recognised as idle still counts.
+    Only samples of the upload itself (the peer's ``run`` and worker threads) are kept. py-spy
+    samples wall-clock time of threads it considers active; a thread blocked in a C call that
+    releases the GIL without being recognised as idle still counts.
     """
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
@@ -44,12 +45,16 @@ def summarize_raw(raw: Path, top: int = 25) -> str:
         stack, _, count = line.rpartition(" ")
         if not count.isdigit():
             continue
+        if "<locals>.run (" not in stack and "Thread._bootstrap" not in stack:
+            continue  # interpreter start, imports, client setup: not the upload
         n = int(count)
         total += n
         frames = stack.split(";")
         own[frames[-1] or "(native/unknown)"] += n
         for frame in set(frames):
             inclusive[frame] += n
+    if not total:
+        return "no samples of the upload\n"
     lines = [f"samples: {total}", "", "self:"]
     lines += [f"  {100 * n / total:5.1f}%  {f[:140]}" for f, n in own.most_common(top)]
     lines += ["", "inclusive (excluding the entry frames):"]

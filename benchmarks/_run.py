@@ -155,6 +155,7 @@ class Bench:
         run.extra = {
             "sys": result["sys"],
             "rss_before_kib": result["rss_before_kib"],
+            "minor_faults": result.get("minor_faults", 0),
             "max_part_number": stats["counters"].get("max_part_number", 0),
             "exit_code": result["exit_code"],
         }
@@ -183,6 +184,7 @@ class Bench:
             f"  {peer:11s} {mode:8s} {workload.name:10s} {run.mib_s:7.0f} MiB/s "
             f"{run.cpu_per_gib:6.2f} cpu-s/GiB (sys {result['sys'] / (run.bytes / GiB):.2f}) "
             f"{run.hwm_kib / 1024:6.0f} MiB RSS (from {result['rss_before_kib'] / 1024:.0f}) "
+            f"{result.get('minor_faults', 0) / (run.bytes / GiB):7.0f} faults/GiB "
             f"(sink {run.sink_cpu / (run.bytes / GiB):.2f} cpu-s/GiB)"
         )
         return run
@@ -324,6 +326,9 @@ def summarize(runs: list[Run]) -> list[dict[str, Any]]:
             row["rss_mib"] = statistics.median(r.hwm_kib / 1024 for r in ok)
             row["rss_before_mib"] = statistics.median(r.extra["rss_before_kib"] / 1024 for r in ok)
             row["sys_per_gib"] = statistics.median(r.extra["sys"] / (r.bytes / GiB) for r in ok)
+            row["faults_per_gib"] = statistics.median(
+                r.extra["minor_faults"] / (r.bytes / GiB) for r in ok
+            )
             row["exit_crashes"] = sum(1 for r in ok if r.extra.get("exit_code"))
             row["mib_s"] = statistics.median(r.mib_s for r in ok)
             row["sink_cpu_per_gib"] = statistics.median(r.sink_cpu / (r.bytes / GiB) for r in ok)
