@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -75,3 +78,69 @@ def one_error_line(stderr: str) -> str:
     assert len(lines) == 1, stderr
     assert lines[0].startswith("Error: "), stderr
     return lines[0]
+
+
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing-key-id",
+    "AWS_SECRET_ACCESS_KEY": "testing-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def cli_moto_url() -> Iterator[str]:
+    """An S3 endpoint (moto) on 127.0.0.1 for the CLI's S3 tests."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def jetraw_s3(
+    jetraw_platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch, cli_moto_url: str
+) -> Jetraw:
+    """Like ``jetraw``, with a space whose bytes live in a fresh moto bucket."""
+    import boto3
+
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("JETRAW_SERVER", jetraw_platform.url)
+    monkeypatch.setenv("JETRAW_API_KEY", jetraw_platform.api_key)
+    bucket = f"cli-{uuid.uuid4().hex[:12]}"
+    s3 = boto3.client("s3", endpoint_url=cli_moto_url, region_name="us-east-1")
+    s3.create_bucket(Bucket=bucket)
+    name = f"cli-s3-{uuid.uuid4().hex[:10]}"
+    descriptor = {
+        "type": "s3",
+        "bucket": bucket,
+        "prefix": "space/",
+        "region": "us-east-1",
+        "endpoint_url": cli_moto_url,
+        "addressing_style": "path",
+    }
+    jetraw_platform.create_space(name, storage=descriptor)
+    return S3Jetraw(jetraw_platform, name, Path("/nonexistent"), s3, bucket)
+
+
+@dataclass
+class S3Jetraw(Jetraw):
+    s3: Any = None
+    bucket: str = ""
+
+    def open_multipart_uploads(self) -> list[Path]:
+        answer = self.s3.list_multipart_uploads(Bucket=self.bucket)
+        return [Path(u["Key"]) for u in answer.get("Uploads", [])]
+
+
+@pytest.fixture(params=["local", "s3"])
+def jetraw_any(request: pytest.FixtureRequest) -> Jetraw:
+    """``jetraw`` on a local-disk space, then on an S3 (moto) space."""
+    fixture = "jetraw" if request.param == "local" else "jetraw_s3"
+    runner: Jetraw = request.getfixturevalue(fixture)
+    return runner

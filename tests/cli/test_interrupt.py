@@ -74,8 +74,9 @@ def interrupt_when(
 
 
 def test_ctrl_c_keeps_the_upload_and_the_same_command_resumes(
-    jetraw: Jetraw, tmp_path: Path
+    jetraw_any: Jetraw, tmp_path: Path
 ) -> None:
+    jetraw = jetraw_any
     size = 8 * PART + 1234
     data = os.urandom(size)
     local = tmp_path / "stack.raw"

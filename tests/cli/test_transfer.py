@@ -22,7 +22,10 @@ def tree_files() -> dict[str, bytes]:
     }
 
 
-def test_upload_tree_then_list_read_download_move_delete(jetraw: Jetraw, tmp_path: Path) -> None:
+def test_upload_tree_then_list_read_download_move_delete(
+    jetraw_any: Jetraw, tmp_path: Path
+) -> None:
+    jetraw = jetraw_any
     files = make_tree(tmp_path / "tree", tree_files())
     dest = f"/{jetraw.space}/run1/"
     up = jetraw(
