@@ -19,7 +19,7 @@ import anyio
 import google_crc32c
 import pytest
 
-from jetraw._exceptions import RemotePathExistsError, StorageError
+from jetraw._exceptions import ConfigurationError, RemotePathExistsError, StorageError
 from jetraw._storage import PartInfo, Storage
 from jetraw.aio import AsyncJetrawPath, TransferConfig
 
@@ -250,6 +250,19 @@ async def test_failed_part_aborts_and_raises(space: SpaceUnderTest, client: Any)
     await _spy(client, space.name, fail_part=2)
     with pytest.raises(StorageError, match="part 2 refused"):
         await _write_in_chunks(p, _data(4 * PART), MiB, config=SMALL_CONFIG)
+    await _assert_clean(space, client, p)
+
+
+@pytest.mark.anyio
+async def test_part_count_limit(
+    space: SpaceUnderTest, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jetraw._transfer._stream as stream_module
+
+    monkeypatch.setattr(stream_module, "MAX_PARTS", 2)  # the real limit is 9,999 parts
+    p = AsyncJetrawPath(f"/{space.name}/too-many-parts.bin", client=client)
+    with pytest.raises(ConfigurationError, match="part_size"):
+        await _write_in_chunks(p, _data(3 * PART), MiB, config=SMALL_CONFIG)
     await _assert_clean(space, client, p)
 
 
