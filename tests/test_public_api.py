@@ -8,7 +8,14 @@ import types
 
 import pytest
 
-PUBLIC_MODULES = ["jetraw", "jetraw.aio", "jetraw.testing", "jetraw.cli", "jetraw_sync"]
+PUBLIC_MODULES = [
+    "jetraw",
+    "jetraw.aio",
+    "jetraw.cli",
+    "jetraw.server",
+    "jetraw.testing",
+    "jetraw_sync",
+]
 
 
 @pytest.mark.parametrize("name", PUBLIC_MODULES)

@@ -8,7 +8,6 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import anyio
 import click
 
 from jetraw._auth import _login
@@ -17,13 +16,15 @@ from jetraw._client import AsyncClient
 from jetraw._config import ENV_API_KEY, ENV_SERVER, NO_SERVER_MESSAGE
 from jetraw._exceptions import ConfigurationError, JetrawError
 from jetraw._models import ApiKey, Identity, Space
+from jetraw.cli._common import run as run_async
 from jetraw.cli._main import cli
 
 T = TypeVar("T")
 
 
 def _run(fn: Callable[[], Awaitable[T]]) -> T:
-    return anyio.run(fn)
+    # The shared runner turns 3.10's CancelledError-on-Ctrl-C into KeyboardInterrupt (exit 130).
+    return run_async(fn)
 
 
 def _profile(ctx: click.Context, explicit: str | None = None) -> str | None:
