@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
+import anyio
 import httpx
 
 from jetraw import _exceptions as exc
@@ -28,7 +29,14 @@ from jetraw._auth._store import SecretStore, open_store, store_key
 from jetraw._auth._tokens import TokenManager
 from jetraw._client_accounts import _AccountsMixin
 from jetraw._client_files import _FilesMixin
-from jetraw._config import ENV_API_KEY, NO_SERVER_MESSAGE, ResolvedConfig, config_dir, resolve
+from jetraw._config import (
+    ENV_API_KEY,
+    NO_SERVER_MESSAGE,
+    ResolvedConfig,
+    config_dir,
+    resolve,
+    same_server,
+)
 from jetraw._http import RetryPolicy, StateServerHTTP, error_from_response
 from jetraw._models import Identity, LogoutResult, Space
 
@@ -101,6 +109,7 @@ class AsyncClient(_AccountsMixin, _FilesMixin):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._http_: StateServerHTTP | None = None
         self._tokens_: TokenManager | None = None
+        self._tokens_lock: anyio.Lock | None = None
         self._store: SecretStore | None = None
         self._spaces: dict[str, Space] = {}
 
@@ -213,31 +222,52 @@ class AsyncClient(_AccountsMixin, _FilesMixin):
     async def _token_manager(self) -> TokenManager:
         if self._tokens_ is not None:
             return self._tokens_
+        if self._tokens_lock is None:
+            self._tokens_lock = anyio.Lock()
+        # Concurrent first calls must share one manager (one refresh), not build one each.
+        async with self._tokens_lock:
+            if self._tokens_ is None:
+                self._tokens_ = await self._new_token_manager()
+            return self._tokens_
+
+    def _foreign_profile_error(self) -> exc.LoginRequiredError | None:
+        """The error for a saved login that belongs to another server than the one in use."""
+        prof, server = self._config.profile, self.server
+        if prof is None or server is None or same_server(server, prof.server):
+            return None
+        return exc.LoginRequiredError(
+            f"The saved login (profile {prof.name!r}) is for {prof.server}, not {server}; it is "
+            f"not sent to another server. Run `jetraw login --server {server}` to log in there "
+            "(or pass an API key, or set JETRAW_API_KEY)."
+        )
+
+    async def _new_token_manager(self) -> TokenManager:
         http = self._http()
         cfg = self._config
         if cfg.api_key is not None:
-            self._tokens_ = TokenManager(
+            return TokenManager(
                 http,
                 cfg.api_key,
                 rotating=cfg.api_key.startswith("jrt_"),
                 organisation=cfg.organisation,
             )
-        elif cfg.profile is not None and cfg.auth_source is not None:
-            self._tokens_ = await self._profile_tokens()
-        else:
-            if self.refresh_token_if_empty:
-                raise exc.LoginRequiredError(
-                    f"No credentials for {cfg.server}: run `jetraw login` (or pass an API key "
-                    "as refresh_token=..., or set JETRAW_API_KEY)."
-                )
-            self._tokens_ = TokenManager(http, None, organisation=cfg.organisation)
-        return self._tokens_
+        if cfg.profile is not None and cfg.auth_source is not None:
+            return await self._profile_tokens()
+        if self.refresh_token_if_empty:
+            raise self._foreign_profile_error() or exc.LoginRequiredError(
+                f"No credentials for {cfg.server}: run `jetraw login` (or pass an API key "
+                "as refresh_token=..., or set JETRAW_API_KEY)."
+            )
+        return TokenManager(http, None, organisation=cfg.organisation)
 
     async def _profile_tokens(self) -> TokenManager:
         import anyio.to_thread
 
         prof = self._config.profile
         assert prof is not None
+        foreign = self._foreign_profile_error()
+        if foreign is not None:
+            raise foreign
         store = self._secret_store()
         key = store_key(prof.server, prof.organisation, prof.user)
         blob = await anyio.to_thread.run_sync(store.get, key)
@@ -408,6 +438,10 @@ class AsyncClient(_AccountsMixin, _FilesMixin):
         # Credentials passed as an argument leave the saved login alone; otherwise the profile
         # found by resolution is logged out, even when JETRAW_API_KEY takes precedence over it.
         prof = self._config.profile if source != "argument" else None
+        if prof is not None and self._foreign_profile_error() is not None:
+            # Another server's saved login: neither revoked here (that would send its secret to
+            # this server) nor deleted.
+            prof = None
         tm = self._tokens_ if source.startswith("profile:") else None
         if tm is None and prof is not None:
             try:

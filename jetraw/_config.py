@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 import tomli_w
@@ -51,6 +52,7 @@ __all__ = [
     "normalize_server",
     "remove_profile",
     "resolve",
+    "same_server",
     "save_profile",
 ]
 
@@ -131,6 +133,29 @@ def normalize_server(url: str) -> str:
     if not rest.strip("/"):
         raise ConfigurationError(f"Server URL {url!r} has no host.")
     return url.rstrip("/")
+
+
+def _server_identity(url: str) -> tuple[str, str, int | None, str]:
+    parts = urlsplit(normalize_server(url))
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigurationError(f"Server URL {url!r} has an invalid port.") from None
+    port = port or {"https": 443, "http": 80}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port, parts.path.rstrip("/")
+
+
+def same_server(a: str, b: str) -> bool:
+    """Whether two server URLs name the same server: scheme, host, port (defaults filled in) and
+    path, compared case-insensitively where URLs are.
+
+    A stored credential is sent only to the server it was issued by; this decides that.
+
+    Raises:
+        ConfigurationError: A URL is malformed.
+    """
+    return _server_identity(a) == _server_identity(b)
 
 
 def io_error(
@@ -276,16 +301,17 @@ def resolve(
             f"`jetraw login --profile {named}` to create it."
         )
 
+    server = server or env.get(ENV_SERVER) or (prof.server if prof else None)
     if api_key:
         source: str | None = "argument"
     elif env.get(ENV_API_KEY):
         api_key, source = env[ENV_API_KEY], f"env:{ENV_API_KEY}"
-    elif prof is not None:
+    elif prof is not None and (server is None or same_server(server, prof.server)):
         source = f"profile:{prof.name}"
     else:
+        # A profile's login was issued by the profile's server: it is never offered to another
+        # one (an argument or JETRAW_SERVER pointing elsewhere), which would leak the secret.
         source = None
-
-    server = server or env.get(ENV_SERVER) or (prof.server if prof else None)
     # An API key carries its own default organisation; a profile's belongs to another login.
     from_profile = prof is not None and source == f"profile:{prof.name}"
     org_default = prof.organisation if prof is not None and from_profile else None

@@ -3,18 +3,26 @@
 - An access token is reused until shortly before the server's ``expires_in`` (measured on a
   monotonic clock, minus a margin), and replaced once when the server answers 401.
 - Exactly one refresh runs at a time (an anyio lock); tasks that waited reuse its result.
-- A refresh runs shielded from cancellation: a rotated refresh token is always kept and stored.
+- From sending the grant to storing its answer a refresh is shielded from cancellation: a
+  rotated refresh token is always kept and stored. Waiting for a lock is not shielded.
 - A stored login (``store_key`` set) is shared by every process of that user: under a file lock
   per (server, organisation, user) the store is re-read, a token another process obtained meanwhile
   is adopted, and the new state is written atomically. Rotation therefore never logs anyone out.
+  Within one process a lock per login file comes first, so one task at most waits for the file.
+- Storing the rotated token is retried; if it keeps failing the token is kept in memory (it is
+  the only valid one) and a warning says that other processes will have to log in again.
 - ``invalid_grant``: re-read the store once (another process may have rotated), then give up with
   an error telling the user to run ``jetraw login``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +40,76 @@ from jetraw._models import Organisation, User
 __all__ = ["TokenManager", "expiry_margin"]
 
 LOCK_TIMEOUT = 60.0
+POLL_MIN = 0.002
+POLL_MAX = 0.05
+WRITE_ATTEMPTS = 3
+WRITE_RETRY_DELAY = 0.1
+
+logger = logging.getLogger("jetraw")
+
+
+def _safe(error: BaseException, *secrets: str | None) -> str:
+    """An error's text with any secret masked (a store may echo what it failed to write)."""
+    text = str(error)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+_registry_guard = threading.Lock()
+_process_locks: dict[str, threading.Lock] = {}
+
+
+def _process_lock(path: str) -> threading.Lock:
+    """The one lock per lock file shared by every client, thread and event loop of this process."""
+    with _registry_guard:
+        lock = _process_locks.get(path)
+        if lock is None:
+            lock = _process_locks[path] = threading.Lock()
+        return lock
+
+
+@contextlib.asynccontextmanager
+async def _login_lock(file_lock: filelock.BaseFileLock, path: str) -> AsyncIterator[None]:
+    """Hold a stored login's lock: first this process's, then the file lock between processes.
+
+    Only one task per process ever waits for the file lock, and nobody waits in a thread: both
+    are tried without blocking and polled with ``anyio.sleep``, so waiting occupies no worker
+    thread (the holder needs those to read the store) and a cancellation ends it at once.
+
+    Raises:
+        LoginError: Not obtained within ``LOCK_TIMEOUT`` seconds.
+        ConfigurationError: The lock file cannot be opened.
+    """
+    in_process = _process_lock(path)
+    deadline = time.monotonic() + LOCK_TIMEOUT
+    delay = POLL_MIN
+    while not in_process.acquire(blocking=False):
+        delay = await _wait(delay, deadline, path)
+    try:
+        delay = POLL_MIN
+        while True:
+            try:
+                file_lock.acquire(timeout=0)
+                break
+            except filelock.Timeout:
+                delay = await _wait(delay, deadline, path)
+            except OSError as error:
+                raise io_error("open the lock file", Path(path), error) from error
+        try:
+            yield
+        finally:
+            file_lock.release()
+    finally:
+        in_process.release()
+
+
+async def _wait(delay: float, deadline: float, path: str) -> float:
+    if time.monotonic() >= deadline:
+        raise exc.LoginError(f"Timed out waiting for the token lock {path}.")
+    await anyio.sleep(delay)
+    return min(delay * 2, POLL_MAX)
 
 
 def expiry_margin(expires_in: float) -> float:
@@ -78,10 +156,12 @@ class TokenManager:
         self._store = store
         self._store_key = store_key
         self._file_lock = (
-            filelock.FileLock(str(lock_path), thread_local=False, timeout=LOCK_TIMEOUT)
+            filelock.FileLock(str(lock_path), thread_local=False)
             if lock_path is not None and store is not None
             else None
         )
+        # The process-wide lock is per file: the same login reached through any path.
+        self._lock_key = os.path.abspath(lock_path) if lock_path is not None else ""
         self._clock = clock
         self._wall = wall
         self._access: str | None = None
@@ -151,13 +231,13 @@ class TokenManager:
                     "Not logged in: run `jetraw login` (or pass an API key, "
                     "refresh_token=..., or set JETRAW_API_KEY)."
                 )
-            # Shielded: once a rotating refresh token is sent, the new one must be kept even if
-            # the caller is cancelled, or this login is lost.
-            with anyio.CancelScope(shield=True):
-                if self._file_lock is None:
+            if self._file_lock is None:
+                # Shielded: once a rotating refresh token is sent, the new one must be kept even
+                # if the caller is cancelled, or this login is lost.
+                with anyio.CancelScope(shield=True):
                     await self._refresh_unshared()
-                else:
-                    await self._refresh_shared(stale)
+            else:
+                await self._refresh_shared(stale)
             assert self._access is not None
             return self._access
 
@@ -200,38 +280,50 @@ class TokenManager:
 
     async def _refresh_shared(self, stale: str | None) -> None:
         assert self._file_lock is not None
-        assert self._store is not None
-        assert self._store_key is not None
-        try:
-            await self._run(self._file_lock.acquire)
-        except filelock.Timeout:
-            raise exc.LoginError(
-                f"Timed out waiting for the token lock {self._file_lock.lock_file}."
-            ) from None
-        except OSError as error:
-            raise io_error("open the lock file", Path(self._file_lock.lock_file), error) from error
-        try:
+        async with _login_lock(self._file_lock, self._lock_key):
+            # Not shielded yet: reading the store sends nothing, so a cancellation is harmless.
             if self._adopt_stored(await self._read(), stale):
                 return
+            with anyio.CancelScope(shield=True):
+                await self._rotate_and_store()
+
+    async def _rotate_and_store(self) -> None:
+        started = self._clock()
+        try:
+            tokens = await self._grant()
+        except InvalidGrant as error:
+            # Another process may have rotated the token since we last looked: once more.
+            stored = await self._read()
+            fresh = stored.get("refresh_token") if stored else None
+            if not fresh or fresh == self._refresh_token:
+                raise self._rejected(error.request_id) from None
+            self._refresh_token = str(fresh)
             started = self._clock()
             try:
                 tokens = await self._grant()
-            except InvalidGrant as error:
-                # Another process may have rotated the token since we last looked: once more.
-                stored = await self._read()
-                fresh = stored.get("refresh_token") if stored else None
-                if not fresh or fresh == self._refresh_token:
-                    raise self._rejected(error.request_id) from None
-                self._refresh_token = str(fresh)
-                started = self._clock()
-                try:
-                    tokens = await self._grant()
-                except InvalidGrant as again:
-                    raise self._rejected(again.request_id) from None
-            self._adopt(tokens, received_at=started)
-            await self._write(tokens, received_wall=self._wall() - (self._clock() - started))
-        finally:
-            await self._run(self._file_lock.release)
+            except InvalidGrant as again:
+                raise self._rejected(again.request_id) from None
+        self._adopt(tokens, received_at=started)
+        received_wall = self._wall() - (self._clock() - started)
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                await self._write(tokens, received_wall=received_wall)
+                return
+            except Exception as error:  # any store failure: reported below
+                failure = error
+                if attempt + 1 < WRITE_ATTEMPTS:
+                    await anyio.sleep(WRITE_RETRY_DELAY * (attempt + 1))
+        # The new token is the only valid one now (the old one dies after the grace period), so
+        # it stays in memory; other processes sharing this login will have to log in again.
+        assert self._store is not None
+        logger.warning(
+            "Could not save the renewed login to %s (%s: %s). This process keeps working, but "
+            "other processes using this login will be logged out after the grace period; "
+            "run `jetraw login` again if they are.",
+            self._store.name,
+            type(failure).__name__,
+            _safe(failure, self._refresh_token, tokens.access_token),
+        )
 
     async def _read(self) -> dict[str, Any] | None:
         assert self._store is not None
