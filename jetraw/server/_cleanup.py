@@ -2,15 +2,20 @@
 
 Runs periodically in every server process (SQLite serialises them; each step is idempotent) and
 on demand (``POST /admin/v1/cleanup``, ``LocalPlatform.cleanup()``). Objects in local storage are
-deleted here. The server holds no S3 credentials, so garbage in S3 spaces is only forgotten
-after the grace period: the client was told about it (``garbage`` in the answers of complete,
-move and delete) and removes it, and a bucket lifecycle rule catches stale multipart uploads.
+deleted here, and so is the staging directory of a retired (expired or aborted) multipart upload
+in a local space: it holds up to the whole file's bytes. The server holds no S3 credentials, so
+garbage in S3 spaces is only forgotten after the grace period: the client was told about it
+(``garbage`` in the answers of complete, move and delete) and removes it, and a bucket lifecycle
+rule catches stale multipart uploads.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -24,6 +29,58 @@ from jetraw.server._state import AppState
 __all__ = ["periodic_cleanup", "run_cleanup"]
 
 log = logging.getLogger("jetraw.server.cleanup")
+
+# The local backend's staging directory (jetraw._storage._local): one subdirectory per multipart
+# upload, named by its storage upload id, with a ``meta.json`` naming the object key.
+_STAGING = ".jetraw-multipart"
+
+
+class _Staging:
+    """The staging directories of the local spaces seen in one cleanup pass, found by object key.
+
+    By the recorded storage upload id, and by the key in each ``meta.json`` too: a client that
+    crashed between starting a multipart upload and reporting its id left a staging directory the
+    server has no id for. Each root is scanned once per pass, not once per object.
+    """
+
+    def __init__(self) -> None:
+        self._by_root: dict[Path, dict[str, list[Path]]] = {}
+
+    def _index(self, root: Path) -> dict[str, list[Path]]:
+        index = self._by_root.get(root)
+        if index is None:
+            index = self._by_root[root] = {}
+            try:
+                entries = list((root / _STAGING).iterdir())
+            except OSError:
+                entries = []
+            for entry in entries:
+                try:
+                    meta = json.loads((entry / "meta.json").read_bytes())
+                except (OSError, ValueError):
+                    continue
+                if isinstance(meta, dict) and isinstance(meta.get("key"), str):
+                    index.setdefault(meta["key"], []).append(entry)
+        return index
+
+    def find(self, root: Path, object_key: str, storage_upload_id: str | None) -> list[Path]:
+        found = list(self._index(root).get(object_key, ()))
+        if storage_upload_id and "/" not in storage_upload_id and storage_upload_id[0] != ".":
+            by_id = root / _STAGING / storage_upload_id
+            if by_id not in found and by_id.is_dir():
+                found.append(by_id)
+        return found
+
+
+def _remove_local(root: Path, object_key: str, staging: list[Path]) -> bool:
+    """Delete an object's staging and bytes; True if the object file existed. Raises OSError."""
+    for directory in staging:
+        shutil.rmtree(directory)
+    try:
+        os.unlink(root / object_key)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def run_cleanup(state: AppState) -> dict[str, Any]:
@@ -45,11 +102,13 @@ def run_cleanup(state: AppState) -> dict[str, Any]:
                 (row["space_id"], row["object_key"], row["storage_upload_id"], moment + grace),
             )
     due = conn.execute(
-        "SELECT g.space_id, g.object_key, s.storage, s.id, s.name FROM garbage g "
+        "SELECT g.space_id, g.object_key, g.storage_upload_id, s.storage, s.id, s.name "
+        "FROM garbage g "
         "JOIN spaces s ON s.id = g.space_id WHERE g.delete_after <= ?",
         (moment,),
     ).fetchall()
     deleted = forgotten = 0
+    staging = _Staging()
     for row in due:
         with transaction(conn):
             # An object still named by a file is never garbage (defensive: keys are unique).
@@ -60,10 +119,8 @@ def run_cleanup(state: AppState) -> dict[str, Any]:
             root = local_root(row)
             if live is None and root is not None:
                 try:
-                    os.unlink(root / row["object_key"])
-                    deleted += 1
-                except FileNotFoundError:
-                    pass
+                    dirs = staging.find(root, row["object_key"], row["storage_upload_id"])
+                    deleted += _remove_local(root, row["object_key"], dirs)
                 except OSError as exc:
                     log.warning("cannot delete %s: %s", row["object_key"], exc.strerror)
                     continue

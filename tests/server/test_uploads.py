@@ -7,8 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
+import google_crc32c
 from server_support import Api, assert_problem, crc32c_hex
 
+from jetraw._storage import LocalStorage
 from jetraw.testing import LocalPlatform
 
 
@@ -262,3 +265,70 @@ def test_integral_json_numbers_are_integers(api: Api, space: dict[str, Any]) -> 
     assert r.status_code == 201, r.text
     assert r.json()["size"] == 3
     api.delete(f"/uploads/{r.json()['id']}")
+
+
+def _stage_multipart(root: Path, object_key: str, data: bytes) -> str:
+    """What a client does for a multipart upload to a local space: start it, write one part."""
+    storage = LocalStorage(root)
+
+    async def stage() -> str:
+        sid = await storage.create_multipart(object_key, part_size=len(data))
+        await storage.upload_part(
+            object_key, sid, 1, memoryview(data), crc32c=google_crc32c.value(data)
+        )
+        return sid
+
+    return anyio.run(stage)
+
+
+def test_cleanup_removes_the_staging_of_expired_and_aborted_uploads(
+    jetraw_platform_factory: Callable[..., LocalPlatform],
+) -> None:
+    # Expiry is stored to the second: 3 s leaves a clear margin on both sides of the checks.
+    platform = jetraw_platform_factory(
+        upload_expiry_days=3 / 86400, garbage_grace_seconds=0, cleanup_interval_seconds=0
+    )
+    api = Api(platform)
+    try:
+        space = api.get(f"/spaces/{platform.space}").json()
+        root = Path(space["storage"]["root"])
+        staging = root / ".jetraw-multipart"
+        data = b"p" * 4096
+        started = time.monotonic()
+        expired, aborted, unreported, kept = (
+            api.create(space, f"{name}.bin", len(data), multipart=True)
+            for name in ("expired", "aborted", "unreported", "kept")
+        )
+        sids = {}
+        for upload in (expired, aborted, unreported, kept):
+            sids[upload["id"]] = _stage_multipart(root, upload["object_key"], data)
+        for upload in (expired, aborted, kept):
+            r = api.patch(
+                f"/uploads/{upload['id']}", json={"storage_upload_id": sids[upload["id"]]}
+            )
+            assert r.status_code == 200, r.text
+        # `unreported`: the client crashed before telling the server its storage upload id.
+        assert sorted(p.name for p in staging.iterdir()) == sorted(sids.values())
+        # A stray object at an expired upload's key goes too.
+        stray = api.write_object(space, expired["object_key"], b"partial")
+
+        assert api.delete(f"/uploads/{aborted['id']}").status_code == 204
+        assert platform.cleanup()["expired_uploads"] == 0
+        assert not (staging / sids[aborted["id"]]).exists()
+        pending = {sids[u["id"]] for u in (expired, unreported, kept)}
+        assert {p.name for p in staging.iterdir()} == pending  # still pending: untouched
+        assert stray.exists()
+
+        time.sleep(max(0.0, 4.1 - (time.monotonic() - started)))
+        fresh = api.create(space, "fresh.bin", len(data), multipart=True)
+        fresh_sid = _stage_multipart(root, fresh["object_key"], data)
+        result = platform.cleanup()
+        assert result["expired_uploads"] == 3
+        assert result["deleted_objects"] == 1  # the stray object
+        assert not stray.exists()
+        assert [p.name for p in staging.iterdir()] == [fresh_sid]
+        for upload in (expired, unreported, kept):
+            assert api.get(f"/uploads/{upload['id']}").json()["status"] == "aborted"
+        assert api.get(f"/uploads/{fresh['id']}").json()["status"] == "pending"
+    finally:
+        api.close()
