@@ -10,11 +10,12 @@ organisations, spaces, API keys) come from :mod:`jetraw._client_accounts`, file 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import enum
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -110,6 +111,9 @@ class AsyncClient(_AccountsMixin, _FilesMixin):
         self._http_: StateServerHTTP | None = None
         self._tokens_: TokenManager | None = None
         self._tokens_lock: anyio.Lock | None = None
+        # The implicit default client is closed by its event loop's shutdown (asyncio.run).
+        self._close_with_loop = False
+        self._closer: AsyncGenerator[None, None] | None = None
         self._store: SecretStore | None = None
         self._spaces: dict[str, Space] = {}
 
@@ -194,6 +198,8 @@ class AsyncClient(_AccountsMixin, _FilesMixin):
             ) from None
         if self._loop is None:
             self._loop = loop
+            if self._close_with_loop:
+                self._closer = _close_when_loop_shuts_down(self)
         elif self._loop is not loop:
             raise exc.EventLoopError(
                 "This AsyncClient belongs to another event loop (its HTTP connections are bound "
@@ -467,6 +473,29 @@ class AsyncClient(_AccountsMixin, _FilesMixin):
         return LogoutResult(revoked=revoked, removed=tuple(removed), still_logged_in_by=still)
 
 
+async def _close_at_shutdown(client: AsyncClient) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
+def _close_when_loop_shuts_down(client: AsyncClient) -> AsyncGenerator[None, None]:
+    """Have the running loop close ``client`` when it shuts down.
+
+    Nobody holds the implicit default client to close it. An event loop closes the async
+    generators still open when it shuts down (``loop.shutdown_asyncgens()``, which
+    ``asyncio.run`` and ``asyncio.Runner`` call), so one suspended at a ``yield`` with
+    ``client.aclose()`` in its ``finally`` closes the client there, while the loop still runs.
+    Starting it registers it with the running loop; the client keeps it alive.
+    """
+    closer = _close_at_shutdown(client)
+    first = closer.asend(None)  # registers the generator with the running loop (firstiter hook)
+    with contextlib.suppress(StopIteration):
+        first.send(None)  # runs it to its `yield`: nothing in between awaits
+    return closer
+
+
 _default_client: AsyncClient | None = None
 _default_is_implicit = False
 
@@ -500,5 +529,8 @@ def get_default_client() -> AsyncClient:
             current = None
     if current is None:
         current = AsyncClient()
+        # Nobody else can close it: the loop that first uses it does, when it shuts down
+        # (asyncio.run). A client given to set_default_client is its owner's to close.
+        current._close_with_loop = True
         _default_client, _default_is_implicit = current, True
     return current
