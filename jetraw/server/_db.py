@@ -162,6 +162,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE uploads_v2 RENAME TO uploads;
     CREATE INDEX uploads_user_status ON uploads(user_id, status);
     """,
+    # 3: the object keys a completed upload replaced (JSON list), so a retried complete whose
+    # first answer was lost still tells the client what to remove from S3.
+    """
+    ALTER TABLE uploads ADD COLUMN replaced TEXT NOT NULL DEFAULT '[]';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

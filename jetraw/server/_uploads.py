@@ -171,7 +171,7 @@ def complete_upload(
     """Make the uploaded object the file at the upload's path.
 
     Returns ``(file, None, newly_completed)`` or ``(None, problem, False)``. The file carries
-    ``garbage``: the object key it replaced, if any.
+    ``garbage``: the object key it replaced, if any (recorded, so a retried complete repeats it).
     """
     if upload["size"] is not None and upload["size"] != size:
         return None, _size_mismatch(upload, size), False
@@ -180,8 +180,11 @@ def complete_upload(
             "SELECT * FROM files WHERE space_id = ? AND upload_id = ?",
             (upload["space_id"], upload["id"]),
         ).fetchone()
+        # The same garbage as the first answer: if that answer was lost, this is the client's
+        # only word of the object it replaced.
+        replaced: list[str] = json.loads(upload["replaced"])
         if row is not None:
-            return {**file_json(row), "garbage": []}, None, False
+            return {**file_json(row), "garbage": replaced}, None, False
         # The file was replaced or deleted since; the answer is still the file this upload made.
         return (
             {
@@ -194,7 +197,7 @@ def complete_upload(
                 "created_at": upload["completed_at"],
                 "modified_at": upload["completed_at"],
                 "upload_id": upload["id"],
-                "garbage": [],
+                "garbage": replaced,
             },
             None,
             False,
@@ -243,8 +246,9 @@ def complete_upload(
         ),
     )
     conn.execute(
-        "UPDATE uploads SET status = 'completed', completed_at = ?, size = ? WHERE id = ?",
-        (stamp, size, upload["id"]),
+        "UPDATE uploads SET status = 'completed', completed_at = ?, size = ?, replaced = ? "
+        "WHERE id = ?",
+        (stamp, size, json.dumps(garbage), upload["id"]),
     )
     row = conn.execute(
         "SELECT * FROM files WHERE space_id = ? AND path = ?", (space["id"], upload["path"])

@@ -332,3 +332,57 @@ def test_cleanup_removes_the_staging_of_expired_and_aborted_uploads(
         assert api.get(f"/uploads/{fresh['id']}").json()["status"] == "pending"
     finally:
         api.close()
+
+
+def test_a_retried_complete_repeats_the_garbage(api: Api, platform: LocalPlatform) -> None:
+    space = platform.create_space(
+        "s3-garbage-retry", storage={"type": "s3", "bucket": "bucket-1", "prefix": "p"}
+    )
+    first = api.create(space, "k.bin", 1)
+    assert api.complete(first, b"1").status_code == 200
+    second = api.create(space, "k.bin", 1, overwrite=True)
+    answer = api.complete(second, b"2").json()
+    assert answer["garbage"] == [first["object_key"]]
+    # The first answer was lost: the retry is the client's only word of the replaced object.
+    retried = api.complete(second, b"2").json()
+    assert retried == answer
+    # Still so once the file itself has been replaced again (the other replay branch).
+    third = api.create(space, "k.bin", 1, overwrite=True)
+    assert api.complete(third, b"3").json()["garbage"] == [second["object_key"]]
+    late = api.complete(second, b"2").json()
+    assert late["garbage"] == [first["object_key"]]
+    assert late["object_key"] == second["object_key"]
+    # An upload that replaced nothing still answers [] on a retry.
+    assert api.complete(first, b"1").json()["garbage"] == []
+
+
+def test_schema_2_database_gains_the_replaced_keys(tmp_path: Path) -> None:
+    import sqlite3
+
+    from jetraw.server._db import MIGRATIONS, SCHEMA_VERSION, connect
+
+    path = tmp_path / "v2.sqlite3"
+    old = sqlite3.connect(path)
+    for step in MIGRATIONS[:2]:
+        for statement in step.split(";"):
+            if statement.strip():
+                old.execute(statement)
+    old.execute("INSERT INTO users VALUES ('u1', 'a@b.c', 'A', NULL, 't')")
+    old.execute("INSERT INTO organisations VALUES ('o1', 'org', 't')")
+    old.execute("INSERT INTO spaces VALUES ('s1', 'o1', 'sp', '{}', 't')")
+    old.execute(
+        "INSERT INTO uploads VALUES ('up1', 's1', 'u1', 'p', 7, 0, '{}', 1, 'objects/k', "
+        "'completed', NULL, 'c', 'e', 'd')"
+    )
+    old.execute("PRAGMA user_version = 2")
+    old.commit()
+    old.close()
+
+    conn = connect(path)
+    try:
+        assert SCHEMA_VERSION >= 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        row = conn.execute("SELECT * FROM uploads WHERE id = 'up1'").fetchone()
+        assert (row["status"], row["replaced"]) == ("completed", "[]")
+    finally:
+        conn.close()
