@@ -1,10 +1,11 @@
 """The resume journal: what a multipart upload has stored so far, kept on local disk.
 
 One small JSON file per upload under ``<config dir>/uploads/``, keyed by server, organisation,
-space, remote path and the local file's identity (device, inode, real path). It is rewritten
-atomically as parts finish, so after a crash or ``kill -9`` the next run of the same upload finds
-the upload ids and the parts already stored, and the file's size and mtime tell whether the local
-bytes are still the same.
+space, remote path and the local file's real path. It is rewritten atomically as parts finish, so
+after a crash or ``kill -9`` the next run of the same upload finds the upload ids and the parts
+already stored. The file's inode, size, mtime and ctime are recorded, not keyed on: a file
+replaced by a rename (a new inode) still finds its old journal, so the old upload is aborted
+rather than orphaned.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class Journal:
     part_size: int
     size: int
     mtime_ns: int
+    ctime_ns: int = 0
+    ino: int = 0
     #: part number → [etag, size, crc32c]
     parts: dict[int, list[Any]] = dataclasses.field(default_factory=dict)
     expires_at: str | None = None
@@ -41,7 +44,8 @@ class Journal:
     def from_json(cls, data: dict[str, Any]) -> Journal:
         data = dict(data)
         data["parts"] = {int(k): list(v) for k, v in data.get("parts", {}).items()}
-        return cls(**data)
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 class JournalStore:
@@ -52,8 +56,7 @@ class JournalStore:
 
     @staticmethod
     def key(scope: str, space: str, path: str, local: Path) -> str:
-        st = local.stat()
-        ident = [scope, space, path, str(local.resolve()), st.st_dev, st.st_ino]
+        ident = [scope, space, path, str(local.resolve())]
         return hashlib.sha256(json.dumps(ident).encode()).hexdigest()[:40]
 
     def _file(self, key: str) -> Path:
