@@ -34,10 +34,10 @@ from jetraw._exceptions import (
     RemotePathExistsError,
     RemotePathNotFoundError,
     StorageError,
-    UploadStateError,
 )
 from jetraw._storage import PartInfo, Storage
 from jetraw._transfer._budget import BufferPool
+from jetraw._transfer._commit import abort_checked, complete_checked
 from jetraw._transfer._config import MAX_PARTS, TransferConfig
 from jetraw._transfer._retry import with_retries
 
@@ -290,7 +290,7 @@ class StreamUpload:
 
     async def _commit(self, crc: int) -> RemoteFile:
         assert self.upload is not None
-        remote = await api_.complete_upload(self.api, self.upload.id, self.size, crc, self.space)
+        remote = await complete_checked(self.api, self.upload.id, self.size, crc, self.space)
         self.garbage = list(remote.garbage)
         self.upload = None  # committed: nothing to abort any more
         self.stored = False
@@ -322,15 +322,9 @@ class StreamUpload:
                         self.config.retries,
                         lambda: self.storage.abort_multipart(upload.object_key, sid),
                     )
-            committed = False
-            if upload is not None:
-                try:
-                    await api_.abort_upload(self.api, upload.id)
-                except UploadStateError:
-                    committed = True  # completed after all (a lost answer): keep its object
-                except JetrawError:
-                    pass
-            if upload is not None and self.stored and not committed:
+            # Only an abort the server confirms frees the object: after a lost complete answer
+            # the file may be committed, and its bytes must stay.
+            if upload is not None and await abort_checked(self.api, upload.id) == "aborted":
                 with contextlib.suppress(JetrawError):
                     await self.storage.delete(upload.object_key)
             self.stored = False
