@@ -259,12 +259,18 @@ class AsyncClient(_AccountsMixin, _FilesMixin):
             )
         if cfg.profile is not None and cfg.auth_source is not None:
             return await self._profile_tokens()
+        foreign = self._foreign_profile_error()
         if self.refresh_token_if_empty:
-            raise self._foreign_profile_error() or exc.LoginRequiredError(
+            raise foreign or exc.LoginRequiredError(
                 f"No credentials for {cfg.server}: run `jetraw login` (or pass an API key "
                 "as refresh_token=..., or set JETRAW_API_KEY)."
             )
-        return TokenManager(http, None, organisation=cfg.organisation)
+        return TokenManager(
+            http,
+            None,
+            organisation=cfg.organisation,
+            not_logged_in=str(foreign) if foreign is not None else None,
+        )
 
     async def _profile_tokens(self) -> TokenManager:
         import anyio.to_thread

@@ -29,6 +29,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import filelock
+from anyio.lowlevel import RunVar
 
 from jetraw import _exceptions as exc
 from jetraw._auth._oauth import LOGIN_HINT, InvalidGrant, TokenSet, request_token
@@ -70,20 +71,54 @@ def _process_lock(path: str) -> threading.Lock:
         return lock
 
 
+_loop_locks: RunVar[dict[str, anyio.Lock]] = RunVar("jetraw_login_locks")
+
+
+def _loop_lock(path: str) -> anyio.Lock:
+    """The lock per lock file of this event loop: its tasks queue here, woken in turn."""
+    try:
+        locks = _loop_locks.get()
+    except LookupError:
+        locks = {}
+        _loop_locks.set(locks)
+    lock = locks.get(path)
+    if lock is None:
+        lock = locks[path] = anyio.Lock()
+    return lock
+
+
 @contextlib.asynccontextmanager
 async def _login_lock(file_lock: filelock.BaseFileLock, path: str) -> AsyncIterator[None]:
-    """Hold a stored login's lock: first this process's, then the file lock between processes.
+    """Hold a stored login's lock: this event loop's, this process's, then the file lock.
 
-    Only one task per process ever waits for the file lock, and nobody waits in a thread: both
-    are tried without blocking and polled with ``anyio.sleep``, so waiting occupies no worker
-    thread (the holder needs those to read the store) and a cancellation ends it at once.
+    Tasks of one event loop queue on an anyio lock; one task per loop at most then tries the
+    process-wide lock (other loops, other threads), and one task per process the file lock
+    (other processes). Nobody waits in a thread: the last two are tried without blocking and
+    polled with ``anyio.sleep``, so waiting occupies no worker thread (the holder needs those to
+    read the store) and a cancellation ends it at once.
 
     Raises:
         LoginError: Not obtained within ``LOCK_TIMEOUT`` seconds.
         ConfigurationError: The lock file cannot be opened.
     """
-    in_process = _process_lock(path)
     deadline = time.monotonic() + LOCK_TIMEOUT
+    try:
+        with anyio.fail_after(LOCK_TIMEOUT):
+            await _loop_lock(path).acquire()
+    except TimeoutError:
+        raise exc.LoginError(f"Timed out waiting for the token lock {path}.") from None
+    try:
+        async with _process_login_lock(file_lock, path, deadline):
+            yield
+    finally:
+        _loop_lock(path).release()
+
+
+@contextlib.asynccontextmanager
+async def _process_login_lock(
+    file_lock: filelock.BaseFileLock, path: str, deadline: float
+) -> AsyncIterator[None]:
+    in_process = _process_lock(path)
     delay = POLL_MIN
     while not in_process.acquire(blocking=False):
         delay = await _wait(delay, deadline, path)
@@ -134,6 +169,7 @@ class TokenManager:
         lock_path: The cross-process lock file of this login.
         clock: Monotonic clock (injectable).
         wall: Wall clock, for expiry times shared with other processes (injectable).
+        not_logged_in: The message of the error raised when there is no refresh token.
     """
 
     def __init__(
@@ -148,7 +184,12 @@ class TokenManager:
         lock_path: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        not_logged_in: str | None = None,
     ) -> None:
+        self._not_logged_in = not_logged_in or (
+            "Not logged in: run `jetraw login` (or pass an API key, refresh_token=..., or set "
+            "JETRAW_API_KEY)."
+        )
         self._http = http
         self._refresh_token = refresh_token
         self.rotating = rotating
@@ -227,10 +268,7 @@ class TokenManager:
             if current is not None and current != stale:
                 return current
             if self._refresh_token is None:
-                raise exc.LoginRequiredError(
-                    "Not logged in: run `jetraw login` (or pass an API key, "
-                    "refresh_token=..., or set JETRAW_API_KEY)."
-                )
+                raise exc.LoginRequiredError(self._not_logged_in)
             if self._file_lock is None:
                 # Shielded: once a rotating refresh token is sent, the new one must be kept even
                 # if the caller is cancelled, or this login is lost.

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 import anyio
@@ -121,30 +122,34 @@ async def test_expired_token_is_refreshed_before_use() -> None:
 
 async def test_cancelled_refresh_still_keeps_rotated_token() -> None:
     mock = MockServer()
-    gate = threading.Event()
+    in_flight_at: list[float] = []
+    answered_at: list[float] = []
     original = mock.token
 
     def slow_token(form: dict[str, str]) -> httpx.Response:
-        gate.wait(5)
+        in_flight_at.append(time.monotonic())
+        time.sleep(0.5)
+        # The server has rotated the token: only this answer carries the new one.
+        answered_at.append(time.monotonic())
         return original(form)
 
     mock.token = slow_token  # type: ignore[method-assign]
 
     async def slow_handler(request: httpx.Request) -> httpx.Response:
-        return await anyio.to_thread.run_sync(mock, request)
+        # abandon_on_cancel: an unshielded caller really loses the answer, as over a network.
+        return await anyio.to_thread.run_sync(mock, request, abandon_on_cancel=True)
 
     http = StateServerHTTP(SERVER, transport=httpx.MockTransport(slow_handler))
     tm = TokenManager(http, "jrt_1", rotating=True)
     with anyio.move_on_after(0.2) as scope:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(tm.access_token)
-            await anyio.sleep(0.1)
-            gate.set()
-            await anyio.sleep(5)
+        await tm.access_token()
+        await anyio.sleep(5)
     assert scope.cancelled_caught
     # The shielded refresh finished: the rotated token was kept, the old one is gone.
     assert tm.refresh_token not in (None, "jrt_1")
     assert tm.refresh_token in mock.refresh_tokens
+    # ... although the cancellation came while the grant was in flight, before the answer.
+    assert in_flight_at[0] < scope.deadline < answered_at[0]
     await http.aclose()
 
 
