@@ -2,9 +2,14 @@
 
 Each file is written with ``pwrite`` at each range's offset into ``.<name>.jetraw-<id>`` beside
 the destination; the CRC-32C of every range is combined in order and compared with the checksum
-the platform recorded before the temporary file is fsynced and renamed into place. A failure of
+the platform recorded before the temporary file is fsynced and renamed into place. When the
+file's record also has a SHA-256 (given by the uploader at complete), the temporary file is read
+back once and that is checked too: a cost paid only for files that asked for it. A failure of
 any kind (a short read, a wrong checksum, a full disk, cancellation) removes the temporary file,
 so the destination holds the old bytes or the new, never a part.
+
+The server names the files: a path it sends with a ``..``, empty or control-character segment
+fails that file with :class:`~jetraw.InvalidPathError` before anything is written.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import hashlib
+import io
 import os
 import uuid
 from collections.abc import Sequence
@@ -25,6 +32,7 @@ from jetraw._crc import crc32c, crc32c_combine, crc32c_hex
 from jetraw._exceptions import InsufficientStorageError, IntegrityError
 from jetraw._storage import Storage
 from jetraw._transfer._config import TransferConfig
+from jetraw._transfer._localpaths import check_relative
 from jetraw._transfer._results import DownloadResult, FileTransfer, Progress, ProgressCallback
 from jetraw._transfer._retry import with_retries
 
@@ -99,7 +107,14 @@ class Downloader:
             files.release()
 
     async def download_file(self, remote: api_.RemoteFile, local: Path) -> None:
-        """Fetch one file to ``local`` atomically, verifying its size and CRC-32C."""
+        """Fetch one file to ``local`` atomically, verifying its size, CRC-32C and SHA-256.
+
+        The SHA-256 is checked only if the file's record has one.
+        """
+        # Defence in depth: the caller built ``local`` from this path; one with ".." in it
+        # must not be written at all (jetraw._transfer._localpaths.safe_local_target).
+        check_relative(remote.path)
+        expected_sha256 = _expected_sha256(remote)
 
         def prepare() -> None:
             if local.exists() and not self.overwrite:
@@ -144,6 +159,13 @@ class Downloader:
                         f"{remote.space}/{remote.path}: CRC-32C {crc32c_hex(total)} of the "
                         f"downloaded bytes does not match the recorded {remote.checksum}."
                     )
+                if expected_sha256 is not None:
+                    actual = await _sha256_of(tmp)
+                    if actual != expected_sha256:
+                        raise IntegrityError(
+                            f"{remote.space}/{remote.path}: SHA-256 {actual} of the downloaded "
+                            f"bytes does not match the recorded {expected_sha256}."
+                        )
                 await anyio.to_thread.run_sync(os.fsync, fd)
             finally:
                 await anyio.to_thread.run_sync(os.close, fd)
@@ -198,6 +220,43 @@ class Downloader:
             # other ranges are pointless now.
             errors.append(exc)
             scope.cancel()
+
+
+def _expected_sha256(remote: api_.RemoteFile) -> str | None:
+    value = remote.sha256
+    if value is None:
+        return None
+    value = value.lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise IntegrityError(
+            f"{remote.space}/{remote.path}: the recorded SHA-256 {value[:80]!r} is malformed."
+        )
+    return value
+
+
+_HASH_CHUNK = 8 << 20
+
+
+async def _sha256_of(path: Path) -> str:
+    """SHA-256 of a file, read back in chunks (a thread each: cancellable between chunks)."""
+    digest = hashlib.sha256()
+    buffer = bytearray(_HASH_CHUNK)
+    view = memoryview(buffer)
+
+    def step(handle: io.FileIO) -> bool:
+        n = handle.readinto(buffer)
+        if not n:
+            return False
+        digest.update(view[:n])  # releases the GIL for large buffers
+        return True
+
+    handle = await anyio.to_thread.run_sync(io.FileIO, path)
+    try:
+        while await anyio.to_thread.run_sync(step, handle):
+            pass
+    finally:
+        handle.close()
+    return digest.hexdigest()
 
 
 def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
