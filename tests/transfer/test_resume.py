@@ -109,3 +109,95 @@ async def test_file_changed_after_kill_restarts_cleanly(
     assert remote.checksum == crc32c_hex(crc32c(new))
     assert await client.list_pending_uploads(space.name) == []
     assert space.open_multipart_uploads() == []
+
+
+def rewrite_in_place(path: Path, data: bytes) -> None:
+    with open(path, "r+b") as f:
+        f.write(data)
+
+
+def journal_files() -> list[Path]:
+    directory = config_dir() / "uploads"
+    return sorted(directory.glob("*.json")) if directory.is_dir() else []
+
+
+@pytest.mark.slow
+async def test_file_replaced_by_rename_after_kill_aborts_the_old_upload(
+    space: SpaceUnderTest, client: Any, jetraw_platform: Any, tmp_path: Path
+) -> None:
+    size = 4 * 5 * MiB + 11
+    local = tmp_path / "big.bin"
+    local.write_bytes(os.urandom(size))
+    dest = f"/{space.name}/resume/renamed.bin"
+    start_and_kill(jetraw_platform, local, dest, parts=2)
+    old = await client.list_pending_uploads(space.name)
+    assert len(old) == 1
+    # An editor saves by writing a new file and renaming it over the old one (a new inode).
+    new = os.urandom(size + 5)
+    (tmp_path / "big.bin.tmp").write_bytes(new)
+    os.replace(tmp_path / "big.bin.tmp", local)
+    result, sent = await upload_counting(client, local, dest)
+    assert result.files[0].status == "uploaded"
+    assert sent == size + 5
+    remote = await client.stat(dest)
+    assert space.read_object(remote.object_key) == new
+    assert await client.list_pending_uploads(space.name) == []
+    assert space.open_multipart_uploads() == []
+    assert journal_files() == []
+    assert (await client._request("GET", f"/api/v1/uploads/{old[0].id}"))["status"] == "aborted"
+
+
+@pytest.mark.slow
+async def test_same_size_rewrite_with_restored_mtime_is_not_mixed(
+    space: SpaceUnderTest, client: Any, jetraw_platform: Any, tmp_path: Path
+) -> None:
+    size = 4 * 5 * MiB + 3
+    local = tmp_path / "big.bin"
+    local.write_bytes(os.urandom(size))
+    dest = f"/{space.name}/resume/cp-p.bin"
+    start_and_kill(jetraw_platform, local, dest, parts=2)
+    st = local.stat()
+    new = os.urandom(size)
+    rewrite_in_place(local, new)  # same inode, same size: only the bytes differ
+    os.utime(local, ns=(st.st_atime_ns, st.st_mtime_ns))  # as `cp -p` or `touch -r` would
+    assert local.stat().st_mtime_ns == st.st_mtime_ns
+    result, sent = await upload_counting(client, local, dest)
+    assert result.files[0].status == "uploaded"
+    assert sent == size  # nothing of the old parts was trusted
+    remote = await client.stat(dest)
+    assert space.read_object(remote.object_key) == new
+    assert remote.checksum == crc32c_hex(crc32c(new))
+    assert await client.list_pending_uploads(space.name) == []
+    assert space.open_multipart_uploads() == []
+    assert journal_files() == []
+
+
+@pytest.mark.slow
+async def test_resumed_parts_are_reverified(
+    space: SpaceUnderTest, client: Any, jetraw_platform: Any, tmp_path: Path
+) -> None:
+    """Even with size, mtime, ctime and inode all as journaled, resumed parts are re-read: a
+    change the markers miss (coarse timestamps, a clock step) restarts, never mixes."""
+    size = 4 * 5 * MiB + 3
+    local = tmp_path / "big.bin"
+    local.write_bytes(os.urandom(size))
+    dest = f"/{space.name}/resume/verified.bin"
+    start_and_kill(jetraw_platform, local, dest, parts=2)
+    st = local.stat()
+    new = os.urandom(size)
+    rewrite_in_place(local, new)
+    os.utime(local, ns=(st.st_atime_ns, st.st_mtime_ns))
+    # Make every marker match, as if the change had happened within one timestamp tick.
+    [path] = journal_files()
+    journal = json.loads(path.read_text())
+    journal["ctime_ns"] = local.stat().st_ctime_ns
+    path.write_text(json.dumps(journal))
+    result, sent = await upload_counting(client, local, dest)
+    assert result.files[0].status == "uploaded"
+    assert sent == size  # the parts that did not verify restarted the upload
+    remote = await client.stat(dest)
+    assert space.read_object(remote.object_key) == new
+    assert remote.checksum == crc32c_hex(crc32c(new))
+    assert await client.list_pending_uploads(space.name) == []
+    assert space.open_multipart_uploads() == []
+    assert journal_files() == []
