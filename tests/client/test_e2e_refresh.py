@@ -13,7 +13,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from jetraw._auth._store import FileStore, store_key
+from jetraw._auth._store import FileStore, open_store, store_key
 from jetraw.aio import AsyncClient
 from jetraw.testing import LocalPlatform
 
@@ -112,3 +112,83 @@ def test_eight_processes_share_one_rotating_login(
             return (await c.whoami()).email
 
     assert anyio.run(still_logged_in) == user.email
+
+
+async def _stored_login_with_expired_access_token(
+    platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch, name: str
+) -> str:
+    """Log a new user in (file store, as on a headless machine); expire the stored access token."""
+    monkeypatch.setenv("JETRAW_TOKEN_STORAGE", "file")
+    user = platform.create_user(unique_email(name))
+    platform.add_member(user)
+    async with AsyncClient(server=platform.url, refresh_token_if_empty=False) as c:
+        await c.authorize(opener=form_opener(user.email, user.password), notify=lambda m: None)
+    store = open_store()
+    key = store_key(platform.url, platform.organisation, user.email)
+    stored = store.get(key)
+    assert stored is not None
+    assert stored["access_token"]
+    stored["expires_at"] = time.time() - 1
+    store.set(key, stored)
+    return user.email
+
+
+@pytest.mark.anyio
+async def test_thousand_concurrent_first_calls_of_a_profile_client_refresh_once(
+    jetraw_platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    email = await _stored_login_with_expired_access_token(jetraw_platform, monkeypatch, "first")
+    before = jetraw_platform.metrics().get(REFRESH, 0)
+    client = AsyncClient()  # not entered: the calls below are its very first
+    results: list[str] = []
+
+    async def call() -> None:
+        results.append((await client.whoami()).email)
+
+    started = time.monotonic()
+    try:
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                for _ in range(1000):
+                    tg.start_soon(call)
+    finally:
+        await client.aclose()
+    elapsed = time.monotonic() - started
+    after = jetraw_platform.metrics().get(REFRESH, 0)
+    print(f"\n1000 first calls of one profile client: {elapsed:.1f}s, {after - before:g} grant")
+    assert results == [email] * 1000
+    assert after - before == 1
+    assert elapsed < 30
+
+
+@pytest.mark.anyio
+async def test_fifty_clients_of_one_process_share_one_stored_login(
+    jetraw_platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # More clients than anyio's 40 worker threads: waiting for the login lock in a thread used
+    # to deadlock them for the lock's 60 s timeout.
+    email = await _stored_login_with_expired_access_token(jetraw_platform, monkeypatch, "fifty")
+    before = jetraw_platform.metrics().get(REFRESH, 0)
+    clients = [AsyncClient() for _ in range(50)]
+    results: list[str] = []
+
+    async def call(client: AsyncClient) -> None:
+        results.append((await client.whoami()).email)
+
+    started = time.monotonic()
+    try:
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                for client in clients:
+                    for _ in range(4):
+                        tg.start_soon(call, client)
+    finally:
+        for client in clients:
+            await client.aclose()
+    elapsed = time.monotonic() - started
+    after = jetraw_platform.metrics().get(REFRESH, 0)
+    print(f"\n50 clients x 4 first calls: {elapsed:.1f}s, {after - before:g} refresh grants")
+    assert results == [email] * 200
+    # The first refresh is stored under the lock; every other client adopts it from the store.
+    assert after - before == 1
+    assert elapsed < 30

@@ -7,6 +7,9 @@ of a self-hosted platform would set it once.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,16 +54,73 @@ async def test_snippet_browser_login_then_config_file(platform: LocalPlatform) -
         assert client.organisation == platform.organisation
 
 
-async def test_snippet_set_default_client(platform: LocalPlatform) -> None:
-    # client = Client(); set_default_client(client)
-    client = AsyncClient(refresh_token=platform.api_key)
+async def test_snippet_set_default_client(platform: LocalPlatform, tmp_path: Path) -> None:
+    # client = Client()                      (the login saved by authorize / `jetraw login`)
+    # set_default_client(client)
+    # upload("local-file", "/destination-space/")          (no client=: the default is used)
+    from jetraw.aio import AsyncJetrawPath, upload
+
+    user = platform.create_user(unique_email("seed-default"))
+    platform.add_member(user)
+    login = AsyncClient(refresh_token_if_empty=False)
+    await login.authorize(opener=form_opener(user.email, user.password), notify=lambda m: None)
+    await login.aclose()
+    local = tmp_path / "default-client-file"
+    local.write_bytes(b"uploaded by the default client")
+    client = AsyncClient()
+    assert client.auth_source == "profile:default"
     try:
         set_default_client(client)
         assert get_default_client() is client
-        assert (await get_default_client().whoami()).email == platform.admin_email
+        await upload(str(local), f"/{platform.space}/", overwrite=True)
+        path = AsyncJetrawPath(f"/{platform.space}/default-client-file")
+        assert await path.exists()
+        assert await path.read_bytes() == b"uploaded by the default client"
+        # It was this client that did the work: only a use binds it to the loop and makes
+        # its token manager.
+        assert client._loop is not None
+        assert client._tokens_ is not None
+        assert (await client.whoami()).email == user.email
     finally:
         set_default_client(None)
         await client.aclose()
+    # The operation ran as the logged-in user, not as anyone else the environment names.
+    async with AsyncClient(refresh_token=platform.api_key) as admin:
+        stat = await AsyncJetrawPath(f"/{platform.space}/default-client-file", client=admin).stat()
+        assert stat.size == len(b"uploaded by the default client")
+
+
+def test_implicit_default_client_is_closed_when_asyncio_run_ends(
+    platform: LocalPlatform, tmp_path: Path
+) -> None:
+    # No set_default_client and no close anywhere: the implicit default must not leak its
+    # connections at exit (ResourceWarning "unclosed transport/socket", printed to stderr).
+    local = tmp_path / "implicit-file"
+    local.write_bytes(b"implicit default")
+    script = f"""
+import asyncio
+from jetraw.aio import AsyncJetrawPath, get_default_client, upload
+
+async def main():
+    await upload({str(local)!r}, "/{platform.space}/", overwrite=True)
+    assert await AsyncJetrawPath("/{platform.space}/implicit-file").exists()
+    return get_default_client()
+
+client = asyncio.run(main())
+assert client._state.name == "CLOSED", client
+print("ok")
+"""
+    env = dict(os.environ, JETRAW_API_KEY=platform.api_key, PYTHONWARNINGS="always")
+    proc = subprocess.run(
+        [sys.executable, "-W", "always", "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+    assert proc.stderr == ""
 
 
 async def test_snippet_client_passed_to_operations(platform: LocalPlatform, tmp_path: Path) -> None:
