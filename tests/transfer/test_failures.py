@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from jetraw._exceptions import (
     StorageError,
     UploadError,
 )
-from jetraw._storage import LocalStorage
+from jetraw._storage import LocalStorage, S3Storage
 from jetraw._transfer import TransferConfig
 from jetraw.aio import AsyncJetrawPath
 
@@ -34,6 +36,38 @@ SMALL = TransferConfig(multipart_threshold=5 * MiB, part_size=5 * MiB, retries=2
 SERIAL = TransferConfig(multipart_threshold=5 * MiB, part_size=5 * MiB, max_concurrency=1)
 
 
+class S3Calls:
+    """The multipart uploads the SDK started and the aborts it sent (spied on S3Storage)."""
+
+    def __init__(self) -> None:
+        self.created: list[tuple[str, str]] = []
+        self.aborted: list[tuple[str, str]] = []
+
+
+@pytest.fixture
+def s3_calls(monkeypatch: pytest.MonkeyPatch) -> S3Calls:
+    calls = S3Calls()
+    create, abort = S3Storage.create_multipart, S3Storage.abort_multipart
+
+    async def create_multipart(self: S3Storage, key: str, **kwargs: Any) -> str:
+        upload_id = await create(self, key, **kwargs)
+        calls.created.append((key, upload_id))
+        return upload_id
+
+    async def abort_multipart(self: S3Storage, key: str, upload_id: str) -> None:
+        calls.aborted.append((key, upload_id))  # the attempt counts, whatever S3 answers
+        await abort(self, key, upload_id)
+
+    monkeypatch.setattr(S3Storage, "create_multipart", create_multipart)
+    monkeypatch.setattr(S3Storage, "abort_multipart", abort_multipart)
+    return calls
+
+
+def open_uploads(boto3_client: Any, bucket: str) -> set[str]:
+    answer = boto3_client.list_multipart_uploads(Bucket=bucket)
+    return {u["UploadId"] for u in answer.get("Uploads", [])}
+
+
 async def test_dropped_connections_abort_the_upload(
     jetraw_platform: Any,
     client: Any,
@@ -41,6 +75,7 @@ async def test_dropped_connections_abort_the_upload(
     bucket: str,
     boto3_client: Any,
     tmp_path: Path,
+    s3_calls: S3Calls,
 ) -> None:
     proxy = DroppingProxy(urlparse(moto_url).port or 0, drop_after=1 * MiB)
     try:
@@ -59,7 +94,11 @@ async def test_dropped_connections_abort_the_upload(
         assert proxy.dropped >= SMALL.retries
     finally:
         proxy.close()
-    assert boto3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    # The bucket the upload used, untouched by the test: the multipart upload it started there
+    # (seen, so this is not vacuous) is gone because the SDK aborted it.
+    [(key, upload_id)] = s3_calls.created
+    assert s3_calls.aborted == [(key, upload_id)]
+    assert open_uploads(boto3_client, bucket) == set()
     with pytest.raises(RemotePathNotFoundError):
         await client.stat(f"/{name}/big.bin")
     assert await client.list_pending_uploads(name) == []
@@ -72,20 +111,17 @@ async def test_bucket_deleted_mid_upload(
     bucket: str,
     boto3_client: Any,
     tmp_path: Path,
+    s3_calls: S3Calls,
 ) -> None:
     name = f"t-{uuid.uuid4().hex[:12]}"
     jetraw_platform.create_space(name, storage=s3_descriptor(moto_url, bucket))
     (tmp_path / "big.bin").write_bytes(os.urandom(20 * MiB))
-    deleted = False
+    open_before_delete: set[str] = set()
 
     def delete_bucket_once(event: Any) -> None:
-        nonlocal deleted
-        if event.kind == "bytes" and event.bytes_done > 0 and not deleted:
-            deleted = True
-            for upload in boto3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
-                boto3_client.abort_multipart_upload(
-                    Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
-                )
+        if event.kind == "bytes" and event.bytes_done > 0 and not open_before_delete:
+            open_before_delete.update(open_uploads(boto3_client, bucket))
+            # The bucket goes with the upload's parts in it (the test aborts nothing itself).
             boto3_client.delete_bucket(Bucket=bucket)
 
     config = TransferConfig(multipart_threshold=5 * MiB, part_size=5 * MiB, max_concurrency=1)
@@ -93,15 +129,18 @@ async def test_bucket_deleted_mid_upload(
         await client.upload(
             tmp_path / "big.bin", f"/{name}/big.bin", config=config, progress=delete_bucket_once
         )
-    assert deleted
     [failed] = info.value.result.files
     assert isinstance(failed.error, StorageError)
     assert failed.error.code in ("NoSuchBucket", "NoSuchUpload")
+    # The bucket is gone with its uploads, so S3's state proves nothing now: what proves the
+    # cleanup is that the SDK sent AbortMultipartUpload for the very upload it had started
+    # (which was open in the real bucket), and that the server has no pending upload left.
+    [(key, upload_id)] = s3_calls.created
+    assert open_before_delete == {upload_id}
+    assert (key, upload_id) in s3_calls.aborted
+    assert await client.list_pending_uploads(name) == []
     with pytest.raises(RemotePathNotFoundError):
         await client.stat(f"/{name}/big.bin")
-    assert await client.list_pending_uploads(name) == []
-    boto3_client.create_bucket(Bucket=bucket)
-    assert boto3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
 def slow_parts(monkeypatch: pytest.MonkeyPatch, delay: float) -> None:
@@ -184,32 +223,70 @@ async def test_abort_pending_upload(
 
 
 async def test_concurrent_readers_during_overwrite(
-    space: SpaceUnderTest, client: Any, tmp_path: Path
+    space: SpaceUnderTest, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    versions = [os.urandom(6 * MiB), os.urandom(6 * MiB)]
+    # Multipart files (3 parts each way) and reads of many chunks: a read takes many awaits, so
+    # overwrites commit while reads are in flight.
+    versions = [os.urandom(12 * MiB + 1), os.urandom(12 * MiB + 1)]
+    digests = {hashlib.sha256(v).digest(): i for i, v in enumerate(versions)}
     dest = f"/{space.name}/hot.bin"
     p = AsyncJetrawPath(dest, client=client)
     config = TransferConfig(multipart_threshold=5 * MiB, part_size=5 * MiB)
     for i, data in enumerate(versions):
         (tmp_path / f"v{i}").write_bytes(data)
     await client.upload(tmp_path / "v0", dest, config=config)
-    seen: list[int] = []
+    reads: list[tuple[float, float, int]] = []  # (start, end, version)
+    writes: list[tuple[float, float, int]] = [(0.0, time.monotonic(), 0)]
+    commits: list[tuple[float, float]] = []  # the complete requests: when a new version appears
     done = False
+    request = client._request
+
+    async def timed_request(method: str, path: str, **kwargs: Any) -> Any:
+        started = time.monotonic()
+        answer = await request(method, path, **kwargs)
+        if method == "POST" and path.endswith("complete"):
+            commits.append((started, time.monotonic()))
+        return answer
+
+    monkeypatch.setattr(client, "_request", timed_request)
 
     async def reader() -> None:
         while not done:
+            started = time.monotonic()
             data = await p.read_bytes()
-            seen.append(versions.index(data))  # ValueError if neither version
+            version = digests.get(hashlib.sha256(data).digest())
+            assert version is not None, f"a read of {len(data)} bytes matched neither version"
+            reads.append((started, time.monotonic(), version))
 
-    async with anyio.create_task_group() as tg:
-        for _ in range(3):
-            tg.start_soon(reader)
-        for round_ in range(4):
-            await client.upload(
-                tmp_path / f"v{(round_ + 1) % 2}", dest, overwrite=True, config=config
-            )
-        done = True
-    assert seen
+    async def read_after(moment: float) -> None:
+        """Wait until some read that started after ``moment`` has finished."""
+        while not any(start > moment for start, _, _ in reads):  # noqa: ASYNC110
+            await anyio.sleep(0.01)
+
+    with anyio.fail_after(120):
+        async with anyio.create_task_group() as tg:
+            for _ in range(3):
+                tg.start_soon(reader)
+            await read_after(writes[0][1])
+            for round_ in range(4):
+                version = (round_ + 1) % 2
+                started = time.monotonic()
+                await client.upload(tmp_path / f"v{version}", dest, overwrite=True, config=config)
+                writes.append((started, time.monotonic(), version))
+                await read_after(writes[-1][1])
+            done = True
+
+    assert {v for _, _, v in reads} == {0, 1}
+    assert len(commits) == 4
+    # Reads really overlapped the overwrites: some were in flight across a commit.
+    assert any(r[0] < c[0] and r[1] > c[1] for r in reads for c in commits)
+    # A read that began after an overwrite finished and ended before the next one began sees
+    # exactly that version.
+    next_starts = [w[0] for w in writes[1:]] + [float("inf")]
+    for (_, end, version), next_start in zip(writes, next_starts, strict=True):
+        for start, finish, seen in reads:
+            if start > end and finish < next_start:
+                assert seen == version
     assert await p.read_bytes() == versions[0]
 
 
