@@ -3,6 +3,7 @@ pending uploads, and the file operations :class:`~jetraw.AsyncJetrawPath` is bui
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import os
@@ -39,6 +40,7 @@ from jetraw._transfer import (
     join,
     parse_remote,
 )
+from jetraw._transfer._budget import Scheduler
 
 if TYPE_CHECKING:
     from jetraw._models import Space
@@ -47,6 +49,13 @@ __all__ = ["LocalPath", "_FilesMixin"]
 
 #: A local path argument.
 LocalPath = Union[str, "os.PathLike[str]"]
+
+
+def _pool_size(storage: Storage) -> int:
+    """How many connections the backend's pool holds (unbounded for local disk)."""
+    if isinstance(storage, S3Storage):
+        return storage.max_pool_connections
+    return 1 << 30
 
 
 def _walk_tree(root: Path) -> list[tuple[Path, str]]:
@@ -93,14 +102,27 @@ class _FilesMixin:
             cache = self.__dict__["_storages"] = {}
         return cache
 
+    def _retired_storages(self) -> list[Storage]:
+        retired: list[Storage] | None = self.__dict__.get("_retired")
+        if retired is None:
+            retired = self.__dict__["_retired"] = []
+        return retired
+
     async def _storage_for(self, space: str, *, concurrency: int = 10) -> Storage:
-        """The storage backend of a space (one per space and client, on this client's loop)."""
+        """The storage backend of a space (one per space and client, on this client's loop).
+
+        Its connection pool is at least ``concurrency``: a transfer asking for more requests in
+        flight than the cached backend's pool holds gets a new backend with a larger pool (the
+        old one, which transfers in flight may still use, is closed with the client).
+        """
         cache = self._storage_cache()
         found = cache.get(space)
-        if found is None:
+        if found is None or _pool_size(found) < concurrency:
             info = await self.get_space(space)
             found = cache.get(space)
-            if found is None:
+            if found is None or _pool_size(found) < concurrency:
+                if found is not None:
+                    self._retired_storages().append(found)
                 found = cache[space] = open_storage(
                     info.storage,
                     verify=self.verify,
@@ -109,13 +131,30 @@ class _FilesMixin:
                 )
         return found
 
+    def _scheduler(self, config: TransferConfig) -> Scheduler:
+        """The client's one byte budget and request limit (on the running loop), grown to fit
+        ``config``: concurrent transfers share it rather than each having their own."""
+        loop = asyncio.get_running_loop()
+        found: tuple[asyncio.AbstractEventLoop, Scheduler] | None = self.__dict__.get("_sched")
+        if found is None or found[0] is not loop:
+            found = self.__dict__["_sched"] = (
+                loop,
+                Scheduler(config.max_bytes_in_flight, config.max_concurrency),
+            )
+        found[1].fit(config.max_bytes_in_flight, config.max_concurrency)
+        return found[1]
+
     async def _aclose_storage(self) -> None:
         """Close the storage clients this client opened."""
         cache = self._storage_cache()
-        storages = list(cache.values())
+        storages = list(cache.values()) + self._retired_storages()
         cache.clear()
+        self._retired_storages().clear()
         for storage in storages:
             await storage.aclose()
+        sched = self.__dict__.pop("_sched", None)
+        if sched is not None:
+            sched[1].pool.clear()
 
     def _journals(self) -> JournalStore:
         return JournalStore(config_dir() / "uploads")
@@ -206,6 +245,7 @@ class _FilesMixin:
             metadata=metadata,
             on_cancel=on_cancel,
             progress=progress,
+            scheduler=self._scheduler(config),
         )
         result = await uploader.run(items)
         with contextlib.suppress(JetrawError, OSError):
@@ -334,9 +374,10 @@ class _FilesMixin:
             if not items and entry.path:
                 await api_.stat(self, ref.space, entry.path)  # a missing directory: not found
         storage = await self._storage_for(ref.space, concurrency=config.max_concurrency)
-        result = await Downloader(
-            storage, config=config, overwrite=overwrite, progress=progress
-        ).run(items)
+        downloader = Downloader(storage, config=config, overwrite=overwrite, progress=progress)
+        # Ranged reads count against the client's one request limit too.
+        downloader.limiter = self._scheduler(config).limiter
+        result = await downloader.run(items)
         if result.failed:
             first = result.failed[0]
             raise DownloadError(

@@ -2,8 +2,9 @@
 
 The whole-file value of a multipart upload is combined from the part values with
 :func:`crc32c_combine` (the GF(2) matrix method of zlib's ``crc32_combine``), so a file is read
-once. ``google_crc32c`` only accepts immutable ``bytes``; hashing a large mutable buffer goes
-through it in bounded slices, so no whole-part copy is ever made.
+once. ``google_crc32c`` only accepts immutable ``bytes`` (not a memoryview, not even a read-only
+one); hashing a large mutable buffer goes through it in bounded slices, so no whole-part copy is
+ever made. The transfer engine hashes parts in its worker threads, not on the event loop.
 """
 
 from __future__ import annotations

@@ -206,6 +206,7 @@ class AsyncJetrawWriter:
                 path=ref.path,
                 config=self._config,
                 overwrite=self._overwrite,
+                scheduler=self._client._scheduler(self._config),
             )
             await stream.start()
             self._stream = stream

@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 
-__all__ = ["BufferPool"]
+__all__ = ["BufferPool", "Scheduler"]
 
 
 class BufferPool:
@@ -104,10 +104,36 @@ class BufferPool:
             view.release()
             self.release(buffer, size)
 
+    def grow(self, limit: int) -> None:
+        """Raise the budget to ``limit`` bytes (never lowers it)."""
+        if limit > self.limit:
+            self.limit = limit
+            self._wake()
+
     def clear(self) -> None:
         for buffer in self._free:
             _close(buffer)
         self._free.clear()
+
+
+class Scheduler:
+    """A client's one byte budget and request limit, shared by all its transfers at once.
+
+    Concurrent ``upload()`` calls, downloads and ``open("wb")`` streams of one client draw from
+    the same budget and the same request slots, so N transfers hold what one would, not N times
+    that. Sized by the largest :class:`~jetraw.TransferConfig` seen so far. Must be created on
+    the event loop that uses it.
+    """
+
+    def __init__(self, max_bytes_in_flight: int, max_concurrency: int) -> None:
+        self.pool = BufferPool(max_bytes_in_flight)
+        self.limiter = anyio.CapacityLimiter(max_concurrency)
+
+    def fit(self, max_bytes_in_flight: int, max_concurrency: int) -> None:
+        """Grow the budget and the request limit to at least these."""
+        self.pool.grow(max_bytes_in_flight)
+        if max_concurrency > self.limiter.total_tokens:
+            self.limiter.total_tokens = max_concurrency
 
 
 _GRAIN = 1 << 16  # buffer capacities are rounded up to this, so similar sizes share buffers

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 import anyio.lowlevel
+import anyio.to_thread
 
 from jetraw import _files_api as api_
 from jetraw._crc import crc32c, crc32c_combine
@@ -36,7 +37,7 @@ from jetraw._exceptions import (
     StorageError,
 )
 from jetraw._storage import PartInfo, Storage
-from jetraw._transfer._budget import BufferPool
+from jetraw._transfer._budget import BufferPool, Scheduler
 from jetraw._transfer._commit import abort_checked, complete_checked
 from jetraw._transfer._config import MAX_PARTS, TransferConfig
 from jetraw._transfer._retry import with_retries
@@ -87,6 +88,7 @@ class StreamUpload:
         path: str,
         config: TransferConfig,
         overwrite: bool,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.api = api
         self.storage = storage
@@ -97,8 +99,11 @@ class StreamUpload:
         self.part_size = config.part_size
         parts_in_head = max(1, -(-config.multipart_threshold // self.part_size))
         self.head_size = parts_in_head * self.part_size
-        self.pool = BufferPool(config.max_bytes_in_flight)
-        self.limiter = anyio.CapacityLimiter(config.max_concurrency)
+        # The client's scheduler when given: one budget over every concurrent transfer.
+        if scheduler is None:
+            scheduler = Scheduler(config.max_bytes_in_flight, config.max_concurrency)
+        self.pool = scheduler.pool
+        self.limiter = scheduler.limiter
         self.size = 0
         self.upload: api_.Upload | None = None
         self.storage_upload_id: str | None = None
@@ -204,7 +209,7 @@ class StreamUpload:
             assert self.storage_upload_id is not None
             key, sid = self.upload.object_key, self.storage_upload_id
             async with self.limiter:
-                crc = crc32c(view)
+                crc = await anyio.to_thread.run_sync(crc32c, view)  # off the event loop
                 info = await with_retries(
                     self.config.retries,
                     lambda: self.storage.upload_part(key, sid, number, view, crc32c=crc),
@@ -248,7 +253,7 @@ class StreamUpload:
             self.upload = upload = await api_.create_upload(
                 self.api, self.space, self.path, self.size, overwrite=self.overwrite
             )
-            crc = crc32c(view)
+            crc = await anyio.to_thread.run_sync(crc32c, view)  # off the event loop
             async with self.limiter:
                 await with_retries(
                     self.config.retries,

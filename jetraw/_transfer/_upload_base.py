@@ -21,7 +21,7 @@ from jetraw import _files_api as api_
 from jetraw._crc import crc32c, crc32c_hex
 from jetraw._exceptions import IntegrityError, JetrawError, StorageError
 from jetraw._storage import PartInfo, Storage
-from jetraw._transfer._budget import BufferPool
+from jetraw._transfer._budget import BufferPool, Scheduler
 from jetraw._transfer._commit import abort_checked
 from jetraw._transfer._config import TransferConfig
 from jetraw._transfer._journal import Journal, JournalStore
@@ -164,8 +164,7 @@ class _UploaderBase:
         metadata: Mapping[str, str] | None = None,
         on_cancel: OnCancel = "abort",
         progress: ProgressCallback | None = None,
-        pool: BufferPool | None = None,
-        limiter: anyio.CapacityLimiter | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.api = api
         self.storage = storage
@@ -180,10 +179,10 @@ class _UploaderBase:
         self.on_cancel = on_cancel
         self.progress_callback = progress
         # The client's scheduler when given: one budget over every concurrent transfer.
-        self.pool = pool if pool is not None else BufferPool(config.max_bytes_in_flight)
-        self.limiter = (
-            limiter if limiter is not None else anyio.CapacityLimiter(config.max_concurrency)
-        )
+        if scheduler is None:
+            scheduler = Scheduler(config.max_bytes_in_flight, config.max_concurrency)
+        self.pool: BufferPool = scheduler.pool
+        self.limiter = scheduler.limiter
         #: Object keys the committed files replaced (for the client to delete later).
         self.garbage: list[str] = []
         self._work: anyio.abc.TaskGroup | None = None
