@@ -126,6 +126,7 @@ async def test_download_refuses_a_stat_answer_of_dotdot(
 
     async def lying(api: Any, space_name: str, path: str) -> Any:
         found = await stat(api, space_name, path)
+        assert isinstance(found, api_.RemoteFile)
         return api_.RemoteFile(space_name, "..", found.size, found.crc32c, {}, found.object_key)
 
     monkeypatch.setattr(api_, "stat", lying)
