@@ -149,3 +149,68 @@ async def test_local_file_changed_during_upload_is_never_committed(
     assert not await AsyncJetrawPath(f"/{local_space.name}/f", client=client).exists()
     assert await client.list_pending_uploads(local_space.name) == []
     assert local_space.open_multipart_uploads() == []
+
+
+async def test_concurrent_uploads_share_one_budget(
+    local_space: SpaceUnderTest, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two ``upload()`` calls at once on one client hold what one would, not twice that."""
+    recorder = Recorder()
+    record(monkeypatch, recorder, 0.05)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "big.bin").write_bytes(os.urandom(30 * MiB))
+        for i in range(10):
+            (tmp_path / name / f"small{i}.bin").write_bytes(os.urandom(400_000))
+    config = TransferConfig(
+        multipart_threshold=5 * MiB,
+        part_size=5 * MiB,
+        max_concurrency=3,
+        max_bytes_in_flight=12 * MiB,
+    )
+    results: list[Any] = []
+
+    async def run(name: str) -> None:
+        results.append(
+            await client.upload(tmp_path / name, f"/{local_space.name}/{name}/", config=config)
+        )
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run, "a")
+        tg.start_soon(run, "b")
+    assert [len(r.uploaded) for r in results] == [11, 11]
+    assert recorder.max_requests <= 3
+    assert recorder.max_bytes <= 12 * MiB
+    assert client._scheduler(config).pool.peak <= 12 * MiB
+    assert recorder.max_bytes >= 10 * MiB  # the budget was used, not just respected
+
+
+async def test_larger_concurrency_gets_a_larger_storage_pool(
+    jetraw_platform: Any, moto_url: str, aws_env: dict[str, str], bucket: str, tmp_path: Path
+) -> None:
+    from jetraw._storage import S3Storage
+    from jetraw.aio import AsyncClient
+
+    from .conftest import s3_descriptor
+
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    jetraw_platform.create_space(name, storage=s3_descriptor(moto_url, bucket))
+    data = os.urandom(1000)
+    (tmp_path / "f").write_bytes(data)
+    async with AsyncClient(jetraw_platform.api_key, server=jetraw_platform.url) as client:
+        small = await client._storage_for(name, concurrency=8)
+        assert isinstance(small, S3Storage)
+        await small._get_client()
+        assert await client._storage_for(name, concurrency=8) is small
+        config = TransferConfig(max_concurrency=100)
+        await client.upload(tmp_path / "f", f"/{name}/f", config=config)
+        big = await client._storage_for(name, concurrency=100)
+        assert isinstance(big, S3Storage)
+        assert big is not small
+        assert big.max_pool_connections >= 100
+        assert await client._storage_for(name, concurrency=50) is big  # never shrinks
+        assert small._client is not None  # a transfer in flight may still use it
+        path = AsyncJetrawPath(f"/{name}/f", client=client)
+        assert await path.read_bytes() == data
+    assert small._client is None
+    assert big._client is None
