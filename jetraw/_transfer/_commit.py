@@ -21,7 +21,14 @@ from jetraw._exceptions import (
     UploadStateError,
 )
 
-__all__ = ["AbortOutcome", "abort_checked", "complete_checked", "is_definitive", "upload_status"]
+__all__ = [
+    "AbortOutcome",
+    "abort_checked",
+    "complete_checked",
+    "complete_or_settle",
+    "is_definitive",
+    "upload_status",
+]
 
 #: What aborting an upload on the server found: "aborted" (nothing references its object, so
 #: its bytes may go), "completed" (it was committed after all), "unknown" (keep everything).
@@ -102,3 +109,31 @@ async def abort_checked(api: api_.Requester, upload_id: str) -> AbortOutcome:
     if status == "completed":
         return "completed"
     return "unknown"
+
+
+async def complete_or_settle(
+    api: api_.Requester, upload: api_.Upload, size: int, crc32c: int, space: str
+) -> api_.RemoteFile:
+    """:func:`complete_checked`; if no answer ever arrives, settle it by aborting the upload.
+
+    An abort the server refuses because the upload is completed means the commit went through:
+    the file (as far as the client knows it) is returned. Otherwise the error is raised; the
+    upload is then aborted or in an unknown state, which the caller's abort handles.
+    """
+    try:
+        return await complete_checked(api, upload.id, size, crc32c, space)
+    except Exception as exc:
+        if is_definitive(exc):
+            raise
+        with anyio.CancelScope(shield=True):
+            outcome = await abort_checked(api, upload.id)
+        if outcome != "completed":
+            raise
+    return api_.RemoteFile(
+        space=space,
+        path=upload.path,
+        size=size,
+        crc32c=crc32c,
+        metadata={},
+        object_key=upload.object_key,
+    )

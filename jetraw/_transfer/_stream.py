@@ -38,7 +38,7 @@ from jetraw._exceptions import (
 )
 from jetraw._storage import PartInfo, Storage
 from jetraw._transfer._budget import BufferPool, Scheduler
-from jetraw._transfer._commit import abort_checked, complete_checked
+from jetraw._transfer._commit import abort_checked, complete_or_settle
 from jetraw._transfer._config import MAX_PARTS, TransferConfig
 from jetraw._transfer._retry import with_retries
 
@@ -295,7 +295,7 @@ class StreamUpload:
 
     async def _commit(self, crc: int) -> RemoteFile:
         assert self.upload is not None
-        remote = await complete_checked(self.api, self.upload.id, self.size, crc, self.space)
+        remote = await complete_or_settle(self.api, self.upload, self.size, crc, self.space)
         self.garbage = list(remote.garbage)
         self.upload = None  # committed: nothing to abort any more
         self.stored = False

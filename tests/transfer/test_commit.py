@@ -143,3 +143,20 @@ async def test_cancelled_during_commit_keeps_committed_file(
                 await transport.processed.wait()  # the server committed; the answer hangs
             tg.cancel_scope.cancel()
         await check_committed(client, space, dest, data)
+
+
+@pytest.mark.parametrize("size", [1000, 2 * 5 * MiB + 3])
+async def test_lost_complete_answer_open_wb(
+    space: SpaceUnderTest, jetraw_platform: Any, size: int
+) -> None:
+    from jetraw.aio import AsyncJetrawPath
+
+    data = os.urandom(size)
+    config = TransferConfig(multipart_threshold=5 * MiB, part_size=5 * MiB)
+    transport = LosingTransport()
+    dest = f"/{space.name}/streamed"
+    async for client in open_client(jetraw_platform, transport):
+        async with AsyncJetrawPath(dest, client=client).open("wb", config=config) as w:
+            await w.write(data)
+        assert transport.lost >= 1
+        await check_committed(client, space, dest, data)
