@@ -19,9 +19,11 @@ Where a caller would naturally catch a builtin, the jetraw error also subclasses
     │   ├── SpaceNotFoundError
     │   ├── RemotePathNotFoundError
     │   ├── UploadNotFoundError
-    │   └── ApiKeyNotFoundError
+    │   ├── ApiKeyNotFoundError
+    │   └── LocalPathNotFoundError .............. a local source of an upload does not exist
     ├── ConflictError
     │   ├── RemotePathExistsError (FileExistsError)
+    │   ├── LocalPathExistsError (FileExistsError) a download's local file exists (no overwrite)
     │   ├── DirectoryNotEmptyError (OSError)
     │   └── UploadStateError ................... the upload is no longer pending
     ├── APIError ............................... any other error answer of the state server
@@ -61,6 +63,8 @@ __all__ = [
     "InvalidCredentialsError",
     "InvalidPathError",
     "JetrawError",
+    "LocalPathExistsError",
+    "LocalPathNotFoundError",
     "LoginError",
     "LoginRequiredError",
     "NotFoundError",
@@ -156,12 +160,24 @@ class ApiKeyNotFoundError(NotFoundError):
     """Raised when an API key id is unknown."""
 
 
+class LocalPathNotFoundError(NotFoundError):
+    """Raised when a local path a transfer reads from (an upload's source) does not exist,
+    or a download's local destination cannot be used (its parent is not a directory).
+
+    Raised before any request is sent; the message names the path.
+    """
+
+
 class ConflictError(JetrawError):
     """Base class of 409 answers: the request conflicts with the current state."""
 
 
 class RemotePathExistsError(ConflictError, FileExistsError):
     """Raised when the destination exists and ``overwrite`` was not given."""
+
+
+class LocalPathExistsError(ConflictError, FileExistsError):
+    """Raised when a download's local destination file exists and ``overwrite`` was not given."""
 
 
 class DirectoryNotEmptyError(ConflictError, OSError):
