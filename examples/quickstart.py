@@ -67,7 +67,7 @@ def main() -> int:
 
         started = time.perf_counter()
         config = TransferConfig(multipart_threshold=16 * MiB, part_size=8 * MiB)
-        result = upload(local, f"/{space}/", config=config)
+        result = upload(local, f"/{space}/acquisition/", config=config)  # the tree, into a folder
         elapsed = time.perf_counter() - started
         print(
             f"Uploaded {len(result.files)} files in {elapsed:.2f} s "
@@ -79,10 +79,10 @@ def main() -> int:
         assert remote == sorted(digests), "the remote listing does not match what was uploaded"
         first = root / "run-001" / "dapi" / "frame_0000.raw"
         stat = first.stat()
-        print(f"{first}: {stat.size} bytes, crc32c {stat.checksum['crc32c']}")
+        print(f"{first}: {stat.size} bytes, CRC-32C {stat.checksum}")
 
         back = work / "downloaded"
-        download(root, back)
+        download(str(root), back)
         for rel, digest in digests.items():
             got = hashlib.sha256((back / rel).read_bytes()).hexdigest()
             assert got == digest, f"{rel} differs after the round trip"
