@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
@@ -18,9 +17,12 @@ from jetraw import _files_api as api_
 from jetraw._config import config_dir
 from jetraw._exceptions import (
     DownloadError,
+    InvalidPathError,
     JetrawError,
+    LocalPathNotFoundError,
     RemotePathNotFoundError,
     UploadError,
+    UploadNotFoundError,
 )
 from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
 from jetraw._storage import S3Storage, Storage, open_storage
@@ -41,6 +43,7 @@ from jetraw._transfer import (
     parse_remote,
 )
 from jetraw._transfer._budget import Scheduler
+from jetraw._transfer._localpaths import safe_local_target
 
 if TYPE_CHECKING:
     from jetraw._models import Space
@@ -221,7 +224,7 @@ class _FilesMixin:
 
         Raises:
             UploadError: Some files failed; ``error.result`` has every file's outcome.
-            FileNotFoundError: ``src`` does not exist.
+            LocalPathNotFoundError: ``src`` does not exist (raised before any request).
             InvalidPathError: ``dest`` is malformed or escapes its space.
             SpaceNotFoundError: The space does not exist.
             StorageCredentialsError: No usable storage credentials (nothing was sent).
@@ -270,7 +273,7 @@ class _FilesMixin:
                 return [UploadItem(p, join(ref.path, rel)) for p, rel in tree]
             exists = await anyio.to_thread.run_sync(local.exists)
             if not exists:
-                raise FileNotFoundError(errno.ENOENT, "No such local file", str(local))
+                raise LocalPathNotFoundError(f"No such local file or directory: {local}")
             if ref.directory or await self._is_remote_dir(ref):
                 return [UploadItem(local, join(ref.path, local.name))]
             return [UploadItem(local, ref.path)]
@@ -305,18 +308,26 @@ class _FilesMixin:
     async def abort_upload(self, upload_id: str) -> None:
         """Abort a pending upload and remove the parts it stored.
 
+        The local resume journal of that upload (if this machine has one) is deleted too, so
+        a later run of the same upload starts afresh instead of finding it.
+
         Args:
             upload_id: The upload's id (from :meth:`list_pending_uploads`).
 
         Raises:
-            UploadNotFoundError: No such upload.
+            UploadNotFoundError: No such upload (its local journal, if any, is deleted anyway).
         """
-        upload = await api_.get_upload(self, upload_id)
+        try:
+            upload = await api_.get_upload(self, upload_id)
+        except UploadNotFoundError:
+            await anyio.to_thread.run_sync(self._journals().forget_upload, upload_id)
+            raise
         if upload.storage_upload_id:
             storage = await self._storage_for(upload.space)
             with contextlib.suppress(JetrawError):
                 await storage.abort_multipart(upload.object_key, upload.storage_upload_id)
         await api_.abort_upload(self, upload_id)
+        await anyio.to_thread.run_sync(self._journals().forget_upload, upload_id)
 
     # -- downloads ------------------------------------------------------------------------------
 
@@ -325,7 +336,7 @@ class _FilesMixin:
         src: str,
         dest: LocalPath,
         *,
-        overwrite: bool = True,
+        overwrite: bool = False,
         config: TransferConfig | None = None,
         progress: ProgressCallback | None = None,
     ) -> DownloadResult:
@@ -338,7 +349,9 @@ class _FilesMixin:
         Args:
             src: ``/space/path`` of a file, or of a directory (its whole tree).
             dest: The local file, or a directory to put the file (or tree) in.
-            overwrite: Replace local files that exist.
+            overwrite: Replace local files that exist. Without it an existing local file is a
+                failure of that file (:class:`~jetraw.LocalPathExistsError`), as ``upload``
+                treats an existing remote file.
             config: Part sizes and concurrency.
             progress: Called (or awaited) with each :class:`ProgressEvent`.
 
@@ -349,6 +362,9 @@ class _FilesMixin:
             DownloadError: Some files failed; ``error.result`` has every file's outcome
                 (:class:`~jetraw.IntegrityError`, :class:`~jetraw.InsufficientStorageError`...).
             RemotePathNotFoundError: ``src`` does not exist.
+            SpaceNotFoundError: The space does not exist.
+            InvalidPathError: ``src`` names a file but ends with ``/``, or the server listed a
+                path outside ``src`` or one that would be written outside ``dest``.
         """
         config = config or TransferConfig()
         ref = parse_remote(src)
@@ -361,22 +377,37 @@ class _FilesMixin:
             entry = RemoteDirectory(ref.space, ref.path)
         if isinstance(entry, RemoteFile):
             into = await anyio.to_thread.run_sync(local.is_dir) or str(dest).endswith(os.sep)
-            items.append(
-                DownloadItem(entry, local / entry.path.rsplit("/", 1)[-1] if into else local)
-            )
+            name = entry.path.rsplit("/", 1)[-1]
+            items.append(DownloadItem(entry, safe_local_target(local, name) if into else local))
         else:
             prefix = f"{entry.path}/" if entry.path else ""
             async for found in api_.iter_files(self, ref.space, prefix):
                 if isinstance(found, RemoteFile):
-                    items.append(
-                        DownloadItem(found, local.joinpath(*found.path[len(prefix) :].split("/")))
-                    )
+                    if not found.path.startswith(prefix):
+                        raise InvalidPathError(
+                            f"The server listed {found.path!r} under {prefix!r}, which does not "
+                            "contain it; nothing was downloaded."
+                        )
+                    target = safe_local_target(local, found.path[len(prefix) :])
+                    items.append(DownloadItem(found, target))
             if not items and entry.path:
-                await api_.stat(self, ref.space, entry.path)  # a missing directory: not found
+                # Nothing listed: a missing directory (not found), or a file named with a "/".
+                there = await api_.stat(self, ref.space, entry.path)
+                if isinstance(there, RemoteFile):
+                    raise InvalidPathError(
+                        f"{src} names a file, not a directory: drop the trailing '/'."
+                    )
+            elif not items:
+                await self.get_space(ref.space)  # an unknown space: SpaceNotFoundError
         storage = await self._storage_for(ref.space, concurrency=config.max_concurrency)
-        downloader = Downloader(storage, config=config, overwrite=overwrite, progress=progress)
-        # Ranged reads count against the client's one request limit too.
-        downloader.limiter = self._scheduler(config).limiter
+        # The client's one byte budget and request limit, shared with concurrent transfers.
+        downloader = Downloader(
+            storage,
+            config=config,
+            overwrite=overwrite,
+            progress=progress,
+            scheduler=self._scheduler(config),
+        )
         result = await downloader.run(items)
         if result.failed:
             first = result.failed[0]
@@ -392,11 +423,15 @@ class _FilesMixin:
     async def stat(self, path: str) -> RemoteFile | RemoteDirectory:
         """The file or directory at ``/space/path``.
 
+        ``/space`` itself is a directory once the space is known to exist.
+
         Raises:
             RemotePathNotFoundError: Nothing is there.
+            SpaceNotFoundError: The space does not exist.
         """
         ref = parse_remote(path)
         if not ref.path:
+            await self.get_space(ref.space)  # cached for the life of the client
             return RemoteDirectory(ref.space, "")
         return await api_.stat(self, ref.space, ref.path)
 

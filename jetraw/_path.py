@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from jetraw._exceptions import InvalidPathError, RemotePathNotFoundError
+from jetraw._exceptions import InvalidPathError, RemotePathNotFoundError, SpaceNotFoundError
 from jetraw._files_api import RemoteDirectory, RemoteFile
 from jetraw._path_io import AsyncJetrawReader, AsyncJetrawWriter
 from jetraw._transfer import DownloadResult, TransferConfig
@@ -213,14 +213,15 @@ class AsyncJetrawPath:
 
         Raises:
             RemotePathNotFoundError: Nothing is there.
+            SpaceNotFoundError: The space does not exist.
         """
         return await self.client.stat(self._remote())
 
     async def exists(self) -> bool:
-        """Like ``pathlib.Path.exists``, but async."""
+        """Like ``pathlib.Path.exists``, but async (``False`` in a space that does not exist)."""
         try:
             await self.stat()
-        except RemotePathNotFoundError:
+        except (RemotePathNotFoundError, SpaceNotFoundError):
             return False
         return True
 
@@ -228,14 +229,14 @@ class AsyncJetrawPath:
         """Like ``pathlib.Path.is_file``, but async."""
         try:
             return isinstance(await self.stat(), RemoteFile)
-        except RemotePathNotFoundError:
+        except (RemotePathNotFoundError, SpaceNotFoundError):
             return False
 
     async def is_dir(self) -> bool:
         """Like ``pathlib.Path.is_dir``, but async (a space is a directory)."""
         try:
             return isinstance(await self.stat(), RemoteDirectory)
-        except RemotePathNotFoundError:
+        except (RemotePathNotFoundError, SpaceNotFoundError):
             return False
 
     async def iterdir(self) -> AsyncIterator[AsyncJetrawPath]:
@@ -406,14 +407,18 @@ class AsyncJetrawPath:
         self,
         to: str | os.PathLike[str],
         *,
-        overwrite: bool = True,
+        overwrite: bool = False,
         config: TransferConfig | None = None,
     ) -> Path:
         """Download this file (or directory tree) to a local path.
 
+        Like :func:`~jetraw.aio.download`, an existing local file is not replaced unless
+        ``overwrite=True``.
+
         Args:
             to: The local file, or an existing directory to download into.
-            overwrite: Replace a local file that exists.
+            overwrite: Replace a local file that exists (otherwise that file fails with
+                :class:`~jetraw.LocalPathExistsError`, inside a :class:`~jetraw.DownloadError`).
             config: Part sizes and concurrency.
 
         Returns:

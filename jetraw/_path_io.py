@@ -36,6 +36,14 @@ class AsyncJetrawReader:
         self._closed = False
 
     @property
+    def file(self) -> RemoteFile:
+        """The record of the file being read: size, checksum (CRC-32C), metadata, times.
+
+        Whoever reads the whole file can check its bytes against ``file.crc32c``.
+        """
+        return self._remote
+
+    @property
     def size(self) -> int:
         """The file's size in bytes."""
         return self._remote.size

@@ -355,7 +355,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
 
         Raises:
             UploadError: Some files failed; ``error.result`` has every file's outcome.
-            FileNotFoundError: ``src`` does not exist.
+            LocalPathNotFoundError: ``src`` does not exist (raised before any request).
             InvalidPathError: ``dest`` is malformed or escapes its space.
             SpaceNotFoundError: The space does not exist.
             StorageCredentialsError: No usable storage credentials (nothing was sent).
@@ -387,11 +387,14 @@ class Client(_runtime.Wrapper[AsyncClient]):
     def abort_upload(self, upload_id: str) -> None:
         """Abort a pending upload and remove the parts it stored.
 
+        The local resume journal of that upload (if this machine has one) is deleted too, so
+        a later run of the same upload starts afresh instead of finding it.
+
         Args:
             upload_id: The upload's id (from :meth:`list_pending_uploads`).
 
         Raises:
-            UploadNotFoundError: No such upload.
+            UploadNotFoundError: No such upload (its local journal, if any, is deleted anyway).
         """
         return _runtime.run(self._io().abort_upload, upload_id)
 
@@ -400,7 +403,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
         src: str,
         dest: LocalPath,
         *,
-        overwrite: bool = True,
+        overwrite: bool = False,
         config: TransferConfig | None = None,
         progress: ProgressCallback | None = None,
     ) -> DownloadResult:
@@ -413,7 +416,9 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Args:
             src: ``/space/path`` of a file, or of a directory (its whole tree).
             dest: The local file, or a directory to put the file (or tree) in.
-            overwrite: Replace local files that exist.
+            overwrite: Replace local files that exist. Without it an existing local file is a
+                failure of that file (:class:`~jetraw.LocalPathExistsError`), as ``upload``
+                treats an existing remote file.
             config: Part sizes and concurrency.
             progress: Called (or awaited) with each :class:`ProgressEvent`.
 
@@ -424,6 +429,9 @@ class Client(_runtime.Wrapper[AsyncClient]):
             DownloadError: Some files failed; ``error.result`` has every file's outcome
                 (:class:`~jetraw.IntegrityError`, :class:`~jetraw.InsufficientStorageError`...).
             RemotePathNotFoundError: ``src`` does not exist.
+            SpaceNotFoundError: The space does not exist.
+            InvalidPathError: ``src`` names a file but ends with ``/``, or the server listed a
+                path outside ``src`` or one that would be written outside ``dest``.
         """
         return _runtime.run(
             self._io().download, src, dest, overwrite=overwrite, config=config, progress=progress
@@ -432,8 +440,11 @@ class Client(_runtime.Wrapper[AsyncClient]):
     def stat(self, path: str) -> RemoteFile | RemoteDirectory:
         """The file or directory at ``/space/path``.
 
+        ``/space`` itself is a directory once the space is known to exist.
+
         Raises:
             RemotePathNotFoundError: Nothing is there.
+            SpaceNotFoundError: The space does not exist.
         """
         return _runtime.run(self._io().stat, path)
 

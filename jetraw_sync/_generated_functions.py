@@ -28,7 +28,7 @@ def download(
     dest: LocalPath,
     *,
     client: Client | None = None,
-    overwrite: bool = True,
+    overwrite: bool = False,
     config: TransferConfig | None = None,
     progress: ProgressCallback | None = None,
 ) -> DownloadResult:
@@ -40,7 +40,8 @@ def download(
         src: ``/space/path`` of a file or directory.
         dest: The local file, or a directory to download into.
         client: The client; the default client (:func:`get_default_client`) when ``None``.
-        overwrite: Replace local files that exist.
+        overwrite: Replace local files that exist (otherwise each such file fails with
+            :class:`~jetraw.LocalPathExistsError`).
         config: Part sizes and concurrency.
         progress: Called (or awaited) with each :class:`ProgressEvent`.
 

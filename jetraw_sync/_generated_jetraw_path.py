@@ -170,11 +170,12 @@ class JetrawPath(_runtime.Wrapper[AsyncJetrawPath]):
 
         Raises:
             RemotePathNotFoundError: Nothing is there.
+            SpaceNotFoundError: The space does not exist.
         """
         return _runtime.run(self._io().stat)
 
     def exists(self) -> bool:
-        """Like ``pathlib.Path.exists``."""
+        """Like ``pathlib.Path.exists`` (``False`` in a space that does not exist)."""
         return _runtime.run(self._io().exists)
 
     def is_file(self) -> bool:
@@ -312,14 +313,18 @@ class JetrawPath(_runtime.Wrapper[AsyncJetrawPath]):
         self,
         to: str | os.PathLike[str],
         *,
-        overwrite: bool = True,
+        overwrite: bool = False,
         config: TransferConfig | None = None,
     ) -> Path:
         """Download this file (or directory tree) to a local path.
 
+        Like :func:`~jetraw.download`, an existing local file is not replaced unless
+        ``overwrite=True``.
+
         Args:
             to: The local file, or an existing directory to download into.
-            overwrite: Replace a local file that exists.
+            overwrite: Replace a local file that exists (otherwise that file fails with
+                :class:`~jetraw.LocalPathExistsError`, inside a :class:`~jetraw.DownloadError`).
             config: Part sizes and concurrency.
 
         Returns:

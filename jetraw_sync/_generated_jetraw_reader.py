@@ -12,12 +12,22 @@ from jetraw_sync import _runtime
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from jetraw._files_api import RemoteFile
+
 
 class JetrawReader(_runtime.Wrapper[AsyncJetrawReader]):
     """A read-only, seekable binary file over a remote file: reads are ranged and buffered.
 
     Use it as ``with path.open("rb") as f: data = f.read(100)``.
     """
+
+    @property
+    def file(self) -> RemoteFile:
+        """The record of the file being read: size, checksum (CRC-32C), metadata, times.
+
+        Whoever reads the whole file can check its bytes against ``file.crc32c``.
+        """
+        return self._async.file
 
     @property
     def size(self) -> int:

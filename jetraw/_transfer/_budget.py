@@ -42,6 +42,21 @@ class BufferPool:
 
     async def acquire(self, size: int) -> mmap.mmap:
         """Wait for ``size`` bytes of budget and return a buffer of at least that length."""
+        await self._grant(size)
+        return self._take(size)
+
+    @asynccontextmanager
+    async def reserve(self, size: int) -> AsyncIterator[None]:
+        """``async with pool.reserve(n)``: hold ``n`` bytes of budget, without a buffer (for
+        bytes that live elsewhere, such as a download's range on its way to the disk)."""
+        await self._grant(size)
+        try:
+            yield
+        finally:
+            self.in_use -= size
+            self._wake()
+
+    async def _grant(self, size: int) -> None:
         if self._waiters or not self._fits(size):
             event = anyio.Event()
             entry = (size, event)
@@ -58,7 +73,6 @@ class BufferPool:
         else:
             self.in_use += size
         self.peak = max(self.peak, self.in_use)
-        return self._take(size)
 
     def _take(self, size: int) -> mmap.mmap:
         best = None

@@ -29,8 +29,16 @@ import anyio.to_thread
 
 from jetraw import _files_api as api_
 from jetraw._crc import crc32c, crc32c_combine, crc32c_hex
-from jetraw._exceptions import InsufficientStorageError, IntegrityError
+from jetraw._exceptions import (
+    InsufficientStorageError,
+    IntegrityError,
+    JetrawError,
+    LocalPathExistsError,
+    LocalPathNotFoundError,
+    StorageError,
+)
 from jetraw._storage import Storage
+from jetraw._transfer._budget import Scheduler
 from jetraw._transfer._config import TransferConfig
 from jetraw._transfer._localpaths import check_relative
 from jetraw._transfer._results import DownloadResult, FileTransfer, Progress, ProgressCallback
@@ -53,6 +61,22 @@ def _translate_local(exc: OSError, path: Path) -> OSError:
     return exc
 
 
+def _prepare_error(exc: OSError, local: Path) -> OSError:
+    """A jetraw error for a destination that cannot be made ready (never a raw OSError)."""
+    translated = _translate_local(exc, local)
+    if translated is not exc:
+        return translated
+    if isinstance(exc, (FileExistsError, NotADirectoryError)) or exc.errno in (
+        errno.ENOTDIR,
+        errno.EEXIST,
+        errno.ENOENT,
+    ):
+        return LocalPathNotFoundError(
+            f"Cannot write {local}: {local.parent} is not a directory (or cannot be created)."
+        )
+    return StorageError(f"Cannot write {local}: {exc.strerror or exc}.")
+
+
 class Downloader:
     """Downloads files from one space's storage. Build one per call of ``download``."""
 
@@ -61,13 +85,19 @@ class Downloader:
         storage: Storage,
         *,
         config: TransferConfig,
-        overwrite: bool = True,
+        overwrite: bool = False,
         progress: ProgressCallback | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.storage = storage
         self.config = config
         self.overwrite = overwrite
-        self.limiter = anyio.CapacityLimiter(config.max_concurrency)
+        # The client's scheduler when given: downloads then share one byte budget and request
+        # limit with every other transfer of the client (uploads included).
+        if scheduler is None:
+            scheduler = Scheduler(config.max_bytes_in_flight, config.max_concurrency)
+        self.pool = scheduler.pool
+        self.limiter = scheduler.limiter
         self.progress_callback = progress
         self.progress = Progress(None, 0, 0)
 
@@ -99,6 +129,7 @@ class Downloader:
             await self.download_file(item.remote, item.local)
             entry.status = "downloaded"
             entry.checksum = item.remote.checksum
+            entry.bytes_sent = item.remote.size
             await self.progress.emit("done", entry)
         except Exception as exc:
             entry.status, entry.error = "failed", exc
@@ -117,9 +148,16 @@ class Downloader:
         expected_sha256 = _expected_sha256(remote)
 
         def prepare() -> None:
-            if local.exists() and not self.overwrite:
-                raise FileExistsError(errno.EEXIST, "The local file exists", str(local))
-            local.parent.mkdir(parents=True, exist_ok=True)
+            if not self.overwrite and (local.exists() or local.is_symlink()):
+                raise LocalPathExistsError(
+                    f"{local} exists: pass overwrite=True (--overwrite) to replace it."
+                )
+            try:
+                local.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _prepare_error(exc, local) from exc
+            if local.is_dir():
+                raise LocalPathExistsError(f"{local} is a directory, not a file.")
 
         await anyio.to_thread.run_sync(prepare)
         tmp = local.with_name(f".{local.name}.jetraw-{uuid.uuid4().hex[:12]}")
@@ -132,7 +170,7 @@ class Downloader:
                 lambda: os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             )
         except OSError as exc:
-            raise _translate_local(exc, local) from exc
+            raise _prepare_error(exc, local) from exc
         try:
             try:
                 errors: list[BaseException] = []
@@ -173,10 +211,11 @@ class Downloader:
         except BaseException as exc:
             with anyio.CancelScope(shield=True), contextlib.suppress(OSError):
                 await anyio.to_thread.run_sync(tmp.unlink)
-            if isinstance(exc, OSError) and not isinstance(exc, InsufficientStorageError):
+            if isinstance(exc, OSError) and not isinstance(exc, JetrawError):
                 translated = _translate_local(exc, local)
-                if translated is not exc:
-                    raise translated from exc
+                if translated is exc:
+                    translated = StorageError(f"Cannot write {local}: {exc.strerror or exc}.")
+                raise translated from exc
             raise
 
     async def _range(
@@ -213,7 +252,8 @@ class Downloader:
             crcs[index] = value
 
         try:
-            async with self.limiter:
+            # Budget first, then a request slot: the order the upload engine takes them in.
+            async with self.pool.reserve(length), self.limiter:
                 await with_retries(self.config.retries, attempt)
         except Exception as exc:
             # Kept, not raised (a task group would wrap it in an ExceptionGroup); the file's

@@ -80,3 +80,15 @@ class JournalStore:
 
     def delete(self, key: str) -> None:
         self._file(key).unlink(missing_ok=True)
+
+    def forget_upload(self, upload_id: str) -> int:
+        """Delete every journal of the upload ``upload_id``; return how many there were."""
+        if not self.directory.is_dir():
+            return 0
+        removed = 0
+        for entry in self.directory.glob("*.json"):
+            journal = self.load(entry.stem)
+            if journal is not None and journal.upload_id == upload_id:
+                self.delete(entry.stem)
+                removed += 1
+        return removed

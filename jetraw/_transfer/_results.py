@@ -36,6 +36,8 @@ class FileTransfer:
         checksum: The CRC-32C (8 hex digits) recorded by the platform, once known.
         status: ``"uploaded"``, ``"downloaded"``, ``"skipped"`` or ``"failed"``.
         error: The exception of a failed file.
+        bytes_sent: Bytes actually sent or received for this file by this run: parts stored
+            by an earlier run and resumed are not counted, nor is a skipped file.
     """
 
     local: Path
@@ -44,6 +46,7 @@ class FileTransfer:
     checksum: str | None = None
     status: Status = "failed"
     error: BaseException | None = None
+    bytes_sent: int = 0
 
 
 @dataclasses.dataclass
@@ -112,15 +115,18 @@ class ProgressEvent:
 
     Attributes:
         kind: ``"started"``, ``"bytes"``, ``"done"`` or ``"failed"`` (of ``file``), or
-            ``"bytes"`` with ``file=None`` for a periodic total.
+            ``"bytes"`` with ``file=None`` for a periodic total. ``"kept"``: an upload
+            cancelled with ``on_cancel="keep"`` whose stored parts were kept, so running the
+            same upload again resumes it (its result says ``"failed"``, with the
+            cancellation as its error).
         file: The file concerned (``None`` for periodic totals).
         bytes_done: Bytes sent or received so far over all files (retries subtracted).
         bytes_total: Bytes of all files.
-        files_done: Files finished (transferred, skipped or failed).
+        files_done: Files finished (transferred, skipped, failed or kept).
         files_total: Number of files.
     """
 
-    kind: Literal["started", "bytes", "done", "failed"]
+    kind: Literal["started", "bytes", "done", "failed", "kept"]
     file: FileTransfer | None
     bytes_done: int
     bytes_total: int
@@ -168,7 +174,7 @@ class Progress:
         )
 
     async def emit(self, kind: str, file: FileTransfer | None = None) -> None:
-        if kind in ("done", "failed"):
+        if kind in ("done", "failed", "kept"):
             self.files_done += 1
         if self.callback is None:
             return

@@ -23,7 +23,7 @@ import anyio.to_thread
 
 from jetraw import _files_api as api_
 from jetraw._crc import crc32c_hex
-from jetraw._exceptions import JetrawError, NotFoundError
+from jetraw._exceptions import JetrawError, LocalPathNotFoundError, NotFoundError
 from jetraw._transfer._commit import complete_checked, is_definitive
 from jetraw._transfer._results import FileTransfer, Progress, UploadResult
 from jetraw._transfer._retry import with_retries
@@ -82,6 +82,11 @@ class Uploader(_MultipartUploader):
                 st = os.stat(job.item.local)
                 if not os.path.isfile(job.item.local):
                     raise IsADirectoryError(f"{job.item.local} is not a regular file.")
+            except FileNotFoundError as exc:
+                missing = LocalPathNotFoundError(f"No such local file: {job.item.local}")
+                missing.__cause__ = exc
+                job.fail(missing)
+                continue
             except OSError as exc:
                 job.fail(exc)
                 continue
@@ -220,7 +225,7 @@ class Uploader(_MultipartUploader):
                     ),
                 )
             job.crc, job.stored = crc, True
-            job.sent = size
+            job.sent = job.result.bytes_sent = size
             self._to_complete.append(job)
         except Exception as exc:
             job.fail(exc)
@@ -297,6 +302,8 @@ class Uploader(_MultipartUploader):
                 job.result.status = "failed"
                 job.result.error = job.error
                 job.done = True
+                # Neither done nor failed for good: listeners learn it can be resumed.
+                await self.progress.emit("kept", job.result)
                 continue
             if job.error is None:
                 job.fail(

@@ -209,6 +209,7 @@ class _MultipartUploader(_UploaderBase):
                     )
                 job.parts[number] = PartInfo(number, info.etag, size, crc)
                 job.sent += size
+                job.result.bytes_sent = job.sent
                 await self._save_journal(job)
         except Exception as exc:
             job.fail(exc)

@@ -13,7 +13,7 @@ import click
 from jetraw._auth import _login
 from jetraw._auth._store import store_key
 from jetraw._client import AsyncClient
-from jetraw._config import ENV_API_KEY, ENV_SERVER, NO_SERVER_MESSAGE
+from jetraw._config import ENV_API_KEY, ENV_SERVER, NO_SERVER_MESSAGE, same_server
 from jetraw._exceptions import ConfigurationError, JetrawError
 from jetraw._models import ApiKey, Identity, Space
 from jetraw.cli._common import run as run_async
@@ -25,6 +25,18 @@ T = TypeVar("T")
 def _run(fn: Callable[[], Awaitable[T]]) -> T:
     # The shared runner turns 3.10's CancelledError-on-Ctrl-C into KeyboardInterrupt (exit 130).
     return run_async(fn)
+
+
+def _foreign_login(client: AsyncClient) -> str | None:
+    """Why the saved login is not in use when it belongs to another server than this one."""
+    prof, server = client._config.profile, client.server
+    if prof is None or server is None or same_server(server, prof.server):
+        return None
+    via = f"{ENV_SERVER} points to" if os.environ.get(ENV_SERVER) else "the server in use is"
+    return (
+        f"the saved login (profile {prof.name!r}) is for {prof.server}; {via} {server}. "
+        f"Unset {ENV_SERVER} to use it, or run `jetraw login --server {server}`."
+    )
 
 
 def _profile(ctx: click.Context, explicit: str | None = None) -> str | None:
@@ -127,15 +139,19 @@ async def _login_api_key(
 def logout(ctx: click.Context) -> None:
     """Revoke the saved login and delete every stored copy of it."""
 
-    async def run() -> Any:
+    async def run() -> tuple[Any, str | None]:
         async with AsyncClient(profile=_profile(ctx), refresh_token_if_empty=False) as client:
-            return await client.logout()
+            foreign = _foreign_login(client)
+            return await client.logout(), foreign
 
-    result = _run(run)
+    result, foreign = _run(run)
     if result.removed or result.revoked:
         click.echo("Logged out" + (" (revoked on the server)." if result.revoked else "."))
         for item in result.removed:
             click.echo(f"  removed {item}")
+    elif foreign is not None:
+        # The saved login is another server's: left alone, and the user told why.
+        click.echo(f"Nothing logged out: {foreign}")
     else:
         click.echo("No saved login to remove.")
     for name in result.still_logged_in_by:
@@ -193,7 +209,7 @@ def auth_status(ctx: click.Context, as_json: bool) -> None:
                 status["error"] = (
                     NO_SERVER_MESSAGE
                     if client.server is None
-                    else "not logged in: run `jetraw login`"
+                    else _foreign_login(client) or "not logged in: run `jetraw login`"
                 )
                 return status
             try:

@@ -13,8 +13,8 @@ from jetraw._client import AsyncClient
 from jetraw._crc import crc32c
 from jetraw._exceptions import IntegrityError, NotFoundError, UploadNotFoundError
 from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
-from jetraw._path_io import AsyncJetrawReader
 from jetraw._transfer import parse_remote
+from jetraw.aio import AsyncJetrawPath
 from jetraw.cli._common import (
     CommandError,
     client_for,
@@ -132,18 +132,18 @@ def cat(ctx: click.Context, path: str) -> None:
 
     async def stream() -> None:
         async with client_for(ctx) as client:
-            entry = await client.stat(path)
-            if not isinstance(entry, RemoteFile):
-                raise CommandError(f"{path} is a directory.", 2)
-            storage = await client._storage_for(entry.space)
-            reader = AsyncJetrawReader(entry, storage, buffer_size=1)
             value = 0
-            async with reader:
-                while chunk := await reader.read(_CHUNK):
-                    value = crc32c(chunk, value)
-                    await anyio.to_thread.run_sync(out.write, chunk)
+            # No read-ahead: every read is one ranged request of _CHUNK bytes.
+            try:
+                async with AsyncJetrawPath(path, client=client).open("rb", buffer_size=1) as f:
+                    expected = f.file.crc32c
+                    while chunk := await f.read(_CHUNK):
+                        value = crc32c(chunk, value)
+                        await anyio.to_thread.run_sync(out.write, chunk)
+            except IsADirectoryError:
+                raise CommandError(f"{path} is a directory.", 2) from None
             await anyio.to_thread.run_sync(out.flush)
-            if entry.crc32c is not None and value != entry.crc32c:
+            if expected is not None and value != expected:
                 raise IntegrityError(f"{path}: the bytes read do not match the recorded checksum.")
 
     try:
@@ -263,15 +263,6 @@ def uploads(ctx: click.Context, space: str | None, as_json: bool) -> None:
         click.echo(f"{u.id}  {u.size:>12}  expires {expires}  /{u.space}/{u.path}")
 
 
-def _forget_journals(client: AsyncClient, upload_ids: set[str]) -> None:
-    """Drop the local resume journals of aborted uploads (a later run would discard them)."""
-    store = client._journals()
-    for entry in store.directory.glob("*.json") if store.directory.is_dir() else []:
-        journal = store.load(entry.stem)
-        if journal is not None and journal.upload_id in upload_ids:
-            store.delete(entry.stem)
-
-
 @uploads.command("abort")
 @click.argument("ids", nargs=-1)
 @click.option("--all", "abort_all", is_flag=True, help="Abort every pending upload.")
@@ -295,7 +286,6 @@ def uploads_abort(
                     await client.abort_upload(upload_id)
                 except UploadNotFoundError:
                     raise CommandError(f"No such upload: {upload_id}", 4) from None
-            await anyio.to_thread.run_sync(_forget_journals, client, set(targets))
             return targets
 
     done = run(abort)

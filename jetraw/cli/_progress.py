@@ -80,8 +80,10 @@ class TransferProgress:
         self._progress: Progress | None = None
         self._total: TaskID | None = None
         self._current: dict[int, TaskID] = {}
-        #: Files started and not yet finished (after Ctrl-C: the uploads left to resume).
+        #: Files started and not yet finished.
         self.in_flight: dict[int, FileTransfer] = {}
+        #: Uploads cancelled and kept to be resumed (``"kept"`` events; after Ctrl-C).
+        self.kept: list[FileTransfer] = []
 
     # -- context --------------------------------------------------------------------------------
 
@@ -137,8 +139,10 @@ class TransferProgress:
         if event.file is not None:
             if event.kind == "started":
                 self.in_flight[id(event.file)] = event.file
-            elif event.kind in ("done", "failed"):
+            elif event.kind in ("done", "failed", "kept"):
                 self.in_flight.pop(id(event.file), None)
+                if event.kind == "kept":
+                    self.kept.append(event.file)
         self.bytes_moved = self._base_bytes + event.bytes_done
         if self._progress is None or self._total is None:
             return
@@ -160,7 +164,7 @@ class TransferProgress:
             self._current[key] = self._progress.add_task(
                 f"  {escape(_short(file))}", total=None, files=human_size(file.size), file=True
             )
-        elif kind in ("done", "failed") and key in self._current:
+        elif kind in ("done", "failed", "kept") and key in self._current:
             self._progress.remove_task(self._current.pop(key))
             if kind == "failed":
                 self._progress.console.print(

@@ -47,6 +47,11 @@ def _config(
     )
 
 
+def _bytes_sent(result: TransferResult) -> int:
+    """Bytes really sent or received by this run (resumed parts and skipped files excluded)."""
+    return sum(f.bytes_sent for f in result.files)
+
+
 def _result_json(result: TransferResult, progress: TransferProgress) -> dict[str, Any]:
     return {
         "ok": result.ok,
@@ -66,7 +71,7 @@ def _result_json(result: TransferResult, progress: TransferProgress) -> dict[str
         "skipped": len(result.skipped),
         "failed": len(result.failed),
         "bytes": result.bytes,
-        "bytes_transferred": progress.bytes_moved,
+        "bytes_transferred": _bytes_sent(result),
         "seconds": round(progress.seconds, 3),
     }
 
@@ -88,7 +93,7 @@ def _finish(
         raise SystemExit(file_error_code(failed.error))
     if not as_json and not quiet:
         secs = progress.seconds
-        rate = human_size(int(progress.bytes_moved / secs)) + "/s" if secs > 0 else "-"
+        rate = human_size(int(_bytes_sent(result) / secs)) + "/s" if secs > 0 else "-"
         parts = [
             f"{verb} {len(result.transferred)} of {len(result.files)} "
             f"file{'' if len(result.files) == 1 else 's'} "
@@ -119,11 +124,9 @@ def _check_sources(sources: tuple[str, ...], recursive: bool) -> list[Path]:
     return paths
 
 
-def _interrupted(
-    progress: TransferProgress, config: TransferConfig, several: bool, flagged: bool
-) -> str:
+def _interrupted(progress: TransferProgress, several: bool, flagged: bool) -> str:
     """The one line after Ctrl-C: what was kept, and how to resume or discard it."""
-    kept = [f for f in progress.in_flight.values() if config.is_multipart(f.size)]
+    kept = progress.kept
     if not kept:
         return "Interrupted. Files already uploaded stay; run the same command again for the rest."
     extra = (
@@ -206,9 +209,7 @@ def upload(
         if (ctx.obj or {}).get("debug"):
             raise
         click.echo(
-            _interrupted(
-                progress, config, len(paths) > 1 or paths[0].is_dir(), overwrite or skip_existing
-            ),
+            _interrupted(progress, len(paths) > 1 or paths[0].is_dir(), overwrite or skip_existing),
             err=True,
         )
         raise SystemExit(130) from None

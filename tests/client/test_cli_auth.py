@@ -97,6 +97,39 @@ def test_logout_reports_env_var_that_still_logs_in(
     assert "JETRAW_API_KEY is set and still logs you in" in result.output
 
 
+def test_status_and_logout_name_a_saved_login_for_another_server(
+    runner: CliRunner, jetraw_platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JETRAW_SERVER pointing elsewhere than the saved login: said so, not "not logged in"."""
+    platform = jetraw_platform
+    result = runner.invoke(
+        cli, ["login", "--api-key", "--server", platform.url], input=platform.api_key
+    )
+    assert result.exit_code == 0, result.output
+    other = "http://127.0.0.1:9"  # never contacted: the saved login is not offered to it
+    monkeypatch.setenv("JETRAW_SERVER", other)
+    expected = (
+        f"the saved login (profile 'default') is for {platform.url}; "
+        f"JETRAW_SERVER points to {other}"
+    )
+    result = runner.invoke(cli, ["auth", "status", "--json"])
+    status = json.loads(result.output)
+    assert status["valid"] is False
+    assert expected in status["error"]
+    assert "not logged in" not in status["error"]
+    result = runner.invoke(cli, ["auth", "status"])
+    assert expected in result.output
+    result = runner.invoke(cli, ["logout"])
+    assert result.exit_code == 0, result.output
+    assert expected in result.output
+    assert "No saved login" not in result.output
+    # The other server's login was left alone: without the variable it still works.
+    monkeypatch.delenv("JETRAW_SERVER")
+    result = runner.invoke(cli, ["whoami", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["auth_source"] == "profile:default"
+
+
 def test_errors_are_one_line_with_exit_codes(
     runner: CliRunner, jetraw_platform: LocalPlatform
 ) -> None:

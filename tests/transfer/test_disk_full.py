@@ -92,7 +92,7 @@ async def test_download_enospc_injected(
 
     monkeypatch.setattr(_download, "_pwrite_all", full)
     with pytest.raises(DownloadError) as info:
-        await client.download(f"/{space.name}/f", tmp_path / "out")
+        await client.download(f"/{space.name}/f", tmp_path / "out", overwrite=True)
     assert isinstance(info.value.result.files[0].error, InsufficientStorageError)
     assert os.listdir(tmp_path / "out") == ["f"]
     assert (tmp_path / "out" / "f").read_bytes() == b"previous"

@@ -13,9 +13,17 @@ import pytest
 
 from jetraw import _files_api as api_
 from jetraw._crc import crc32c
-from jetraw._exceptions import DownloadError, IntegrityError, InvalidPathError
+from jetraw._exceptions import (
+    DownloadError,
+    IntegrityError,
+    InvalidPathError,
+    LocalPathExistsError,
+    LocalPathNotFoundError,
+    RemotePathNotFoundError,
+)
 from jetraw._transfer import TransferConfig
 from jetraw._transfer._localpaths import check_relative, safe_local_target
+from jetraw.aio import AsyncJetrawPath
 
 from .conftest import SpaceUnderTest
 
@@ -139,6 +147,92 @@ async def test_download_refuses_a_stat_answer_of_dotdot(
     assert real.size == 1
     assert _files_outside(tmp_path, dest) == [tmp_path / "a.bin"]
     assert list(dest.iterdir()) == []
+
+
+@pytest.mark.parametrize("listed", ["abcd..", "abcXevil/x.bin", "other/abc/x.bin"])
+async def test_download_refuses_a_listed_path_outside_the_prefix(
+    space: SpaceUnderTest,
+    client: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    listed: str,
+) -> None:
+    """The prefix is cut off only from paths that start with it: ``abcd..`` listed under
+    ``abc/`` would leave ``..`` (the destination's parent), ``abcXevil/x`` a wrong file."""
+    (tmp_path / "a.bin").write_bytes(b"abc")
+    await client.upload(tmp_path / "a.bin", f"/{space.name}/abc/a.bin")
+    real = await client.stat(f"/{space.name}/abc/a.bin")
+    assert isinstance(real, api_.RemoteFile)
+
+    async def lying(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        yield api_.RemoteFile(space.name, listed, real.size, real.crc32c, {}, real.object_key)
+
+    monkeypatch.setattr(api_, "iter_files", lying)
+    dest = tmp_path / "work" / "dest"
+    dest.mkdir(parents=True)
+    with pytest.raises(InvalidPathError, match="does not contain it"):
+        await client.download(f"/{space.name}/abc", dest)
+    assert list(dest.iterdir()) == []
+    assert _names(tmp_path / "work") == ["dest"]
+    assert _files_outside(tmp_path, dest) == [tmp_path / "a.bin"]
+
+
+async def test_download_of_a_file_with_a_trailing_slash_is_an_error(
+    space: SpaceUnderTest, client: Any, tmp_path: Path
+) -> None:
+    (tmp_path / "a.bin").write_bytes(b"abc")
+    await client.upload(tmp_path / "a.bin", f"/{space.name}/dir/a.bin")
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(InvalidPathError, match="names a file, not a directory"):
+        await client.download(f"/{space.name}/dir/a.bin/", out)
+    assert list(out.iterdir()) == []
+    with pytest.raises(RemotePathNotFoundError):
+        await client.download(f"/{space.name}/dir/nothing/", out)
+
+
+async def test_download_does_not_overwrite_a_local_file_by_default(
+    space: SpaceUnderTest, client: Any, tmp_path: Path
+) -> None:
+    (tmp_path / "a.bin").write_bytes(b"new bytes")
+    await client.upload(tmp_path / "a.bin", f"/{space.name}/a.bin")
+    out = tmp_path / "out.bin"
+    out.write_bytes(b"old")
+    with pytest.raises(DownloadError) as caught:
+        await client.download(f"/{space.name}/a.bin", out)
+    error = caught.value.result.failed[0].error
+    assert isinstance(error, LocalPathExistsError)
+    assert isinstance(error, FileExistsError)
+    assert str(out) in str(error)
+    assert out.read_bytes() == b"old"
+    # Nor through the path object, nor into a directory holding a file of that name.
+    with pytest.raises(DownloadError):
+        await AsyncJetrawPath(f"/{space.name}/a.bin", client=client).download(out)
+    (tmp_path / "into").mkdir()
+    (tmp_path / "into" / "a.bin").write_bytes(b"old")
+    with pytest.raises(DownloadError):
+        await client.download(f"/{space.name}/a.bin", tmp_path / "into")
+    assert (tmp_path / "into" / "a.bin").read_bytes() == b"old"
+    # Asked for, it is replaced.
+    result = await client.download(f"/{space.name}/a.bin", out, overwrite=True)
+    assert out.read_bytes() == b"new bytes"
+    assert result.files[0].bytes_sent == len(b"new bytes")
+
+
+async def test_download_under_a_file_is_a_jetraw_error(
+    space: SpaceUnderTest, client: Any, tmp_path: Path
+) -> None:
+    """A destination whose parent is a file: a jetraw error naming the path, no raw OSError."""
+    (tmp_path / "a.bin").write_bytes(b"abc")
+    await client.upload(tmp_path / "a.bin", f"/{space.name}/a.bin")
+    (tmp_path / "plain").write_bytes(b"a file")
+    for target in (tmp_path / "plain" / "out.bin", tmp_path / "plain" / "sub" / "out.bin"):
+        with pytest.raises(DownloadError) as caught:
+            await client.download(f"/{space.name}/a.bin", target)
+        error = caught.value.result.failed[0].error
+        assert isinstance(error, LocalPathNotFoundError), repr(error)
+        assert str(target) in str(error)
+    assert (tmp_path / "plain").read_bytes() == b"a file"
 
 
 # -- SHA-256 ----------------------------------------------------------------------------------

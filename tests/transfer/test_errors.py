@@ -11,6 +11,8 @@ import pytest
 
 from jetraw._exceptions import (
     InvalidPathError,
+    JetrawError,
+    LocalPathNotFoundError,
     RemotePathExistsError,
     RemotePathNotFoundError,
     SpaceNotFoundError,
@@ -38,9 +40,44 @@ async def test_unknown_space(client: Any, tmp_path: Path) -> None:
     assert all(u.space != "no-such-space" for u in await client.list_pending_uploads())
 
 
-async def test_missing_local_file(space: SpaceUnderTest, client: Any, tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
-        await client.upload(tmp_path / "missing", f"/{space.name}/x")
+async def test_stat_of_an_unknown_space(space: SpaceUnderTest, client: Any) -> None:
+    """``/space`` is a directory only if the space exists: the server is asked (once)."""
+    with pytest.raises(SpaceNotFoundError):
+        await client.stat("/no-such-space")
+    with pytest.raises(SpaceNotFoundError):
+        await client.stat("/no-such-space/")
+    root = AsyncJetrawPath("/no-such-space", client=client)
+    assert not await root.exists()
+    assert not await root.is_dir()
+    assert not await (root / "f").exists()
+    with pytest.raises(SpaceNotFoundError):
+        await root.stat()
+    known = await client.stat(f"/{space.name}")
+    assert known.path == ""
+    assert await AsyncJetrawPath(f"/{space.name}", client=client).is_dir()
+
+
+async def test_missing_local_file(
+    space: SpaceUnderTest, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[str] = []
+    request = client._request
+
+    async def counted(method: str, path: str, **kwargs: Any) -> Any:
+        sent.append(f"{method} {path}")
+        return await request(method, path, **kwargs)
+
+    monkeypatch.setattr(client, "_request", counted)
+    for dest in (f"/{space.name}/x", f"/{space.name}/dir/"):
+        with pytest.raises(LocalPathNotFoundError) as caught:
+            await client.upload(tmp_path / "missing", dest)
+        # A jetraw error (still a FileNotFoundError for callers catching the builtin), naming
+        # the path, raised before anything was asked of the server.
+        assert isinstance(caught.value, JetrawError)
+        assert isinstance(caught.value, FileNotFoundError)
+        assert str(tmp_path / "missing") in str(caught.value)
+    assert sent == []
+    monkeypatch.undo()
     assert await pending(client, space.name) == []
     assert not await AsyncJetrawPath(f"/{space.name}/x", client=client).exists()
 
@@ -132,7 +169,8 @@ async def test_batch_with_failures_uploads_the_rest(
         "uploaded",
     ]
     assert isinstance(result.files[2].error, RemotePathExistsError)
-    assert isinstance(result.files[3].error, FileNotFoundError)
+    assert isinstance(result.files[3].error, LocalPathNotFoundError)
+    assert str(tmp_path / "gone") in str(result.files[3].error)
     for i in (0, 1, 3, 4, 5):
         p = AsyncJetrawPath(f"/{space.name}/batch/f{i}", client=client)
         assert await p.read_bytes() == f"content {i}".encode()

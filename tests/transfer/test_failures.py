@@ -154,7 +154,7 @@ def slow_parts(monkeypatch: pytest.MonkeyPatch, delay: float) -> None:
     monkeypatch.setattr(LocalStorage, "upload_part", upload_part)
 
 
-async def cancel_midway(client: Any, local: Path, dest: str, **kwargs: Any) -> None:
+async def cancel_midway(client: Any, local: Path, dest: str, **kwargs: Any) -> list[Any]:
     events: list[Any] = []
     with anyio.move_on_after(30) as outer:
         async with anyio.create_task_group() as tg:
@@ -167,6 +167,7 @@ async def cancel_midway(client: Any, local: Path, dest: str, **kwargs: Any) -> N
                 await anyio.sleep(0.01)
             tg.cancel_scope.cancel()
     assert not outer.cancelled_caught
+    return events
 
 
 @pytest.fixture
@@ -196,12 +197,21 @@ async def test_cancel_keep_then_resume(
     dest = f"/{local_space.name}/k.bin"
     with pytest.MonkeyPatch.context() as mp:
         slow_parts(mp, 0.2)
-        await cancel_midway(client, tmp_path / "big.bin", dest, on_cancel="keep")
+        first = await cancel_midway(client, tmp_path / "big.bin", dest, on_cancel="keep")
+    # Listeners are told the upload was kept (not done, not failed for good).
+    kept = [e for e in first if e.kind == "kept"]
+    assert [e.file.remote for e in kept] == [dest]
+    assert not any(e.kind in ("done", "failed") for e in first)
+    assert kept[0].files_done == 1
+    assert 0 < kept[0].file.bytes_sent < len(data)
     assert len(await client.list_pending_uploads(local_space.name)) == 1
     assert not await AsyncJetrawPath(dest, client=client).exists()
     events: list[Any] = []
-    await client.upload(tmp_path / "big.bin", dest, config=SMALL, progress=events.append)
+    result = await client.upload(tmp_path / "big.bin", dest, config=SMALL, progress=events.append)
     assert events[-1].bytes_done < len(data)
+    # Only what this run sent: the kept parts are not counted again.
+    assert result.files[0].bytes_sent == events[-1].bytes_done < len(data)
+    assert not any(e.kind == "kept" for e in events)
     assert await AsyncJetrawPath(dest, client=client).read_bytes() == data
     assert await client.list_pending_uploads(local_space.name) == []
 
@@ -217,9 +227,13 @@ async def test_abort_pending_upload(
     [upload] = await client.list_pending_uploads(local_space.name)
     assert upload.path == "p.bin"
     assert upload.storage_upload_id
+    journals = config_dir() / "uploads"
+    assert len(list(journals.glob("*.json"))) == 1
     await client.abort_upload(upload.id)
     assert await client.list_pending_uploads(local_space.name) == []
     assert local_space.open_multipart_uploads() == []
+    # Its resume journal went with it: the next run starts afresh, with nothing to find.
+    assert list(journals.glob("*.json")) == []
 
 
 async def test_concurrent_readers_during_overwrite(

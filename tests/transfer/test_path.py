@@ -131,6 +131,10 @@ async def test_open_seek_and_ranged_reads(space: SpaceUnderTest, client: Any) ->
     assert not await p.parent.joinpath("nothing").exists()
     async with p.open("rb", buffer_size=4096) as r:
         assert r.size == len(data)
+        # The record read: enough to check the bytes without anything private.
+        assert isinstance(r.file, RemoteFile)
+        assert (r.file.space, r.file.path, r.file.size) == (space.name, "big.bin", len(data))
+        assert r.file.checksum == (await p.stat()).checksum is not None
         assert await r.read(10) == data[:10]
         assert await r.seek(1000) == 1000
         assert await r.read(5000) == data[1000:6000]

@@ -214,3 +214,49 @@ async def test_larger_concurrency_gets_a_larger_storage_pool(
         assert await path.read_bytes() == data
     assert small._client is None
     assert big._client is None
+
+
+async def test_downloads_share_the_budget_with_uploads(
+    local_space: SpaceUnderTest, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload and a download at once on one client stay within the client's one budget:
+    a download's ranges take their bytes from it as upload parts do."""
+    (tmp_path / "down.bin").write_bytes(os.urandom(30 * MiB))
+    config = TransferConfig(
+        multipart_threshold=5 * MiB,
+        part_size=5 * MiB,
+        max_concurrency=3,
+        max_bytes_in_flight=12 * MiB,
+    )
+    await client.upload(tmp_path / "down.bin", f"/{local_space.name}/down.bin", config=config)
+    (tmp_path / "up").mkdir()
+    (tmp_path / "up" / "big.bin").write_bytes(os.urandom(30 * MiB))
+    recorder = Recorder()
+    record(monkeypatch, recorder, 0.05)
+    iter_range = LocalStorage.iter_range
+
+    async def recorded_range(self: Any, key: str, start: int, length: int) -> Any:
+        recorder.enter("range", length)
+        try:
+            await anyio.sleep(0.05)
+            async for chunk in iter_range(self, key, start, length):
+                yield chunk
+        finally:
+            recorder.leave("range", length)
+
+    monkeypatch.setattr(LocalStorage, "iter_range", recorded_range)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(
+            lambda: client.upload(tmp_path / "up", f"/{local_space.name}/up/", config=config)
+        )
+        tg.start_soon(
+            lambda: client.download(
+                f"/{local_space.name}/down.bin", tmp_path / "back.bin", config=config
+            )
+        )
+    assert (tmp_path / "back.bin").read_bytes() == (tmp_path / "down.bin").read_bytes()
+    assert recorder.max_requests <= 3
+    assert recorder.max_bytes <= 12 * MiB
+    assert client._scheduler(config).pool.peak <= 12 * MiB
+    assert recorder.max_bytes >= 10 * MiB  # the budget was used, not just respected
