@@ -187,27 +187,6 @@ class Uploader(_MultipartUploader):
             self._outstanding += 1
             work.start_soon(self._put_unit, job, buffer)
 
-    async def _dispatch_multipart(self, job: _Job, work: anyio.abc.TaskGroup) -> None:
-        await self.progress.emit("started", job.result)
-        try:
-            await self._start_multipart(job)
-        except Exception as exc:
-            job.fail(exc)
-            await self._finish_failed(job)
-            return
-        job.pending = 1  # the producer's hold, so the job cannot finish mid-dispatch
-        for number in range(1, job.nparts + 1):
-            if job.error is not None:
-                break
-            if number in job.parts:
-                continue
-            size = job.part_len(number)
-            buffer = await self.pool.acquire(size)
-            job.pending += 1
-            self._outstanding += 1
-            work.start_soon(self._part_unit, job, number, buffer, size)
-        await self._unit_done(job)
-
     # -- single PUT -----------------------------------------------------------------------------
 
     async def _put_unit(self, job: _Job, buffer: mmap.mmap) -> None:

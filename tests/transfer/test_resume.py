@@ -17,6 +17,7 @@ from jetraw._config import config_dir
 from jetraw._crc import crc32c, crc32c_hex
 from jetraw._exceptions import RemotePathNotFoundError
 from jetraw._transfer import TransferConfig
+from jetraw._transfer._journal import JournalStore
 
 from .conftest import SpaceUnderTest
 
@@ -201,3 +202,27 @@ async def test_resumed_parts_are_reverified(
     assert await client.list_pending_uploads(space.name) == []
     assert space.open_multipart_uploads() == []
     assert journal_files() == []
+
+
+async def test_resuming_a_committed_upload_does_not_commit_it_again(
+    space: SpaceUnderTest, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Stopped after the commit but before the journal was deleted: the next run finds the
+    # upload committed and reports the file done exactly once, without a second commit.
+    data = os.urandom(2 * 5 * MiB + 7)
+    local = tmp_path / "done.bin"
+    local.write_bytes(data)
+    dest = f"/{space.name}/resume/done.bin"
+    delete = JournalStore.delete
+    monkeypatch.setattr(JournalStore, "delete", lambda self, key: None)
+    await client.upload(local, dest, config=CONFIG)
+    assert journaled_parts() == 3
+    monkeypatch.setattr(JournalStore, "delete", delete)
+    events: list[Any] = []
+    result = await client.upload(local, dest, config=CONFIG, overwrite=True, progress=events.append)
+    assert result.files[0].status == "uploaded"
+    assert [e.kind for e in events if e.kind != "bytes"] == ["started", "done"]
+    remote = await client.stat(dest)
+    assert remote.checksum == crc32c_hex(crc32c(data))
+    assert space.read_object(remote.object_key) == data
+    assert journaled_parts() == 0
