@@ -164,29 +164,36 @@ def _authorize_step1(
     return build
 
 
-def _choose_organisation_form(
+def _choose_organisation(
+    request: Request,
+    conn: sqlite3.Connection,
+    user: sqlite3.Row,
+    organisations: list[dict[str, Any]],
+    requested: str | None,
     *,
     action: str,
     hidden: Mapping[str, str | None],
-    email: str,
-    organisations: list[dict[str, Any]],
-    selected: str | None,
-    notice: str | None,
     buttons: str,
-) -> Callable[[str], str]:
+    now: float,
+) -> Response:
+    """The organisation chooser, carrying a login ticket so the password is not asked again."""
+    notice = _organisation_notice(organisations, requested)
+    fields = {**hidden, "login_ticket": make_ticket(conn, request, user["id"], now=now)}
+    email = user["email"]
+
     def build(csrf: str) -> str:
         return page(
             "Choose an organisation",
             f'<p>Signed in as <strong id="signed-in-as">{esc(email)}</strong>.</p>'
             + error_block(notice)
             + f'<form id="login-form" method="post" action="{esc(action)}">'
-            + hidden_fields({**hidden, "csrf_token": csrf})
-            + organisation_select(organisations, selected)
+            + hidden_fields({**fields, "csrf_token": csrf})
+            + organisation_select(organisations, requested)
             + buttons
             + "</form>",
         )
 
-    return build
+    return render_with_csrf(request, conn, build, 200 if notice is None else 400)
 
 
 def _organisation_notice(organisations: list[dict[str, Any]], requested: str | None) -> str | None:
@@ -271,21 +278,17 @@ def _authorize_post(
     if chosen is None and requested is None and ticket is None and len(organisations) == 1:
         chosen = organisations[0]
     if chosen is None:
-        notice = _organisation_notice(organisations, requested)
-        hidden = {
-            **asdict(authz),
-            "login_ticket": make_ticket(conn, request, user["id"], now=moment),
-        }
-        build = _choose_organisation_form(
+        return _choose_organisation(
+            request,
+            conn,
+            user,
+            organisations,
+            requested,
             action="/oauth/authorize",
-            hidden=hidden,
-            email=user["email"],
-            organisations=organisations,
-            selected=requested,
-            notice=notice,
+            hidden=asdict(authz),
             buttons=_AUTHORIZE_BUTTONS,
+            now=moment,
         )
-        return render_with_csrf(request, conn, build, 200 if notice is None else 400)
     code = create_auth_code(
         conn,
         user_id=user["id"],
@@ -383,21 +386,17 @@ def _device_post(request: Request, conn: sqlite3.Connection, form: dict[str, str
     if chosen is None and requested is None and len(organisations) == 1:
         chosen = organisations[0]
     if chosen is None:
-        notice = _organisation_notice(organisations, requested)
-        hidden = {
-            "user_code": user_code,
-            "login_ticket": make_ticket(conn, request, user["id"], now=moment),
-        }
-        build = _choose_organisation_form(
+        return _choose_organisation(
+            request,
+            conn,
+            user,
+            organisations,
+            requested,
             action="/device",
-            hidden=hidden,
-            email=user["email"],
-            organisations=organisations,
-            selected=requested,
-            notice=notice,
+            hidden={"user_code": user_code},
             buttons=_DEVICE_BUTTONS,
+            now=moment,
         )
-        return render_with_csrf(request, conn, build, 200 if notice is None else 400)
     if not approve_device(
         conn, user_code, user_id=user["id"], organisation_id=chosen["id"], now=moment
     ):
