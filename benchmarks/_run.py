@@ -74,8 +74,7 @@ class Bench:
         self.workdir = workdir
         self.runs: list[Run] = []
         self.extras: dict[str, Any] = {}
-        ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-        self.pinned = ncpu >= 2 and not args.no_pin
+        self.pinned = _can_pin(args)
         self.server_cpu = 0 if self.pinned else None
         self.client_cpu = 1 if self.pinned else None
         self.env = {
@@ -106,7 +105,12 @@ class Bench:
         )
         lines = proc.stdout.strip().splitlines()
         if proc.returncode != 0 and not (lines and lines[-1].startswith("{")):
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+            noise = ("Unclosed", "connections:", "connector:", "client_session:", "  ")
+            useful = [
+                line for line in (proc.stderr or proc.stdout).strip().splitlines()
+                if line.strip() and not line.startswith(noise)
+            ]  # fmt: skip
+            tail = useful[-3:]
             raise RuntimeError(f"exit {proc.returncode}: " + " | ".join(tail)[:400])
         result: dict[str, Any] = json.loads(lines[-1])
         # The measurement was printed; a crash while the interpreter shut down is noted.
@@ -397,14 +401,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _can_pin(args: argparse.Namespace) -> bool:
+    """Two CPUs or more to choose from (asked before the driver pins itself)."""
+    if args.no_pin or not hasattr(os, "sched_getaffinity"):
+        return False
+    return len(os.sched_getaffinity(0)) >= 2
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     started = time.time()
-    if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2 and not args.no_pin:
-        # The driver, the sink and the state server (children inherit this) share CPU 0.
+    bench_dir = tempfile.TemporaryDirectory(prefix="jetraw-bench-")
+    bench = Bench(args, Path(bench_dir.name))
+    if bench.pinned:
+        # The driver, the sink and the state server (children inherit this) share CPU 0; each
+        # client process moves itself to CPU 1.
         os.sched_setaffinity(0, {0})
-    with tempfile.TemporaryDirectory(prefix="jetraw-bench-") as tmp:
-        bench = Bench(args, Path(tmp))
+    with bench_dir:
         keyed = bench.workloads()
         workloads = [w for _, w in keyed]
         for w in workloads:
