@@ -21,7 +21,7 @@ import nox
 
 nox.options.default_venv_backend = "none"
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["lint", "typecheck", "generate", "tests"]
+nox.options.sessions = ["lint", "typecheck", "generate", "tests", "wheel"]
 
 FULL = "3.11"
 SMOKE = ("3.10", "3.13")
@@ -108,7 +108,9 @@ def wheel(session: nox.Session) -> None:
         f"{whl}[server]",
         external=True,
     )
-    session.run(f"{venv}/bin/python", "scripts/smoke_wheel.py", external=True)
+    script = os.path.abspath("scripts/smoke_wheel.py")
+    session.chdir(out)  # so nothing imports the checkout instead of the installed wheel
+    session.run(f"{venv}/bin/python", script, external=True)
 
 
 @nox.session
