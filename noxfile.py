@@ -50,13 +50,13 @@ def find_python(version: str) -> str:
 
 
 def uv_run(session: nox.Session, version: str, *args: str, extra: str = "dev") -> None:
+    """Run a command in the locked environment of `version` with the given extras (comma list)."""
     env = {"UV_PROJECT_ENVIRONMENT": os.path.abspath(f".nox/venv-{version}")}
     session.run(
         "uv",
         "run",
         "--frozen",
-        "--extra",
-        extra,
+        *(f"--extra={name}" for name in extra.split(",")),
         "--python",
         find_python(version),
         *args,
@@ -120,4 +120,4 @@ def quickstart(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    uv_run(session, FULL, "python", "-m", "benchmarks", *session.posargs)
+    uv_run(session, FULL, "python", "-m", "benchmarks", *session.posargs, extra="dev,bench")
