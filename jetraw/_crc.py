@@ -1,15 +1,16 @@
 """CRC-32C (Castagnoli): the checksum of every part and whole file we store.
 
 The whole-file value of a multipart upload is combined from the part values with
-:func:`crc32c_combine` (the GF(2) matrix method of zlib's ``crc32_combine``), so a file is read
-once. ``google_crc32c`` only accepts immutable ``bytes`` (not a memoryview, not even a read-only
-one); hashing a large mutable buffer goes through it in bounded slices, so no whole-part copy is
-ever made. The transfer engine hashes parts in its worker threads, not on the event loop.
-"""
+:func:`crc32c_combine` (zlib 1.2.12's ``crc32_combine`` method: one multiply modulo the
+polynomial), so a file is read once. ``google_crc32c`` only accepts immutable ``bytes`` (not a
+memoryview, not even a read-only one); hashing a large mutable buffer goes through it in bounded
+slices, so no whole-part copy is ever made. The transfer engine hashes parts in its worker
+threads, not on the event loop."""
 
 from __future__ import annotations
 
 import base64
+import functools
 
 import google_crc32c
 
@@ -29,43 +30,55 @@ def crc32c(data: bytes | bytearray | memoryview, value: int = 0) -> int:
     return value
 
 
-def _gf2_times(mat: list[int], vec: int) -> int:
-    total = 0
-    i = 0
-    while vec:
-        if vec & 1:
-            total ^= mat[i]
-        vec >>= 1
-        i += 1
-    return total
+def _multmodp(a: int, b: int) -> int:
+    """``a * b`` modulo the CRC-32C polynomial (reflected: bit 31 is x^0)."""
+    product = 0
+    m = 1 << 31
+    while a:
+        if a & m:
+            product ^= b
+            a ^= m
+        m >>= 1
+        b = (b >> 1) ^ _POLY if b & 1 else b >> 1
+    return product
 
 
-def _gf2_square(mat: list[int]) -> list[int]:
-    return [_gf2_times(mat, mat[n]) for n in range(32)]
+def _x2n_table() -> tuple[int, ...]:
+    # x^(2^k) mod P for k < 64. zlib's CRC-32 table wraps after 32 entries because that
+    # polynomial's x^(2^32) cycle allows it; CRC-32C's does not, so keep all 64 (lengths < 2^61).
+    table = [1 << 30]  # x^1
+    for _ in range(63):
+        table.append(_multmodp(table[-1], table[-1]))
+    return tuple(table)
+
+
+_X2N = _x2n_table()
+
+
+@functools.lru_cache(maxsize=64)
+def _zeros_operator(nbytes: int) -> int:
+    """x^(8 * nbytes) mod P: appending ``nbytes`` zero bytes multiplies a CRC by this."""
+    p = 1 << 31  # x^0
+    k = 3  # a byte is 2^3 bits
+    square = _X2N[k]
+    while nbytes:
+        if nbytes & 1:
+            p = _multmodp(square, p)
+        nbytes >>= 1
+        k += 1
+        square = _X2N[k] if k < len(_X2N) else _multmodp(square, square)
+    return p
 
 
 def crc32c_combine(crc1: int, crc2: int, len2: int) -> int:
-    """Return the CRC-32C of ``A + B`` given ``crc(A)``, ``crc(B)`` and ``len(B)``."""
+    """Return the CRC-32C of ``A + B`` given ``crc(A)``, ``crc(B)`` and ``len(B)``.
+
+    zlib 1.2.12's method: one carry-less multiply by x^(8 * len2) mod P, the operator cached
+    per length (the parts of one file share a size), so combining thousands of parts is cheap.
+    """
     if len2 <= 0:
         return crc1
-    # odd: the operator for one zero bit; even: for two zero bits.
-    odd = [_POLY] + [1 << n for n in range(31)]
-    even = _gf2_square(odd)
-    odd = _gf2_square(even)  # four zero bits
-    while True:
-        even = _gf2_square(odd)  # first pass: one zero byte
-        if len2 & 1:
-            crc1 = _gf2_times(even, crc1)
-        len2 >>= 1
-        if not len2:
-            break
-        odd = _gf2_square(even)
-        if len2 & 1:
-            crc1 = _gf2_times(odd, crc1)
-        len2 >>= 1
-        if not len2:
-            break
-    return crc1 ^ crc2
+    return _multmodp(_zeros_operator(len2), crc1) ^ crc2
 
 
 def crc32c_hex(value: int) -> str:
