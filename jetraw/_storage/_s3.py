@@ -237,7 +237,8 @@ class S3Storage:
                         "s3",
                         region_name=self.region or "us-east-1",
                         endpoint_url=self.endpoint_url or None,
-                        verify=self.verify,
+                        # None lets botocore apply AWS_CA_BUNDLE / a profile's ca_bundle.
+                        verify=None if self.verify is True else self.verify,
                         config=config,
                     )
                 )
