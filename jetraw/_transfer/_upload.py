@@ -281,6 +281,7 @@ class Uploader(_MultipartUploader):
                 job.result.status = "failed"
                 job.result.error = job.error
                 job.done = True
+                await self._save_journal(job, force=True)
                 # Neither done nor failed for good: listeners learn it can be resumed.
                 await self.progress.emit("kept", job.result)
                 continue

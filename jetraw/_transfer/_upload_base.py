@@ -11,11 +11,13 @@ import contextlib
 import dataclasses
 import logging
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 import anyio
+import anyio.to_thread
 
 from jetraw import _files_api as api_
 from jetraw._crc import crc32c, crc32c_hex
@@ -64,7 +66,10 @@ class _Job:
         self.pending = 0
         self.error: BaseException | None = None
         self.journal_key: str | None = None
-        self.journal: Journal | None = None
+        self.journal: Journal | None = None  # the metadata; parts are taken from ``parts``
+        self.journal_lock: anyio.Lock | None = None  # one write at a time, newest last
+        self.journal_saved_at = -float("inf")
+        self.journal_unsaved = 0  # parts finished since the last write
         self.sent = 0  # bytes stored by this run (resumed parts excluded)
         self.done = False
 
@@ -146,8 +151,24 @@ def file_crc(path: Path) -> int:
     return value
 
 
+def _write_journal(
+    store: JournalStore, key: str, template: Journal, parts: Mapping[int, PartInfo]
+) -> None:
+    journal = dataclasses.replace(
+        template, parts={n: [p.etag, p.size, p.crc32c] for n, p in parts.items()}
+    )
+    store.save(key, journal)
+
+
 class _UploaderBase:
     """State and outcomes shared by the single-PUT and the multipart paths."""
+
+    # A running upload rewrites its journal (every part so far) once this many parts finished
+    # unjournaled or this many seconds passed: rewriting it after every part made the cost
+    # quadratic in the parts. A finished part missing from the journal is only sent again on
+    # resume (resumed parts are re-read and checked against their CRC-32C anyway).
+    _JOURNAL_EVERY = 64
+    _JOURNAL_INTERVAL = 1.0
 
     def __init__(
         self,
@@ -197,6 +218,40 @@ class _UploaderBase:
             return await self.storage.head(key)
         except StorageError:
             return None
+
+    def _now(self) -> float:
+        """The clock of the journal's throttle (monotonic; tests override it)."""
+        return time.monotonic()
+
+    async def _save_journal(self, job: _Job, *, force: bool = False) -> None:
+        """Journal the job's parts: at once when ``force``, else as a part that just finished.
+
+        The write (serialising, fsync, rename) runs in a worker thread; the loop only copies
+        the part map (a shallow copy) when a write is due.
+        """
+        if job.journal is None or job.journal_key is None:
+            return
+        if job.journal_lock is None:
+            job.journal_lock = anyio.Lock()
+        if not force:
+            job.journal_unsaved += 1
+            due = (
+                job.journal_unsaved >= self._JOURNAL_EVERY
+                or self._now() - job.journal_saved_at >= self._JOURNAL_INTERVAL
+            )
+            if not due or job.journal_lock.locked():
+                return  # a later part (or the forced write at the end) journals it
+        async with job.journal_lock:
+            if job.journal is None:
+                return
+            job.journal_unsaved = 0
+            job.journal_saved_at = self._now()
+            args = (self.journals, job.journal_key, job.journal, dict(job.parts))
+            try:
+                await anyio.to_thread.run_sync(_write_journal, *args)
+            except OSError as exc:
+                # Only resuming needs the journal; the upload itself goes on.
+                logger.warning("Cannot write the resume journal of %s: %s", job.item.local, exc)
 
     async def _forget_journal(self, job: _Job) -> None:
         if job.journal_key is not None:
@@ -248,6 +303,7 @@ class _UploaderBase:
         else:
             # The server may reference the object: keep it and the journal (a later run or the
             # server's expiry of pending uploads settles it).
+            await self._save_journal(job, force=True)
             logger.warning(
                 "Could not confirm the abort of upload %s of %s; its stored bytes are kept.",
                 upload.id,
