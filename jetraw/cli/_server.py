@@ -37,8 +37,7 @@ def server(
     space `data` (local storage under the data dir) and an API key, and prints them.
     """
     try:
-        from jetraw.server._serve import READY_PREFIX, configure_logging, run
-        from jetraw.server._settings import ServerSettings
+        from jetraw.server import READY_PREFIX, ServerSettings, configure_logging, run
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         raise click.ClickException(
             f"the server extra is not installed ({exc.name}): pip install 'jetraw[server]'"

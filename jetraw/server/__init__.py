@@ -2,11 +2,27 @@
 
 Install with the ``server`` extra. Run it with ``jetraw server --data-dir DIR`` or
 ``python -m jetraw.server``; embed it in tests with :class:`jetraw.testing.LocalPlatform`.
+
+Inside, three layers, each importing only the ones below it: ``http`` (the FastAPI routers),
+``auth`` (tokens, passwords, keys, grants, sessions) and ``store`` (the SQLite database). The
+composition root ``_app`` builds the application from them. The names here are what the CLI and
+:mod:`jetraw.testing` need to build, bootstrap and serve it.
 """
 
 from __future__ import annotations
 
 from jetraw.server._app import create_app
+from jetraw.server._bootstrap import bootstrap
+from jetraw.server._serve import READY_PREFIX, bind, configure_logging, run, url_for
 from jetraw.server._settings import ServerSettings
 
-__all__ = ["ServerSettings", "create_app"]
+__all__ = [
+    "READY_PREFIX",
+    "ServerSettings",
+    "bind",
+    "bootstrap",
+    "configure_logging",
+    "create_app",
+    "run",
+    "url_for",
+]

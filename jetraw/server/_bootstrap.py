@@ -5,19 +5,33 @@ storage under the data dir) and an API key, written to ``<data dir>/bootstrap.js
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from pathlib import Path
 from typing import Any
 
-from jetraw.server._accounts import add_membership, create_organisation, create_user
-from jetraw.server._db import transaction
-from jetraw.server._runtime import now, rfc3339
-from jetraw.server._security import create_api_key, hash_password
-from jetraw.server._spaces import create_space
-from jetraw.server._state import AppState
+from fastapi import FastAPI
 
-__all__ = ["BOOTSTRAP_FILE", "bootstrap", "describe", "read_bootstrap"]
+from jetraw._util import atomic_write
+from jetraw.server.auth import create_api_key, hash_password
+from jetraw.server.http import app_state
+from jetraw.server.store import (
+    add_membership,
+    create_organisation,
+    create_space,
+    create_user,
+    rfc3339,
+    transaction,
+)
+
+__all__ = [
+    "ADMIN_EMAIL",
+    "BOOTSTRAP_FILE",
+    "ORGANISATION",
+    "SPACE",
+    "bootstrap",
+    "describe",
+    "read_bootstrap",
+]
 
 BOOTSTRAP_FILE = "bootstrap.json"
 ADMIN_EMAIL = "admin@localhost"
@@ -25,17 +39,25 @@ ORGANISATION = "default"
 SPACE = "data"
 
 
-def bootstrap(state: AppState) -> dict[str, Any] | None:
-    """Create the first accounts if the database has no user; returns what was created.
+def bootstrap(app: FastAPI) -> dict[str, Any] | None:
+    """Create the first accounts if the database of ``app`` has no user.
 
     Safe when several processes start at once on one data dir: exactly one bootstraps.
+
+    Args:
+        app: An application made by :func:`jetraw.server.create_app`.
+
+    Returns:
+        What was created (also written to ``<data dir>/bootstrap.json``, mode 0600), or ``None``
+        if the data dir already had users.
     """
+    state = app_state(app)
     conn = state.db.conn()
     if conn.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None:
         return None
     password = secrets.token_urlsafe(12)
     encoded = hash_password(password, n=state.settings.password_hash_n)
-    stamp = rfc3339(now(state))
+    stamp = rfc3339(state.now())
     with transaction(conn):
         if conn.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None:
             return None
@@ -53,7 +75,7 @@ def bootstrap(state: AppState) -> dict[str, Any] | None:
             now=stamp,
         )
     _, key = create_api_key(
-        conn, user_id=user["id"], organisation_id=org["id"], name="bootstrap", now=now(state)
+        conn, user_id=user["id"], organisation_id=org["id"], name="bootstrap", now=state.now()
     )
     info = {
         "email": ADMIN_EMAIL,
@@ -64,7 +86,8 @@ def bootstrap(state: AppState) -> dict[str, Any] | None:
         "storage_root": json.loads(space["storage"])["root"],
         "api_key": key,
     }
-    _write_private(state.settings.data_dir / BOOTSTRAP_FILE, json.dumps(info, indent=2) + "\n")
+    # Readable by the owner only: it holds the admin password and an API key.
+    atomic_write(state.settings.data_dir / BOOTSTRAP_FILE, json.dumps(info, indent=2) + "\n")
     return info
 
 
@@ -87,13 +110,3 @@ def describe(info: dict[str, Any], url: str) -> str:
         f"  export JETRAW_SERVER={url} JETRAW_API_KEY={info['api_key']}\n"
         f"  jetraw whoami\n"
     )
-
-
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)

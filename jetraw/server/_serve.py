@@ -14,17 +14,21 @@ from typing import Any
 
 import uvicorn
 
+from jetraw._util import atomic_write
 from jetraw.server._app import create_app
-from jetraw.server._bootstrap import bootstrap, describe
+from jetraw.server._bootstrap import BOOTSTRAP_FILE, bootstrap, describe
 from jetraw.server._settings import ServerSettings
-from jetraw.server._state import AppState
 
-__all__ = ["READY_PREFIX", "bind", "run", "url_for"]
+__all__ = ["READY_PREFIX", "bind", "configure_logging", "run", "settings_from", "url_for"]
 
 READY_PREFIX = "JETRAW_SERVER_READY "
 
 
 def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port``, inheritable so uvicorn can serve it.
+
+    Port ``0`` picks any free port; read it back with ``sock.getsockname()[1]``.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio enables TCP_NODELAY only on sockets whose proto says TCP,
     # and without it Nagle + delayed ACKs add ~40 ms to every response.
@@ -37,6 +41,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def url_for(host: str, port: int) -> str:
+    """The base URL of a server on ``host``:``port`` (IPv6 hosts in brackets)."""
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
@@ -60,13 +65,12 @@ def run(
     if settings.base_url is None:
         settings.base_url = url
     app = create_app(settings)
-    state: AppState = app.state.jetraw
-    info = bootstrap(state)
+    info = bootstrap(app)
     if info is not None:
         announce(describe(info, url))
-    elif (settings.data_dir / "bootstrap.json").exists():
+    elif (settings.data_dir / BOOTSTRAP_FILE).exists():
         announce(
-            f"Existing data; the first run's credentials: {settings.data_dir / 'bootstrap.json'}"
+            f"Existing data; the first run's credentials: {settings.data_dir / BOOTSTRAP_FILE}"
         )
     config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
     server = uvicorn.Server(config)
@@ -79,9 +83,7 @@ def run(
             await asyncio.sleep(0.01)
         if server.started:
             if ready_file is not None:
-                tmp = ready_file.with_name(ready_file.name + ".tmp")
-                tmp.write_text(json.dumps(ready), "utf-8")
-                os.replace(tmp, ready_file)
+                atomic_write(ready_file, json.dumps(ready))
             announce(READY_PREFIX + json.dumps(ready))
             sys.stdout.flush()
         await task
@@ -93,6 +95,7 @@ def run(
 
 
 def configure_logging(level: str) -> None:
+    """Log to stderr at ``level`` (a logging level name, e.g. ``"warning"``)."""
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.WARNING),
         stream=sys.stderr,
@@ -101,4 +104,5 @@ def configure_logging(level: str) -> None:
 
 
 def settings_from(**values: Any) -> ServerSettings:
+    """:class:`ServerSettings` from keyword values; ``None`` means "the default"."""
     return ServerSettings(**{k: v for k, v in values.items() if v is not None})

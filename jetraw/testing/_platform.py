@@ -267,10 +267,7 @@ class LocalPlatform:
     def _start_thread(self) -> None:
         import uvicorn
 
-        from jetraw.server._app import create_app
-        from jetraw.server._bootstrap import bootstrap
-        from jetraw.server._serve import bind, url_for
-        from jetraw.server._settings import ServerSettings
+        from jetraw.server import ServerSettings, bind, bootstrap, create_app, url_for
 
         sock = bind("127.0.0.1", 0)
         url = url_for("127.0.0.1", sock.getsockname()[1])
@@ -278,7 +275,7 @@ class LocalPlatform:
             data_dir=self.data_dir, base_url=url, admin_token=self._admin_token, **self._options
         )
         app = create_app(settings)
-        bootstrap(app.state.jetraw)
+        bootstrap(app)
         server = uvicorn.Server(
             uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
         )

@@ -26,14 +26,10 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "The httpx module is deprecated", AuthlibDeprecationWarning)
     from authlib.integrations.httpx_client import OAuth2Client
 
-from jetraw.server._accounts import add_membership, create_organisation, create_user
-from jetraw.server._app import create_app
-from jetraw.server._db import transaction
-from jetraw.server._runtime import store_setting
-from jetraw.server._security import create_api_key, hash_password
-from jetraw.server._serve import bind
-from jetraw.server._settings import ServerSettings
-from jetraw.server._state import AppState
+from jetraw.server import ServerSettings, bind, create_app
+from jetraw.server.auth import create_api_key, hash_password
+from jetraw.server.http import AppState, app_state
+from jetraw.server.store import add_membership, create_organisation, create_user, transaction
 
 PASSWORD_N = 16
 
@@ -77,7 +73,7 @@ class AuthServer:
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         self.settings.base_url = self.url
         self.app = create_app(self.settings)
-        self.state: AppState = self.app.state.jetraw
+        self.state: AppState = app_state(self.app)
         config = uvicorn.Config(self.app, log_level="info", lifespan="on", access_log=True)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -170,8 +166,8 @@ class AuthServer:
         )
 
     def set(self, name: str, value: Any) -> None:
-        store_setting(self.state, name, value)
-        time.sleep(0)  # store_setting resets this process's cache
+        self.state.runtime.set(name, value)
+        time.sleep(0)  # setting an override resets this process's cache
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from auth_support import AuthServer, FormReader, running_server, submit
 
-from jetraw.server._ratelimit import RateLimiter
+from jetraw.server.auth import RateLimiter
 
 
 class _Clock:

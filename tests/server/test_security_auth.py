@@ -10,8 +10,7 @@ import httpx
 import pytest
 from auth_support import AuthServer, FormReader, pkce_pair, running_server, submit
 
-from jetraw.server._passwords import hash_password, verify_password
-from jetraw.server._security import Principal
+from jetraw.server.auth import Principal, hash_password, verify_password
 
 REDIRECT = "http://127.0.0.1:7777/cb"
 

@@ -359,7 +359,7 @@ def test_a_retried_complete_repeats_the_garbage(api: Api, platform: LocalPlatfor
 def test_schema_2_database_gains_the_replaced_keys(tmp_path: Path) -> None:
     import sqlite3
 
-    from jetraw.server._db import MIGRATIONS, SCHEMA_VERSION, connect
+    from jetraw.server.store import MIGRATIONS, SCHEMA_VERSION, connect
 
     path = tmp_path / "v2.sqlite3"
     old = sqlite3.connect(path)

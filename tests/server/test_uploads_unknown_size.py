@@ -159,7 +159,7 @@ def test_null_size_upload_aborts(api: Any, space: dict[str, Any]) -> None:
 def test_schema_1_database_migrates_with_its_uploads(tmp_path: Path) -> None:
     import sqlite3
 
-    from jetraw.server._db import MIGRATIONS, SCHEMA_VERSION, connect
+    from jetraw.server.store import MIGRATIONS, SCHEMA_VERSION, connect
 
     path = tmp_path / "old.sqlite3"
     old = sqlite3.connect(path)

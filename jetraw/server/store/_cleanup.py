@@ -1,0 +1,135 @@
+"""Cleanup: expire stale pending uploads and remove unreferenced objects after a grace period.
+
+Runs periodically in every server process (SQLite serialises them; each step is idempotent) and
+on demand (``POST /admin/v1/cleanup``, ``LocalPlatform.cleanup()``). Objects in local storage are
+deleted here, and so is the staging directory of a retired (expired or aborted) multipart upload
+in a local space: it holds up to the whole file's bytes. The server holds no S3 credentials, so
+garbage in S3 spaces is only forgotten after the grace period: the client was told about it
+(``garbage`` in the answers of complete, move and delete) and removes it, and a bucket lifecycle
+rule catches stale multipart uploads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from jetraw._util import StagingLayout
+from jetraw.server._settings import ServerSettings
+from jetraw.server.store._db import Database, rfc3339, transaction
+from jetraw.server.store._spaces import local_root
+
+__all__ = ["periodic_cleanup", "run_cleanup"]
+
+log = logging.getLogger("jetraw.server.cleanup")
+
+
+class _Staging:
+    """The staging directories of the local spaces seen in one cleanup pass, found by object key.
+
+    By the recorded storage upload id, and by the key in each ``meta.json`` too: a client that
+    crashed between starting a multipart upload and reporting its id left a staging directory the
+    server has no id for. Each root is scanned once per pass, not once per object. The layout is
+    the SDK's local storage's (:class:`jetraw._util.StagingLayout`).
+    """
+
+    def __init__(self) -> None:
+        self._by_root: dict[Path, dict[str, list[Path]]] = {}
+
+    def _index(self, layout: StagingLayout) -> dict[str, list[Path]]:
+        index = self._by_root.get(layout.root)
+        if index is None:
+            index = self._by_root[layout.root] = {}
+            for upload_id, meta in layout.iter_uploads():
+                if meta is not None:
+                    index.setdefault(meta.key, []).append(layout.upload_dir(upload_id))
+        return index
+
+    def find(self, root: Path, object_key: str, storage_upload_id: str | None) -> list[Path]:
+        layout = StagingLayout(root)
+        found = list(self._index(layout).get(object_key, ()))
+        if storage_upload_id and layout.is_valid_id(storage_upload_id):
+            by_id = layout.upload_dir(storage_upload_id)
+            if by_id not in found and by_id.is_dir():
+                found.append(by_id)
+        return found
+
+
+def _remove_local(root: Path, object_key: str, staging: list[Path]) -> bool:
+    """Delete an object's staging and bytes; True if the object file existed. Raises OSError."""
+    for directory in staging:
+        shutil.rmtree(directory)
+    try:
+        os.unlink(root / object_key)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def run_cleanup(db: Database, settings: ServerSettings) -> dict[str, Any]:
+    """One cleanup pass. Returns counts: ``expired_uploads``, ``deleted_objects``, ``forgotten``."""
+    conn = db.conn()
+    moment = settings.clock()
+    grace = settings.garbage_grace_seconds
+    with transaction(conn):
+        expired = conn.execute(
+            "SELECT id, space_id, object_key, storage_upload_id FROM uploads "
+            "WHERE status = 'pending' AND expires_at <= ?",
+            (rfc3339(moment),),
+        ).fetchall()
+        for row in expired:
+            conn.execute("UPDATE uploads SET status = 'aborted' WHERE id = ?", (row["id"],))
+            conn.execute(
+                "INSERT INTO garbage (space_id, object_key, storage_upload_id, delete_after) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (space_id, object_key) DO NOTHING",
+                (row["space_id"], row["object_key"], row["storage_upload_id"], moment + grace),
+            )
+    due = conn.execute(
+        "SELECT g.space_id, g.object_key, g.storage_upload_id, s.storage, s.id, s.name "
+        "FROM garbage g "
+        "JOIN spaces s ON s.id = g.space_id WHERE g.delete_after <= ?",
+        (moment,),
+    ).fetchall()
+    deleted = forgotten = 0
+    staging = _Staging()
+    for row in due:
+        with transaction(conn):
+            # An object still named by a file is never garbage (defensive: keys are unique).
+            live = conn.execute(
+                "SELECT 1 FROM files WHERE space_id = ? AND object_key = ?",
+                (row["space_id"], row["object_key"]),
+            ).fetchone()
+            root = local_root(row)
+            if live is None and root is not None:
+                try:
+                    dirs = staging.find(root, row["object_key"], row["storage_upload_id"])
+                    deleted += _remove_local(root, row["object_key"], dirs)
+                except OSError as exc:
+                    log.warning("cannot delete %s: %s", row["object_key"], exc.strerror)
+                    continue
+            elif live is None:
+                forgotten += 1
+            conn.execute(
+                "DELETE FROM garbage WHERE space_id = ? AND object_key = ?",
+                (row["space_id"], row["object_key"]),
+            )
+    return {"expired_uploads": len(expired), "deleted_objects": deleted, "forgotten": forgotten}
+
+
+async def periodic_cleanup(db: Database, settings: ServerSettings) -> None:
+    """Run :func:`run_cleanup` every ``cleanup_interval_seconds`` until cancelled."""
+    interval = settings.cleanup_interval_seconds
+    if interval <= 0:
+        return
+    while True:
+        await anyio.sleep(interval)
+        try:
+            await anyio.to_thread.run_sync(run_cleanup, db, settings)
+        except Exception:
+            log.exception("cleanup failed")

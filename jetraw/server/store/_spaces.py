@@ -1,0 +1,166 @@
+"""Spaces and their storage descriptors."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import unicodedata
+import uuid
+from pathlib import Path
+from typing import Any
+
+from jetraw.server._problems import Problem
+from jetraw.server._settings import ServerSettings
+from jetraw.server.store._accounts import NAME_RE, validate_name
+
+__all__ = [
+    "create_space",
+    "find_space",
+    "local_root",
+    "space_json",
+    "validate_storage",
+]
+
+_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
+_ADDRESSING = ("auto", "path", "virtual")
+
+
+def _bad(detail: str) -> Problem:
+    return Problem(400, "invalid_request", f"Invalid storage descriptor: {detail}")
+
+
+def _opt_text(value: Any, field: str, limit: int = 1024) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise _bad(f"{field} must be a string of at most {limit} characters.")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        raise _bad(f"{field} contains control characters.")
+    return value
+
+
+def validate_storage(
+    storage: dict[str, Any] | None, *, settings: ServerSettings, space_id: str
+) -> dict[str, Any]:
+    """The canonical descriptor: every field present, defaults filled in.
+
+    ``local``: ``root`` absolute (default ``<data_dir>/storage/<space id>``). ``s3``: ``bucket``
+    required; ``prefix`` is ``""`` or ends with ``/`` (the object's key is ``prefix +
+    object_key``); ``region``, ``endpoint_url`` optional; ``addressing_style`` auto|path|virtual.
+    """
+    storage = {"type": "local"} if storage is None else storage
+    kind = storage.get("type")
+    if kind == "local":
+        unknown = set(storage) - {"type", "root"}
+        if unknown:
+            raise _bad(f"unknown fields {sorted(unknown)} for type local.")
+        root = _opt_text(storage.get("root"), "root", 4096)
+        if root is None:
+            root = str(settings.storage_dir / space_id)
+        if not os.path.isabs(root):
+            raise _bad("root must be an absolute path.")
+        return {"type": "local", "root": os.path.normpath(root)}
+    if kind == "s3":
+        unknown = set(storage) - {
+            "type",
+            "bucket",
+            "prefix",
+            "region",
+            "endpoint_url",
+            "addressing_style",
+        }
+        if unknown:
+            raise _bad(f"unknown fields {sorted(unknown)} for type s3.")
+        bucket = storage.get("bucket")
+        if not isinstance(bucket, str) or not _BUCKET_RE.fullmatch(bucket):
+            raise _bad("bucket is required: 3-63 lowercase letters, digits, '.' and '-'.")
+        prefix = _opt_text(storage.get("prefix"), "prefix") or ""
+        prefix = prefix.lstrip("/")
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        if "//" in prefix or any(seg in (".", "..") for seg in prefix.split("/")):
+            raise _bad("prefix has an empty, '.' or '..' segment.")
+        endpoint = _opt_text(storage.get("endpoint_url"), "endpoint_url")
+        if endpoint is not None and not re.match(r"https?://[^/\s]+", endpoint):
+            raise _bad("endpoint_url must be an http:// or https:// URL.")
+        style = storage.get("addressing_style") or "auto"
+        if style not in _ADDRESSING:
+            raise _bad("addressing_style is auto, path or virtual.")
+        return {
+            "type": "s3",
+            "bucket": bucket,
+            "prefix": prefix,
+            "region": _opt_text(storage.get("region"), "region", 64),
+            "endpoint_url": endpoint,
+            "addressing_style": style,
+        }
+    raise _bad("type must be 'local' or 's3'.")
+
+
+def space_json(row: sqlite3.Row, organisation: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "organisation": organisation,
+        "storage": json.loads(row["storage"]),
+        "created_at": row["created_at"],
+    }
+
+
+def create_space(
+    conn: sqlite3.Connection,
+    *,
+    organisation_id: str,
+    name: str,
+    storage: dict[str, Any] | None,
+    settings: ServerSettings,
+    now: str,
+) -> sqlite3.Row:
+    """Create a space (and, for local storage, its root directory)."""
+    validate_name(name, "space name")
+    space_id = uuid.uuid4().hex
+    descriptor = validate_storage(storage, settings=settings, space_id=space_id)
+    exists = conn.execute(
+        "SELECT 1 FROM spaces WHERE organisation_id = ? AND name = ?", (organisation_id, name)
+    ).fetchone()
+    if exists is not None:
+        raise Problem(409, "space_exists", f"A space named {name!r} exists.")
+    if descriptor["type"] == "local":
+        try:
+            Path(descriptor["root"]).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _bad(f"cannot create the root directory ({exc.strerror}).") from None
+    try:
+        conn.execute(
+            "INSERT INTO spaces (id, organisation_id, name, storage, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (space_id, organisation_id, name, json.dumps(descriptor), now),
+        )
+    except sqlite3.IntegrityError:
+        raise Problem(409, "space_exists", f"A space named {name!r} exists.") from None
+    row: sqlite3.Row = conn.execute("SELECT * FROM spaces WHERE id = ?", (space_id,)).fetchone()
+    return row
+
+
+def find_space(conn: sqlite3.Connection, organisation_id: str, name: str) -> sqlite3.Row:
+    """The organisation's space called ``name``, or ``404 space_not_found``."""
+    row: sqlite3.Row | None = None
+    if NAME_RE.fullmatch(name):
+        row = conn.execute(
+            "SELECT * FROM spaces WHERE organisation_id = ? AND name = ?",
+            (organisation_id, name),
+        ).fetchone()
+    if row is None:
+        shown = name if NAME_RE.fullmatch(name) else "(invalid name)"
+        raise Problem(404, "space_not_found", f"No space {shown!r} in this organisation.")
+    return row
+
+
+def local_root(space: sqlite3.Row) -> Path | None:
+    """The root directory of a local space, ``None`` for other storage."""
+    descriptor = json.loads(space["storage"])
+    if descriptor.get("type") == "local":
+        return Path(descriptor["root"])
+    return None

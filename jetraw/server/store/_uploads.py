@@ -1,0 +1,275 @@
+"""The upload life cycle: create → (client writes storage) → complete | abort | expire.
+
+A file row appears only in :func:`complete_upload`, inside the caller's transaction, so an
+overwrite swaps the object atomically. Every function here works on one upload and never raises
+after it has written: errors found late come back as a :class:`Problem` value, so a batch can
+share one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import uuid
+from typing import Any
+
+from jetraw.server._problems import Problem
+from jetraw.server.store._db import rfc3339
+from jetraw.server.store._files import add_garbage, check_destination, file_json
+from jetraw.server.store._paths import normalise_path
+from jetraw.server.store._spaces import local_root
+
+__all__ = [
+    "abort_upload",
+    "complete_upload",
+    "create_upload",
+    "find_upload",
+    "upload_json",
+]
+
+
+def upload_json(
+    row: sqlite3.Row, space_name: str, file: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": row["id"],
+        "space": space_name,
+        "path": row["path"],
+        "size": row["size"],
+        "object_key": row["object_key"],
+        "status": row["status"],
+        "storage_upload_id": row["storage_upload_id"],
+        "overwrite": bool(row["overwrite"]),
+        "multipart": bool(row["multipart"]),
+        "metadata": json.loads(row["metadata"]),
+        "created_at": row["created_at"],
+        "expires_at": row["expires_at"],
+        "completed_at": row["completed_at"],
+    }
+    if file is not None:
+        body["file"] = file
+    return body
+
+
+def create_upload(
+    conn: sqlite3.Connection,
+    *,
+    space: sqlite3.Row,
+    user_id: str,
+    path: str,
+    size: int | None,
+    overwrite: bool,
+    metadata: dict[str, str],
+    multipart: bool,
+    now: float,
+    expiry_seconds: float,
+) -> sqlite3.Row:
+    """Register a pending upload; ``409`` at once if the destination cannot take the file.
+
+    ``size`` is ``None`` for a streaming (multipart) upload: :func:`complete_upload` sets it.
+    """
+    path = normalise_path(path)
+    check_destination(conn, space["id"], path, overwrite=overwrite)
+    upload_id = uuid.uuid4().hex
+    conn.execute(
+        "INSERT INTO uploads (id, space_id, user_id, path, size, overwrite, metadata, multipart, "
+        "object_key, status, created_at, expires_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+        (
+            upload_id,
+            space["id"],
+            user_id,
+            path,
+            size,
+            int(overwrite),
+            json.dumps(metadata),
+            int(multipart),
+            f"objects/{uuid.uuid4().hex}",
+            rfc3339(now),
+            rfc3339(now + expiry_seconds),
+        ),
+    )
+    row: sqlite3.Row = conn.execute("SELECT * FROM uploads WHERE id = ?", (upload_id,)).fetchone()
+    return row
+
+
+def find_upload(
+    conn: sqlite3.Connection, upload_id: str, *, user_id: str, organisation_id: str
+) -> tuple[sqlite3.Row, sqlite3.Row]:
+    """The caller's upload and its space, or ``404 upload_not_found``."""
+    row = conn.execute(
+        "SELECT u.* FROM uploads u JOIN spaces s ON s.id = u.space_id "
+        "WHERE u.id = ? AND u.user_id = ? AND s.organisation_id = ?",
+        (upload_id, user_id, organisation_id),
+    ).fetchone()
+    if row is None:
+        raise Problem(404, "upload_not_found", "No such upload.")
+    space: sqlite3.Row = conn.execute(
+        "SELECT * FROM spaces WHERE id = ?", (row["space_id"],)
+    ).fetchone()
+    return row, space
+
+
+def _expired(upload: sqlite3.Row, now: float) -> bool:
+    return bool(upload["status"] == "pending" and upload["expires_at"] <= rfc3339(now))
+
+
+def _retire(conn: sqlite3.Connection, upload: sqlite3.Row, *, delete_after: float) -> None:
+    conn.execute("UPDATE uploads SET status = 'aborted' WHERE id = ?", (upload["id"],))
+    add_garbage(
+        conn,
+        upload["space_id"],
+        upload["object_key"],
+        delete_after=delete_after,
+        storage_upload_id=upload["storage_upload_id"],
+    )
+
+
+def _not_pending(upload: sqlite3.Row) -> Problem:
+    return Problem(
+        409,
+        "upload_not_pending",
+        f"The upload {upload['id']} was aborted or has expired.",
+        upload_id=upload["id"],
+    )
+
+
+def _verify_local_object(space: sqlite3.Row, upload: sqlite3.Row, size: int) -> Problem | None:
+    root = local_root(space)
+    if root is None:
+        return None  # the server holds no S3 credentials to look
+    try:
+        actual = os.stat(root / upload["object_key"]).st_size
+    except OSError:
+        return Problem(
+            409,
+            "object_missing",
+            f"Nothing was written to {upload['object_key']!r} in the space's storage.",
+            upload_id=upload["id"],
+        )
+    if actual != size:
+        return Problem(
+            409,
+            "size_mismatch",
+            f"The stored object has {actual} bytes, not {size}.",
+            upload_id=upload["id"],
+        )
+    return None
+
+
+def complete_upload(
+    conn: sqlite3.Connection,
+    upload: sqlite3.Row,
+    space: sqlite3.Row,
+    *,
+    size: int,
+    checksum: dict[str, Any],
+    now: float,
+    delete_after: float,
+) -> tuple[dict[str, Any] | None, Problem | None, bool]:
+    """Make the uploaded object the file at the upload's path.
+
+    Returns ``(file, None, newly_completed)`` or ``(None, problem, False)``. The file carries
+    ``garbage``: the object key it replaced, if any (recorded, so a retried complete repeats it).
+    """
+    if upload["size"] is not None and upload["size"] != size:
+        return None, _size_mismatch(upload, size), False
+    if upload["status"] == "completed":
+        row = conn.execute(
+            "SELECT * FROM files WHERE space_id = ? AND upload_id = ?",
+            (upload["space_id"], upload["id"]),
+        ).fetchone()
+        # The same garbage as the first answer: if that answer was lost, this is the client's
+        # only word of the object it replaced.
+        replaced: list[str] = json.loads(upload["replaced"])
+        if row is not None:
+            return {**file_json(row), "garbage": replaced}, None, False
+        # The file was replaced or deleted since; the answer is still the file this upload made.
+        return (
+            {
+                "path": upload["path"],
+                "type": "file",
+                "size": upload["size"],
+                "checksum": {k: v for k, v in checksum.items() if v is not None},
+                "metadata": json.loads(upload["metadata"]),
+                "object_key": upload["object_key"],
+                "created_at": upload["completed_at"],
+                "modified_at": upload["completed_at"],
+                "upload_id": upload["id"],
+                "garbage": replaced,
+            },
+            None,
+            False,
+        )
+    if upload["status"] != "pending":
+        return None, _not_pending(upload), False
+    if _expired(upload, now):
+        _retire(conn, upload, delete_after=delete_after)
+        return None, _not_pending(upload), False
+    problem = _verify_local_object(space, upload, size)
+    if problem is not None:
+        return None, problem, False
+    try:
+        existing = check_destination(
+            conn, space["id"], upload["path"], overwrite=bool(upload["overwrite"])
+        )
+    except Problem as exc:
+        exc.extra["upload_id"] = upload["id"]
+        return None, exc, False
+    stamp = rfc3339(now)
+    garbage: list[str] = []
+    created_at = stamp
+    if existing is not None:
+        created_at = existing["created_at"]
+        if existing["object_key"] != upload["object_key"]:
+            add_garbage(conn, space["id"], existing["object_key"], delete_after=delete_after)
+            garbage.append(existing["object_key"])
+    conn.execute(
+        "INSERT INTO files (space_id, path, type, size, crc32c, sha256, metadata, object_key, "
+        "upload_id, created_at, modified_at) VALUES (?, ?, 'file', ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (space_id, path) DO UPDATE SET size = excluded.size, "
+        "crc32c = excluded.crc32c, sha256 = excluded.sha256, metadata = excluded.metadata, "
+        "object_key = excluded.object_key, upload_id = excluded.upload_id, "
+        "modified_at = excluded.modified_at",
+        (
+            space["id"],
+            upload["path"],
+            size,
+            checksum["crc32c"],
+            checksum.get("sha256"),
+            upload["metadata"],
+            upload["object_key"],
+            upload["id"],
+            created_at,
+            stamp,
+        ),
+    )
+    conn.execute(
+        "UPDATE uploads SET status = 'completed', completed_at = ?, size = ?, replaced = ? "
+        "WHERE id = ?",
+        (stamp, size, json.dumps(garbage), upload["id"]),
+    )
+    row = conn.execute(
+        "SELECT * FROM files WHERE space_id = ? AND path = ?", (space["id"], upload["path"])
+    ).fetchone()
+    return {**file_json(row), "garbage": garbage}, None, True
+
+
+def _size_mismatch(upload: sqlite3.Row, size: int) -> Problem:
+    return Problem(
+        409,
+        "size_mismatch",
+        f"The upload was declared with {upload['size']} bytes, not {size}.",
+        upload_id=upload["id"],
+    )
+
+
+def abort_upload(conn: sqlite3.Connection, upload: sqlite3.Row, *, delete_after: float) -> bool:
+    """Abort a pending upload (idempotent for aborted ones). Returns True if it was pending."""
+    if upload["status"] == "aborted":
+        return False
+    if upload["status"] == "completed":
+        raise Problem(409, "upload_not_pending", "The upload is completed.", upload_id=upload["id"])
+    _retire(conn, upload, delete_after=delete_after)
+    return True
