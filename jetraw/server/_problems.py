@@ -1,10 +1,14 @@
-"""RFC 9457 problem details: the one way the reference platform reports an error."""
+"""RFC 9457 problem details: the one way the reference platform reports an error.
+
+A leaf every layer may raise from (the store refuses a bad name with one, the routers a missing
+token); ``jetraw.server.http`` renders it as ``application/problem+json``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Problem", "problem_body"]
+__all__ = ["PROBLEM_BASE", "Problem", "problem_body"]
 
 PROBLEM_BASE = "https://jetraw.dev/problems/"
 

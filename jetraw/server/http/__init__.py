@@ -14,27 +14,19 @@ from jetraw.server.http._admin import router as admin_router
 from jetraw.server.http._apikeys import router as apikeys_router
 from jetraw.server.http._envelope import Envelope
 from jetraw.server.http._files import router as files_router
-from jetraw.server.http._metrics import Metrics
 from jetraw.server.http._oauth import router as oauth_router
 from jetraw.server.http._openapi import install_openapi, operation_id
 from jetraw.server.http._operations import router as operations_router
 from jetraw.server.http._pages import router as pages_router
-from jetraw.server.http._problems import (
-    PROBLEM_MEDIA_TYPE,
-    install_problem_handlers,
-    problem_response,
-    request_id_of,
-)
+from jetraw.server.http._problems import install_problem_handlers
 from jetraw.server.http._settings_pages import router as settings_pages_router
 from jetraw.server.http._spaces import router as spaces_router
 from jetraw.server.http._state import AppState, app_state, state_of
 from jetraw.server.http._uploads import router as uploads_router
 
 __all__ = [
-    "PROBLEM_MEDIA_TYPE",
     "AppState",
     "Envelope",
-    "Metrics",
     "accounts_router",
     "admin_router",
     "apikeys_router",
@@ -46,8 +38,6 @@ __all__ = [
     "operation_id",
     "operations_router",
     "pages_router",
-    "problem_response",
-    "request_id_of",
     "settings_pages_router",
     "spaces_router",
     "state_of",

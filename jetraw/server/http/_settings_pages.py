@@ -1,4 +1,4 @@
-"""The settings page: a person logs in (same login form) and creates or revokes API keys.
+"""``/login``, ``/logout``, ``/settings``: a person logs in and creates or revokes API keys.
 
 This is the seed's "desktop application" role: the place a user gets a long-lived API key.
 A new key is shown once, in the response to the POST that created it.
