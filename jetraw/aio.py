@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from jetraw._client import AsyncClient, get_default_client, set_default_client
 from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
-from jetraw._models import ApiKey, Identity, LogoutResult, Membership, Organisation, Space, User
+from jetraw._models import (
+    ApiKey,
+    Identity,
+    LoginInfo,
+    LogoutResult,
+    Membership,
+    Organisation,
+    Space,
+    User,
+)
 from jetraw._operations import download, upload
 from jetraw._path import AsyncJetrawPath
 from jetraw._path_io import AsyncJetrawReader, AsyncJetrawWriter
@@ -26,6 +35,7 @@ __all__ = [
     "DownloadResult",
     "FileTransfer",
     "Identity",
+    "LoginInfo",
     "LogoutResult",
     "Membership",
     "Organisation",
