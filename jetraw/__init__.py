@@ -73,6 +73,7 @@ __all__ = [
     "LocalPathExistsError",
     "LocalPathNotFoundError",
     "LoginError",
+    "LoginInfo",
     "LoginRequiredError",
     "LogoutResult",
     "Membership",
@@ -114,6 +115,7 @@ _VALUE_NAMES = (
     "DownloadResult",
     "FileTransfer",
     "Identity",
+    "LoginInfo",
     "LogoutResult",
     "Membership",
     "Organisation",
@@ -146,6 +148,7 @@ if _typing.TYPE_CHECKING:
     from jetraw.aio import DownloadResult as DownloadResult
     from jetraw.aio import FileTransfer as FileTransfer
     from jetraw.aio import Identity as Identity
+    from jetraw.aio import LoginInfo as LoginInfo
     from jetraw.aio import LogoutResult as LogoutResult
     from jetraw.aio import Membership as Membership
     from jetraw.aio import Organisation as Organisation

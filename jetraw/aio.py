@@ -46,7 +46,16 @@ from jetraw._exceptions import (
     UploadStateError,
 )
 from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
-from jetraw._models import ApiKey, Identity, LogoutResult, Membership, Organisation, Space, User
+from jetraw._models import (
+    ApiKey,
+    Identity,
+    LoginInfo,
+    LogoutResult,
+    Membership,
+    Organisation,
+    Space,
+    User,
+)
 from jetraw._operations import download, upload
 from jetraw._path import AsyncJetrawPath
 from jetraw._path_io import AsyncJetrawReader, AsyncJetrawWriter
@@ -86,6 +95,7 @@ __all__ = [
     "LocalPathExistsError",
     "LocalPathNotFoundError",
     "LoginError",
+    "LoginInfo",
     "LoginRequiredError",
     "LogoutResult",
     "Membership",

@@ -94,6 +94,7 @@ def test_facades_export_every_exception_and_value_type() -> None:
         "DownloadResult",
         "FileTransfer",
         "Identity",
+        "LoginInfo",
         "LogoutResult",
         "Membership",
         "Organisation",
