@@ -131,6 +131,11 @@ def test_every_public_object_reports_its_public_module() -> None:
         expected = "jetraw.aio" if own else "jetraw"
         if obj.__module__ != expected:
             wrong.append(f"jetraw.aio.{name}: {obj.__module__} (expected {expected})")
+    import jetraw.testing
+
+    for name in jetraw.testing.__all__:
+        if getattr(jetraw.testing, name).__module__ != "jetraw.testing":
+            wrong.append(f"jetraw.testing.{name}: {getattr(jetraw.testing, name).__module__}")
     assert not wrong, wrong
     assert repr(jetraw.LoginRequiredError("x")) == "LoginRequiredError('x')"
     assert str(jetraw.LoginRequiredError) == "<class 'jetraw.LoginRequiredError'>"
