@@ -181,3 +181,23 @@ def test_dir_hides_implementation_names() -> None:
     for name in ("annotations", "TYPE_CHECKING", "typing"):
         assert name not in dir(jetraw)
         assert name not in jetraw.__all__
+
+
+def test_type_hints_of_public_classes_resolve_under_their_public_module() -> None:
+    """`typing.get_type_hints` (pydantic, cattrs...) still works after `__module__` moved."""
+    import dataclasses
+    import typing
+
+    import jetraw
+    import jetraw.aio
+
+    checked = 0
+    for name in jetraw.aio.__all__:
+        obj = getattr(jetraw.aio, name)
+        if inspect.isclass(obj) and dataclasses.is_dataclass(obj):
+            hints = typing.get_type_hints(obj)
+            assert set(hints) >= {f.name for f in dataclasses.fields(obj)}, name
+            checked += 1
+    assert checked >= 15
+    hints = typing.get_type_hints(jetraw.UploadResult)
+    assert hints["files"] == list[jetraw.FileTransfer]
