@@ -1,6 +1,6 @@
 """Developer and CI sessions. Every session runs through `uv` against the committed `uv.lock`.
 
-nox -s lint        ruff check + ruff format --check
+nox -s lint        ruff check + ruff format --check + lint-imports (the import contracts)
 nox -s typecheck   mypy --strict on the package
 nox -s generate    scripts/gen_sync.py --check (jetraw_sync/ is current)
 nox -s tests       the full suite on 3.11, a smoke run on 3.10 and 3.13
@@ -69,6 +69,9 @@ def uv_run(session: nox.Session, version: str, *args: str, extra: str = "dev") -
 def lint(session: nox.Session) -> None:
     uv_run(session, FULL, "ruff", "check", ".")
     uv_run(session, FULL, "ruff", "format", "--check", ".")
+    # The import contracts of pyproject.toml; the module rules (scripts/check_imports.py) are
+    # checked by tests/test_architecture.py.
+    uv_run(session, FULL, "lint-imports", "--no-cache")
 
 
 @nox.session

@@ -32,6 +32,7 @@ from jetraw._client_accounts import _AccountsMixin
 from jetraw._client_files import _FilesMixin
 from jetraw._config import (
     ENV_API_KEY,
+    ENV_SERVER,
     NO_SERVER_MESSAGE,
     ResolvedConfig,
     config_dir,
@@ -39,7 +40,7 @@ from jetraw._config import (
     same_server,
 )
 from jetraw._http import RetryPolicy, StateServerHTTP, error_from_response
-from jetraw._models import Identity, LogoutResult, Space
+from jetraw._models import Identity, LoginInfo, LogoutResult, Space
 
 __all__ = ["AsyncClient", "get_default_client", "set_default_client"]
 
@@ -477,6 +478,93 @@ class AsyncClient(_AccountsMixin, _FilesMixin):
         self.refresh_token_if_empty = False
         still = tuple(name for name in (ENV_API_KEY,) if os.environ.get(name))
         return LogoutResult(revoked=revoked, removed=tuple(removed), still_logged_in_by=still)
+
+    async def save_login(self) -> Identity:
+        """Save the credential this client was given as the login of its profile.
+
+        The API key (or refresh token) passed as ``refresh_token`` or in ``JETRAW_API_KEY`` is
+        checked with :meth:`whoami`, then written to the secret store and the profile (server,
+        organisation, user; no secret) to the config file, as the default profile. The
+        profile's previous login is replaced: its secret deleted, and its refresh token (an
+        interactive login, never an API key) revoked on the server, best effort. Afterwards
+        ``AsyncClient(profile=client.profile)`` uses the saved credential.
+
+        Returns:
+            The identity the credential belongs to.
+
+        Raises:
+            LoginRequiredError: The client was given no credential explicitly (a saved login
+                is already saved).
+            InvalidCredentialsError: The server rejected the credential.
+            ConfigurationError: The secret store or the config file cannot be written.
+        """
+        self._check_usable()
+        key = self._config.api_key
+        if key is None:
+            raise exc.LoginRequiredError(
+                "save_login() saves the credential given to this client (refresh_token=... or "
+                f"{ENV_API_KEY}); this client has none."
+            )
+        ident = await self.whoami()
+        http = self._http()
+        stored = await _login.persist_login(
+            server=http.server,
+            organisation=ident.organisation.name,
+            user=ident.user.email,
+            profile_name=self.profile,
+            kind="api_key",
+            store=self._secret_store(),
+            refresh_token=key,
+            aws_profile=self.aws_profile,
+            previous=self._config.profile,
+            http=http,
+        )
+        # The credential in force stays the given one; the profile is now the saved login.
+        self._config = dataclasses.replace(self._config, profile=stored.profile)
+        return ident
+
+    async def login_info(self) -> LoginInfo:
+        """Which login this client uses, where it comes from, and why a saved one is unused.
+
+        Nothing is sent to the server (:meth:`whoami` checks the credential).
+
+        Returns:
+            The server, profile, organisation and credential source in force, the saved
+            login's server, where its secret is stored (when it is the credential in force),
+            and why the saved login is not usable here (it belongs to another server), if so.
+
+        Raises:
+            ConfigurationError: The secret store cannot be opened.
+        """
+        import anyio.to_thread
+
+        prof = self._config.profile
+        source = self.auth_source
+        stored_in: str | None = None
+        if prof is not None and source is not None and source.startswith("profile:"):
+            store = self._secret_store()
+            key = store_key(prof.server, prof.organisation, prof.user)
+            stored_in = await anyio.to_thread.run_sync(store.describe, key)
+        return LoginInfo(
+            server=self.server,
+            profile=self.profile,
+            organisation=self.organisation,
+            auth_source=source,
+            saved_server=prof.server if prof is not None else None,
+            stored_in=stored_in,
+            unusable_reason=self._foreign_login_reason(),
+        )
+
+    def _foreign_login_reason(self) -> str | None:
+        """Why the saved login is not used when it belongs to another server than this one."""
+        prof, server = self._config.profile, self.server
+        if prof is None or server is None or same_server(server, prof.server):
+            return None
+        via = f"{ENV_SERVER} points to" if os.environ.get(ENV_SERVER) else "the server in use is"
+        return (
+            f"the saved login (profile {prof.name!r}) is for {prof.server}; {via} {server}. "
+            f"Unset {ENV_SERVER} to use it, or run `jetraw login --server {server}`."
+        )
 
 
 async def _close_at_shutdown(client: AsyncClient) -> AsyncGenerator[None, None]:

@@ -14,6 +14,7 @@ from typing import Any
 __all__ = [
     "ApiKey",
     "Identity",
+    "LoginInfo",
     "LogoutResult",
     "Membership",
     "Organisation",
@@ -171,3 +172,32 @@ class LogoutResult:
     revoked: bool
     removed: tuple[str, ...] = ()
     still_logged_in_by: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class LoginInfo:
+    """Which login a client uses and where it comes from: ``await client.login_info()``.
+
+    Nothing is sent to the server to build it: it says which credential is in force, not
+    whether the server accepts it (:meth:`~jetraw.AsyncClient.whoami` does).
+
+    Attributes:
+        server: The state server in use (``None`` if none is configured).
+        profile: The profile name used for resolution and written by logins.
+        organisation: The organisation in force, as far as the client knows it.
+        auth_source: Where the credential comes from (``"argument"``,
+            ``"env:JETRAW_API_KEY"``, ``"profile:NAME"``) or ``None`` (none found).
+        saved_server: The server of the profile's saved login, or ``None`` (no saved login).
+        stored_in: Where the saved secret lives (``"OS keyring (...)"``, a file, ``"process
+            memory"``) when the credential in force comes from the profile; else ``None``.
+        unusable_reason: Why the saved login is not used when it belongs to another server
+            than the one in use (with what to do about it); ``None`` otherwise.
+    """
+
+    server: str | None
+    profile: str
+    organisation: str | None
+    auth_source: str | None
+    saved_server: str | None = None
+    stored_in: str | None = None
+    unusable_reason: str | None = None

@@ -1,13 +1,65 @@
-"""The asyncio API of jetraw; the sync facade (:mod:`jetraw_sync`) mirrors it name for name."""
+"""The asyncio API of jetraw; the sync facade (:mod:`jetraw_sync`, re-exported by :mod:`jetraw`)
+mirrors it name for name.
+
+Everything a caller meets is here: the async classes and functions, the results and value types
+they return, and the whole exception tree. Each object reports its public module (see
+:mod:`jetraw._public`): ``jetraw.aio`` for the async classes and functions, ``jetraw`` for what
+both facades share.
+"""
 
 from __future__ import annotations
 
 from jetraw._client import AsyncClient, get_default_client, set_default_client
+from jetraw._exceptions import (
+    APIError,
+    ApiKeyNotFoundError,
+    AuthenticationError,
+    ClientClosedError,
+    ConfigurationError,
+    ConflictError,
+    DirectoryNotEmptyError,
+    DownloadError,
+    EventLoopError,
+    InsufficientStorageError,
+    IntegrityError,
+    InvalidCredentialsError,
+    InvalidPathError,
+    JetrawError,
+    LocalPathExistsError,
+    LocalPathNotFoundError,
+    LoginError,
+    LoginRequiredError,
+    NotFoundError,
+    OrganisationNotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    RemotePathExistsError,
+    RemotePathNotFoundError,
+    ServerConnectionError,
+    SpaceNotFoundError,
+    StorageConnectionError,
+    StorageCredentialsError,
+    StorageError,
+    TransferError,
+    UploadError,
+    UploadNotFoundError,
+    UploadStateError,
+)
 from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
-from jetraw._models import ApiKey, Identity, LogoutResult, Membership, Organisation, Space, User
+from jetraw._models import (
+    ApiKey,
+    Identity,
+    LoginInfo,
+    LogoutResult,
+    Membership,
+    Organisation,
+    Space,
+    User,
+)
 from jetraw._operations import download, upload
 from jetraw._path import AsyncJetrawPath
 from jetraw._path_io import AsyncJetrawReader, AsyncJetrawWriter
+from jetraw._public import set_public_module as _set_public_module
 from jetraw._transfer import (
     DownloadResult,
     FileTransfer,
@@ -18,28 +70,67 @@ from jetraw._transfer import (
 )
 
 __all__ = [
+    "APIError",
     "ApiKey",
+    "ApiKeyNotFoundError",
     "AsyncClient",
     "AsyncJetrawPath",
     "AsyncJetrawReader",
     "AsyncJetrawWriter",
+    "AuthenticationError",
+    "ClientClosedError",
+    "ConfigurationError",
+    "ConflictError",
+    "DirectoryNotEmptyError",
+    "DownloadError",
     "DownloadResult",
+    "EventLoopError",
     "FileTransfer",
     "Identity",
+    "InsufficientStorageError",
+    "IntegrityError",
+    "InvalidCredentialsError",
+    "InvalidPathError",
+    "JetrawError",
+    "LocalPathExistsError",
+    "LocalPathNotFoundError",
+    "LoginError",
+    "LoginInfo",
+    "LoginRequiredError",
     "LogoutResult",
     "Membership",
+    "NotFoundError",
     "Organisation",
+    "OrganisationNotFoundError",
+    "PermissionDeniedError",
     "ProgressEvent",
+    "RateLimitedError",
     "RemoteDirectory",
     "RemoteFile",
+    "RemotePathExistsError",
+    "RemotePathNotFoundError",
+    "ServerConnectionError",
     "Space",
+    "SpaceNotFoundError",
+    "StorageConnectionError",
+    "StorageCredentialsError",
+    "StorageError",
     "TransferConfig",
+    "TransferError",
     "TransferResult",
     "Upload",
+    "UploadError",
+    "UploadNotFoundError",
     "UploadResult",
+    "UploadStateError",
     "User",
     "download",
     "get_default_client",
     "set_default_client",
     "upload",
 ]
+
+# What both facades share reports `jetraw`; the async classes and functions `jetraw.aio`.
+_SHARED = [n for n in __all__ if n[0].isupper() and not n.startswith("Async")]
+_set_public_module("jetraw", globals(), _SHARED)
+_set_public_module("jetraw.aio", globals(), [n for n in __all__ if n not in _SHARED])

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from jetraw._client_files import LocalPath
     from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
-    from jetraw._models import ApiKey, Identity, LogoutResult, Organisation, Space
+    from jetraw._models import ApiKey, Identity, LoginInfo, LogoutResult, Organisation, Space
     from jetraw._transfer import (
         DownloadResult,
         OnCancel,
@@ -226,6 +226,42 @@ class Client(_runtime.Wrapper[AsyncClient]):
             What was revoked and removed, and what would still log you in.
         """
         return _runtime.run(self._io().logout)
+
+    def save_login(self) -> Identity:
+        """Save the credential this client was given as the login of its profile.
+
+        The API key (or refresh token) passed as ``refresh_token`` or in ``JETRAW_API_KEY`` is
+        checked with :meth:`whoami`, then written to the secret store and the profile (server,
+        organisation, user; no secret) to the config file, as the default profile. The
+        profile's previous login is replaced: its secret deleted, and its refresh token (an
+        interactive login, never an API key) revoked on the server, best effort. Afterwards
+        ``Client(profile=client.profile)`` uses the saved credential.
+
+        Returns:
+            The identity the credential belongs to.
+
+        Raises:
+            LoginRequiredError: The client was given no credential explicitly (a saved login
+                is already saved).
+            InvalidCredentialsError: The server rejected the credential.
+            ConfigurationError: The secret store or the config file cannot be written.
+        """
+        return _runtime.run(self._io().save_login)
+
+    def login_info(self) -> LoginInfo:
+        """Which login this client uses, where it comes from, and why a saved one is unused.
+
+        Nothing is sent to the server (:meth:`whoami` checks the credential).
+
+        Returns:
+            The server, profile, organisation and credential source in force, the saved
+            login's server, where its secret is stored (when it is the credential in force),
+            and why the saved login is not usable here (it belongs to another server), if so.
+
+        Raises:
+            ConfigurationError: The secret store cannot be opened.
+        """
+        return _runtime.run(self._io().login_info)
 
     def whoami(self) -> Identity:
         """Who this client is: user, organisation, role and memberships.

@@ -64,3 +64,140 @@ def test_exceptions_subclass_the_builtins_callers_catch() -> None:
         cls = getattr(jetraw, name)
         assert issubclass(cls, jetraw.JetrawError)
         assert cls.__doc__, f"{name} has no docstring saying when it is raised"
+
+
+# -- the two facades: the same names, each object under its public module ------------------------
+
+
+def _sync_name(name: str) -> str:
+    """``AsyncClient`` -> ``Client``: the sync twin's name of a ``jetraw.aio`` name."""
+    return name[len("Async") :] if name.startswith("Async") and name[5:6].isupper() else name
+
+
+def test_facades_export_the_same_names() -> None:
+    import jetraw
+    import jetraw.aio
+    import jetraw_sync
+
+    sync_names = [n for n in jetraw.__all__ if n != "__version__"]
+    assert sorted(_sync_name(n) for n in jetraw.aio.__all__) == sync_names
+    assert list(jetraw_sync.__all__) == sync_names
+
+
+def test_facades_export_every_exception_and_value_type() -> None:
+    import jetraw
+    import jetraw._exceptions
+    import jetraw.aio
+
+    values = {
+        "ApiKey",
+        "DownloadResult",
+        "FileTransfer",
+        "Identity",
+        "LoginInfo",
+        "LogoutResult",
+        "Membership",
+        "Organisation",
+        "ProgressEvent",
+        "RemoteDirectory",
+        "RemoteFile",
+        "Space",
+        "TransferConfig",
+        "TransferResult",
+        "Upload",
+        "UploadResult",
+        "User",
+    }
+    for module in (jetraw, jetraw.aio):
+        missing = (values | set(jetraw._exceptions.__all__)) - set(module.__all__)
+        assert not missing, f"{module.__name__} lacks {sorted(missing)}"
+    for name in values | set(jetraw._exceptions.__all__):
+        assert getattr(jetraw, name) is getattr(jetraw.aio, name), name
+
+
+def test_every_public_object_reports_its_public_module() -> None:
+    import jetraw
+    import jetraw.aio
+
+    wrong = []
+    for name in jetraw.__all__:
+        obj = getattr(jetraw, name)
+        if name != "__version__" and obj.__module__ != "jetraw":
+            wrong.append(f"jetraw.{name}: {obj.__module__}")
+    for name in jetraw.aio.__all__:
+        obj = getattr(jetraw.aio, name)
+        # The async classes and functions are jetraw.aio's own; what both facades share is jetraw's.
+        own = name.startswith("Async") or not inspect.isclass(obj)
+        expected = "jetraw.aio" if own else "jetraw"
+        if obj.__module__ != expected:
+            wrong.append(f"jetraw.aio.{name}: {obj.__module__} (expected {expected})")
+    import jetraw.testing
+
+    for name in jetraw.testing.__all__:
+        if getattr(jetraw.testing, name).__module__ != "jetraw.testing":
+            wrong.append(f"jetraw.testing.{name}: {getattr(jetraw.testing, name).__module__}")
+    assert not wrong, wrong
+    assert repr(jetraw.LoginRequiredError("x")) == "LoginRequiredError('x')"
+    assert str(jetraw.LoginRequiredError) == "<class 'jetraw.LoginRequiredError'>"
+    assert str(jetraw.aio.AsyncClient) == "<class 'jetraw.aio.AsyncClient'>"
+
+
+def test_public_objects_pickle_by_their_public_name() -> None:
+    import pickle
+
+    import jetraw
+    import jetraw.aio
+
+    classes = (jetraw.LoginRequiredError, jetraw.RemoteFile, jetraw.Client, jetraw.aio.AsyncClient)
+    for obj in classes:
+        assert pickle.loads(pickle.dumps(obj)) is obj
+    error = pickle.loads(pickle.dumps(jetraw.SpaceNotFoundError("no space")))
+    assert type(error) is jetraw.SpaceNotFoundError
+    assert str(error) == "no space"
+    config = jetraw.TransferConfig(max_concurrency=3)
+    assert pickle.loads(pickle.dumps(config)) == config
+
+
+def test_dir_lists_the_public_names_loaded_or_not() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import jetraw, sys\n"
+        "assert sorted(dir(jetraw)) == sorted(jetraw.__all__), dir(jetraw)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in"
+        " ('jetraw', 'jetraw_sync', 'httpx', 'anyio', 'aiobotocore')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    # `import jetraw` loads the exception tree only: no httpx, no sync runtime.
+    assert out.strip() == "['jetraw', 'jetraw._exceptions', 'jetraw._public']"
+
+
+def test_dir_hides_implementation_names() -> None:
+    import jetraw
+
+    for name in ("annotations", "TYPE_CHECKING", "typing"):
+        assert name not in dir(jetraw)
+        assert name not in jetraw.__all__
+
+
+def test_type_hints_of_public_classes_resolve_under_their_public_module() -> None:
+    """`typing.get_type_hints` (pydantic, cattrs...) still works after `__module__` moved."""
+    import dataclasses
+    import typing
+
+    import jetraw
+    import jetraw.aio
+
+    checked = 0
+    for name in jetraw.aio.__all__:
+        obj = getattr(jetraw.aio, name)
+        if inspect.isclass(obj) and dataclasses.is_dataclass(obj):
+            hints = typing.get_type_hints(obj)
+            assert set(hints) >= {f.name for f in dataclasses.fields(obj)}, name
+            checked += 1
+    assert checked >= 15
+    hints = typing.get_type_hints(jetraw.UploadResult)
+    assert hints["files"] == list[jetraw.FileTransfer]

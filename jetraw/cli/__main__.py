@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from jetraw.cli._main import main
 
+__all__: list[str] = []
+
 main()

@@ -5,46 +5,26 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from jetraw._auth import _login
-from jetraw._auth._store import store_key
-from jetraw._client import AsyncClient
-from jetraw._config import ENV_API_KEY, ENV_SERVER, NO_SERVER_MESSAGE, same_server
-from jetraw._exceptions import ConfigurationError, JetrawError
-from jetraw._models import ApiKey, Identity, Space
-from jetraw.cli._common import run as run_async
-from jetraw.cli._main import cli
+from jetraw.aio import (
+    ApiKey,
+    AsyncClient,
+    ConfigurationError,
+    Identity,
+    JetrawError,
+    LogoutResult,
+    Space,
+)
+from jetraw.cli._common import ENV_API_KEY, ENV_SERVER, emit_json, run
 
-T = TypeVar("T")
-
-
-def _run(fn: Callable[[], Awaitable[T]]) -> T:
-    # The shared runner turns 3.10's CancelledError-on-Ctrl-C into KeyboardInterrupt (exit 130).
-    return run_async(fn)
-
-
-def _foreign_login(client: AsyncClient) -> str | None:
-    """Why the saved login is not in use when it belongs to another server than this one."""
-    prof, server = client._config.profile, client.server
-    if prof is None or server is None or same_server(server, prof.server):
-        return None
-    via = f"{ENV_SERVER} points to" if os.environ.get(ENV_SERVER) else "the server in use is"
-    return (
-        f"the saved login (profile {prof.name!r}) is for {prof.server}; {via} {server}. "
-        f"Unset {ENV_SERVER} to use it, or run `jetraw login --server {server}`."
-    )
+__all__ = ["api_keys", "auth", "login", "logout", "spaces", "whoami"]
 
 
 def _profile(ctx: click.Context, explicit: str | None = None) -> str | None:
     return explicit or (ctx.obj or {}).get("profile")
-
-
-def _emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=True))
 
 
 def _read_api_key() -> str:
@@ -69,7 +49,7 @@ def _identity_json(ident: Identity, client: AsyncClient) -> dict[str, Any]:
     }
 
 
-@cli.command()
+@click.command()
 @click.option("--api-key", "api_key", is_flag=True, help="Log in with an API key (prompt/stdin).")
 @click.option("--device", is_flag=True, help="Device-code login (SSH, no local browser).")
 @click.option("--server", envvar=ENV_SERVER, help="The state server URL.")
@@ -92,9 +72,13 @@ def login(
     profile = _profile(ctx, profile_opt)
     key = _read_api_key() if api_key else None
 
-    async def run() -> tuple[Identity, str]:
+    async def go() -> tuple[Identity, str]:
         if key is not None:
-            return await _login_api_key(key, server, organisation, profile)
+            # The key is checked (whoami) before it is saved as the profile's login.
+            async with AsyncClient(
+                key, server=server, organisation=organisation, profile=profile
+            ) as client:
+                return await client.save_login(), client.profile
         async with AsyncClient(
             server=server,
             organisation=organisation,
@@ -105,46 +89,24 @@ def login(
             ident = await client.authorize(device=device, opener=opener)
             return ident, client.profile
 
-    ident, name = _run(run)
+    ident, name = run(go)
     click.echo(
         f"Logged in as {ident.user.email} in organisation {ident.organisation.name} "
         f"(profile {name!r})."
     )
 
 
-async def _login_api_key(
-    key: str, server: str | None, organisation: str | None, profile: str | None
-) -> tuple[Identity, str]:
-    async with AsyncClient(
-        key, server=server, organisation=organisation, profile=profile
-    ) as client:
-        ident = await client.whoami()
-        assert client.server is not None
-        await _login.persist_login(
-            server=client.server,
-            organisation=ident.organisation.name,
-            user=ident.user.email,
-            profile_name=client.profile,
-            kind="api_key",
-            store=client._secret_store(),
-            refresh_token=key,
-            previous=client._config.profile,
-            http=client._http(),
-        )
-        return ident, client.profile
-
-
-@cli.command()
+@click.command()
 @click.pass_context
 def logout(ctx: click.Context) -> None:
     """Revoke the saved login and delete every stored copy of it."""
 
-    async def run() -> tuple[Any, str | None]:
+    async def go() -> tuple[LogoutResult, str | None]:
         async with AsyncClient(profile=_profile(ctx), refresh_token_if_empty=False) as client:
-            foreign = _foreign_login(client)
+            foreign = (await client.login_info()).unusable_reason
             return await client.logout(), foreign
 
-    result, foreign = _run(run)
+    result, foreign = run(go)
     if result.removed or result.revoked:
         click.echo("Logged out" + (" (revoked on the server)." if result.revoked else "."))
         for item in result.removed:
@@ -158,19 +120,19 @@ def logout(ctx: click.Context) -> None:
         click.echo(f"Note: {name} is set and still logs you in; unset it to log out fully.")
 
 
-@cli.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def whoami(ctx: click.Context, as_json: bool) -> None:
     """Show the user and organisation of the current credentials."""
 
-    async def run() -> dict[str, Any]:
+    async def go() -> dict[str, Any]:
         async with AsyncClient(profile=_profile(ctx)) as client:
             return _identity_json(await client.whoami(), client)
 
-    data = _run(run)
+    data = run(go)
     if as_json:
-        _emit_json(data)
+        emit_json(data)
     else:
         click.echo(
             f"{data['user']['email']} in organisation {data['organisation']['name']} "
@@ -178,7 +140,7 @@ def whoami(ctx: click.Context, as_json: bool) -> None:
         )
 
 
-@cli.group()
+@click.group()
 def auth() -> None:
     """Inspect authentication."""
 
@@ -189,7 +151,7 @@ def auth() -> None:
 def auth_status(ctx: click.Context, as_json: bool) -> None:
     """Which credentials are in force, where they come from, and whether they work."""
 
-    async def run() -> dict[str, Any]:
+    async def go() -> dict[str, Any]:
         status: dict[str, Any] = {"env": [n for n in (ENV_API_KEY,) if os.environ.get(n)]}
         try:
             client = AsyncClient(profile=_profile(ctx), refresh_token_if_empty=False)
@@ -197,37 +159,35 @@ def auth_status(ctx: click.Context, as_json: bool) -> None:
             status.update(configured=False, error=str(error))
             return status
         async with client:
+            info = await client.login_info()
             status.update(
-                configured=client.server is not None,
-                server=client.server,
-                profile=client.profile,
-                organisation=client.organisation,
-                auth_source=client.auth_source,
+                configured=info.server is not None,
+                server=info.server,
+                profile=info.profile,
+                organisation=info.organisation,
+                auth_source=info.auth_source,
             )
-            if client.server is None or client.auth_source is None:
+            if info.server is not None and info.auth_source is None:
                 status["valid"] = False
-                status["error"] = (
-                    NO_SERVER_MESSAGE
-                    if client.server is None
-                    else _foreign_login(client) or "not logged in: run `jetraw login`"
-                )
+                status["error"] = info.unusable_reason or "not logged in: run `jetraw login`"
                 return status
             try:
+                # With no server configured this fails at once, saying how to configure one.
                 ident = await client.whoami()
             except JetrawError as error:
                 status.update(valid=False, error=str(error))
+                if info.server is None:
+                    return status
             else:
                 status.update(valid=True, user=ident.user.email)
                 status["organisation"] = ident.organisation.name
-            prof = client._config.profile
-            if prof is not None and (client.auth_source or "").startswith("profile:"):
-                key = store_key(prof.server, prof.organisation, prof.user)
-                status["stored_in"] = client._secret_store().describe(key)
+            if info.stored_in is not None:
+                status["stored_in"] = info.stored_in
         return status
 
-    status = _run(run)
+    status = run(go)
     if as_json:
-        _emit_json(status)
+        emit_json(status)
         return
     if not status.get("configured"):
         click.echo(f"Not configured: {status.get('error', 'no server')}")
@@ -250,7 +210,7 @@ def _space_json(space: Space) -> dict[str, Any]:
     return {"id": space.id, "name": space.name, "storage": dict(space.storage)}
 
 
-@cli.group(invoke_without_command=True)
+@click.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def spaces(ctx: click.Context, as_json: bool) -> None:
@@ -258,13 +218,13 @@ def spaces(ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
 
-    async def run() -> list[Space]:
+    async def go() -> list[Space]:
         async with AsyncClient(profile=_profile(ctx)) as client:
             return await client.list_spaces()
 
-    items = _run(run)
+    items = run(go)
     if as_json:
-        _emit_json([_space_json(s) for s in items])
+        emit_json([_space_json(s) for s in items])
         return
     for space in items:
         click.echo(f"{space.name}\t{space.storage.get('type', '?')}")
@@ -284,13 +244,13 @@ def spaces_create(ctx: click.Context, name: str, storage_json: str | None, as_js
     except ValueError as error:
         raise ConfigurationError(f"--storage is not valid JSON: {error}") from None
 
-    async def run() -> Space:
+    async def go() -> Space:
         async with AsyncClient(profile=_profile(ctx)) as client:
             return await client.create_space(name, storage)
 
-    space = _run(run)
+    space = run(go)
     if as_json:
-        _emit_json(_space_json(space))
+        emit_json(_space_json(space))
     else:
         click.echo(f"Created space {space.name}.")
 
@@ -307,7 +267,7 @@ def _key_json(key: ApiKey) -> dict[str, Any]:
     }
 
 
-@cli.group("api-keys")
+@click.group("api-keys")
 def api_keys() -> None:
     """Manage your API keys."""
 
@@ -318,13 +278,13 @@ def api_keys() -> None:
 def api_keys_list(ctx: click.Context, as_json: bool) -> None:
     """List your API keys (never their secrets)."""
 
-    async def run() -> list[ApiKey]:
+    async def go() -> list[ApiKey]:
         async with AsyncClient(profile=_profile(ctx)) as client:
             return await client.list_api_keys()
 
-    keys = _run(run)
+    keys = run(go)
     if as_json:
-        _emit_json([_key_json(k) for k in keys])
+        emit_json([_key_json(k) for k in keys])
         return
     for k in keys:
         state = "revoked" if k.revoked_at else "active"
@@ -339,13 +299,13 @@ def api_keys_list(ctx: click.Context, as_json: bool) -> None:
 def api_keys_create(ctx: click.Context, name: str, organisation: str | None, as_json: bool) -> None:
     """Create an API key; its secret is shown once."""
 
-    async def run() -> ApiKey:
+    async def go() -> ApiKey:
         async with AsyncClient(profile=_profile(ctx)) as client:
             return await client.create_api_key(name, organisation=organisation)
 
-    key = _run(run)
+    key = run(go)
     if as_json:
-        _emit_json({**_key_json(key), "key": key.key})
+        emit_json({**_key_json(key), "key": key.key})
     else:
         click.echo(f"Created API key {key.id} ({key.name}). Copy it now, it is not shown again:")
         click.echo(key.key or "")
@@ -357,9 +317,9 @@ def api_keys_create(ctx: click.Context, name: str, organisation: str | None, as_
 def api_keys_revoke(ctx: click.Context, key_id: str) -> None:
     """Revoke an API key by id."""
 
-    async def run() -> None:
+    async def go() -> None:
         async with AsyncClient(profile=_profile(ctx)) as client:
             await client.revoke_api_key(key_id)
 
-    _run(run)
+    run(go)
     click.echo(f"Revoked API key {key_id}.")

@@ -1,4 +1,4 @@
-"""Helpers shared by the file and transfer commands: running async code, JSON, sizes, errors."""
+"""Helpers shared by the commands: exit codes, running async code, JSON, sizes, remote paths."""
 
 from __future__ import annotations
 
@@ -13,25 +13,74 @@ from typing import Any, TypeVar
 import anyio
 import click
 
-from jetraw._client import AsyncClient
-from jetraw._exceptions import JetrawError
-from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
-from jetraw.cli._main import exit_code_for
+from jetraw.aio import (
+    AsyncClient,
+    AsyncJetrawPath,
+    AuthenticationError,
+    ConfigurationError,
+    ConflictError,
+    InvalidPathError,
+    JetrawError,
+    NotFoundError,
+    PermissionDeniedError,
+    RemoteDirectory,
+    RemoteFile,
+    ServerConnectionError,
+    StorageConnectionError,
+    TransferError,
+    Upload,
+)
 
 __all__ = [
+    "ENV_API_KEY",
+    "ENV_PROFILE",
+    "ENV_SERVER",
+    "EXIT_CODES",
     "CommandError",
     "SizeType",
     "client_for",
+    "describe_error",
     "emit_json",
     "entry_json",
+    "exit_code_for",
     "file_error_code",
     "human_size",
     "local_errors",
+    "parse_size",
+    "remote_path",
     "run",
     "upload_json",
 ]
 
 T = TypeVar("T")
+
+# The environment variables the CLI names in options and messages: a documented contract, so the
+# CLI spells them itself rather than reaching into the SDK's configuration code.
+ENV_API_KEY = "JETRAW_API_KEY"
+ENV_PROFILE = "JETRAW_PROFILE"
+ENV_SERVER = "JETRAW_SERVER"
+
+#: Exit codes that mean something to scripts (documented in ``jetraw --help``).
+EXIT_CODES: list[tuple[type[BaseException], int]] = [
+    (TransferError, 7),
+    (AuthenticationError, 3),
+    (PermissionDeniedError, 3),
+    (NotFoundError, 4),
+    (ConflictError, 5),
+    (ServerConnectionError, 6),
+    (StorageConnectionError, 6),
+    (ConfigurationError, 2),
+    (InvalidPathError, 2),
+    (JetrawError, 1),
+]
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code of a jetraw error (1 for anything else)."""
+    for kind, code in EXIT_CODES:
+        if isinstance(exc, kind):
+            return code
+    return 1
 
 
 class CommandError(click.ClickException):
@@ -74,6 +123,15 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 def client_for(ctx: click.Context) -> AsyncClient:
     """The client of the global ``--profile`` (or the environment), one per command."""
     return AsyncClient(profile=(ctx.obj or {}).get("profile"))
+
+
+def remote_path(text: str) -> AsyncJetrawPath:
+    """``/space/path`` as a path, checked before anything is sent.
+
+    Raises:
+        InvalidPathError: Not absolute, no space, or a path that escapes its space (exit 2).
+    """
+    return AsyncJetrawPath(text)
 
 
 def emit_json(data: Any) -> None:

@@ -8,23 +8,28 @@ import sys
 
 import anyio.to_thread
 import click
+import google_crc32c
 
-from jetraw._client import AsyncClient
-from jetraw._crc import crc32c
-from jetraw._exceptions import IntegrityError, NotFoundError, UploadNotFoundError
-from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
-from jetraw._transfer import parse_remote
-from jetraw.aio import AsyncJetrawPath
+from jetraw.aio import (
+    AsyncClient,
+    AsyncJetrawPath,
+    IntegrityError,
+    NotFoundError,
+    RemoteDirectory,
+    RemoteFile,
+    Upload,
+    UploadNotFoundError,
+)
 from jetraw.cli._common import (
     CommandError,
     client_for,
     emit_json,
     entry_json,
     human_size,
+    remote_path,
     run,
     upload_json,
 )
-from jetraw.cli._main import cli
 
 __all__ = ["cat", "ls", "mkdir", "mv", "rm", "stat", "uploads"]
 
@@ -48,7 +53,7 @@ def _short_line(entry: Entry, base: str) -> str:
     return rel + "/" if isinstance(entry, RemoteDirectory) else rel
 
 
-@cli.command()
+@click.command()
 @click.argument("path", required=False)
 @click.option("-l", "long", is_flag=True, help="Show size, modified time and CRC-32C.")
 @click.option("-R", "--recursive", is_flag=True, help="List every file below PATH.")
@@ -70,14 +75,14 @@ def ls(ctx: click.Context, path: str | None, long: bool, recursive: bool, as_jso
                 click.echo(f"/{name}/")
         return
 
-    ref = parse_remote(path)
+    remote_path(path)
 
     async def listing() -> tuple[Entry, list[Entry]]:
         async with client_for(ctx) as client:
             top: Entry = await client.stat(path)
             if isinstance(top, RemoteFile):
                 return top, [top]
-            target = f"/{ref.space}/{top.path}" if top.path else f"/{ref.space}"
+            target = f"/{top.space}/{top.path}" if top.path else f"/{top.space}"
             entries = [e async for e in client.list_files(target, recursive=recursive)]
             return top, entries
 
@@ -90,17 +95,17 @@ def ls(ctx: click.Context, path: str | None, long: bool, recursive: bool, as_jso
         click.echo(_long_line(entry) if long else _short_line(entry, base))
 
 
-@cli.command()
+@click.command()
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def stat(ctx: click.Context, path: str, as_json: bool) -> None:
     """Show a file's size, checksum, times and metadata (or that PATH is a directory)."""
-    ref = parse_remote(path)
+    ref = remote_path(path)
 
     async def fetch() -> Entry:
         async with client_for(ctx) as client:
-            if not ref.path:
+            if not ref.path_in_space:
                 await client.get_space(ref.space)  # a space's root: the space must exist
             return await client.stat(path)
 
@@ -122,12 +127,12 @@ def stat(ctx: click.Context, path: str, as_json: bool) -> None:
             click.echo(f"Metadata:  {key}={value}")
 
 
-@cli.command()
+@click.command()
 @click.argument("path")
 @click.pass_context
 def cat(ctx: click.Context, path: str) -> None:
     """Write a file's bytes to standard output (its CRC-32C is checked at the end)."""
-    parse_remote(path)
+    remote_path(path)
     out = sys.stdout.buffer
 
     async def stream() -> None:
@@ -138,7 +143,7 @@ def cat(ctx: click.Context, path: str) -> None:
                 async with AsyncJetrawPath(path, client=client).open("rb", buffer_size=1) as f:
                     expected = f.file.crc32c
                     while chunk := await f.read(_CHUNK):
-                        value = crc32c(chunk, value)
+                        value = int(google_crc32c.extend(value, chunk))  # CRC-32C, as recorded
                         await anyio.to_thread.run_sync(out.write, chunk)
             except IsADirectoryError:
                 raise CommandError(f"{path} is a directory.", 2) from None
@@ -159,16 +164,16 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
-@cli.command()
+@click.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("-r", "--recursive", is_flag=True, help="Delete directories and their trees.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def rm(ctx: click.Context, paths: tuple[str, ...], recursive: bool, as_json: bool) -> None:
     """Delete files (and, with -r, directory trees)."""
-    refs = [parse_remote(p) for p in paths]
+    refs = [remote_path(p) for p in paths]
     for path, ref in zip(paths, refs, strict=True):
-        if not ref.path:
+        if not ref.path_in_space:
             raise CommandError(f"{path} is a space's root: delete what is inside it instead.", 2)
 
     async def delete() -> None:
@@ -196,7 +201,7 @@ async def _delete_tree(client: AsyncClient, entry: RemoteDirectory) -> None:
         await client.rmdir(target)
 
 
-@cli.command()
+@click.command()
 @click.argument("src")
 @click.argument("dest")
 @click.option("--overwrite", is_flag=True, help="Replace DEST if it exists.")
@@ -204,8 +209,8 @@ async def _delete_tree(client: AsyncClient, entry: RemoteDirectory) -> None:
 @click.pass_context
 def mv(ctx: click.Context, src: str, dest: str, overwrite: bool, as_json: bool) -> None:
     """Rename a file within its space (no bytes move); DEST ending in / is a folder."""
-    parse_remote(src)
-    parse_remote(dest)
+    remote_path(src)
+    remote_path(dest)
 
     async def move() -> RemoteFile:
         async with client_for(ctx) as client:
@@ -216,15 +221,15 @@ def mv(ctx: click.Context, src: str, dest: str, overwrite: bool, as_json: bool) 
         emit_json(entry_json(moved))
 
 
-@cli.command()
+@click.command()
 @click.argument("path")
 @click.option("-p", "--parents", is_flag=True, help="No error if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def mkdir(ctx: click.Context, path: str, parents: bool, as_json: bool) -> None:
     """Create an (explicit, empty) directory; parents always exist implicitly."""
-    ref = parse_remote(path)
-    if not ref.path:
+    ref = remote_path(path)
+    if not ref.path_in_space:
         raise CommandError(
             f"{path} is a space's root; spaces are made by `jetraw spaces create`.", 2
         )
@@ -235,10 +240,10 @@ def mkdir(ctx: click.Context, path: str, parents: bool, as_json: bool) -> None:
 
     run(make)
     if as_json:
-        emit_json({"path": f"/{ref.space}/{ref.path}", "type": "directory"})
+        emit_json({"path": f"/{ref.space}/{ref.path_in_space}", "type": "directory"})
 
 
-@cli.group(invoke_without_command=True)
+@click.group(invoke_without_command=True)
 @click.option("--space", help="Only the uploads of this space.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context

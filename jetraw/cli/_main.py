@@ -1,4 +1,9 @@
-"""The root command group, global options, and the one place errors become exit codes."""
+"""The root command group, its global options, and the one place errors become exit codes.
+
+The command modules define their commands and know nothing of the root; this module imports
+them and adds each to :data:`cli`, so the import graph runs one way (no module imports this one
+back) and the set of commands is written down in one place.
+"""
 
 from __future__ import annotations
 
@@ -8,34 +13,14 @@ from typing import Any
 
 import click
 
-from jetraw._exceptions import (
-    AuthenticationError,
-    ConfigurationError,
-    ConflictError,
-    InvalidPathError,
-    JetrawError,
-    NotFoundError,
-    PermissionDeniedError,
-    ServerConnectionError,
-    StorageConnectionError,
-    TransferError,
-)
+from jetraw.aio import JetrawError
+from jetraw.cli._auth import api_keys, auth, login, logout, spaces, whoami
+from jetraw.cli._common import ENV_PROFILE, exit_code_for
+from jetraw.cli._files import cat, ls, mkdir, mv, rm, stat, uploads
+from jetraw.cli._server import server
+from jetraw.cli._transfer import download, upload
 
-__all__ = ["EXIT_CODES", "cli", "main"]
-
-#: Exit codes that mean something to scripts (documented in ``jetraw --help``).
-EXIT_CODES: list[tuple[type[BaseException], int]] = [
-    (TransferError, 7),
-    (AuthenticationError, 3),
-    (PermissionDeniedError, 3),
-    (NotFoundError, 4),
-    (ConflictError, 5),
-    (ServerConnectionError, 6),
-    (StorageConnectionError, 6),
-    (ConfigurationError, 2),
-    (InvalidPathError, 2),
-    (JetrawError, 1),
-]
+__all__ = ["cli", "main"]
 
 _EPILOG = (
     "Exit codes: 0 ok, 1 error, 2 usage or configuration, 3 authentication or permission, "
@@ -61,16 +46,9 @@ class _Group(click.Group):
             ctx.exit(130)
 
 
-def exit_code_for(exc: BaseException) -> int:
-    for kind, code in EXIT_CODES:
-        if isinstance(exc, kind):
-            return code
-    return 1
-
-
 @click.group(cls=_Group, epilog=_EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
-@click.option("--profile", envvar="JETRAW_PROFILE", default=None, help="Configuration profile.")
+@click.option("--profile", envvar=ENV_PROFILE, default=None, help="Configuration profile.")
 @click.version_option(package_name="jetraw")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, profile: str | None) -> None:
@@ -82,12 +60,29 @@ def cli(ctx: click.Context, debug: bool, profile: str | None) -> None:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
 
 
-def _register() -> None:
-    # Each command module adds its commands to `cli` on import.
-    from jetraw.cli import _auth, _files, _server, _transfer  # noqa: F401
-
-
-_register()
+for _command in (
+    # accounts (_auth)
+    login,
+    logout,
+    whoami,
+    auth,
+    spaces,
+    api_keys,
+    # files (_files)
+    ls,
+    stat,
+    cat,
+    rm,
+    mv,
+    mkdir,
+    uploads,
+    # transfers (_transfer)
+    upload,
+    download,
+    # the reference platform (_server)
+    server,
+):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from jetraw._transfer import FileTransfer, ProgressEvent
+from jetraw.aio import FileTransfer, ProgressEvent
 from jetraw.cli._common import human_size
 
 __all__ = ["TransferProgress"]

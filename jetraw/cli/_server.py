@@ -7,12 +7,10 @@ from pathlib import Path
 
 import click
 
-from jetraw.cli._main import cli
-
 __all__ = ["server"]
 
 
-@cli.command("server")
+@click.command("server")
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),

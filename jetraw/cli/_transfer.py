@@ -8,15 +8,15 @@ from typing import Any
 
 import click
 
-from jetraw._exceptions import DownloadError, UploadError
-from jetraw._files_api import RemoteDirectory
-from jetraw._transfer import (
+from jetraw.aio import (
+    DownloadError,
     DownloadResult,
     FileTransfer,
+    RemoteDirectory,
     TransferConfig,
     TransferResult,
+    UploadError,
     UploadResult,
-    parse_remote,
 )
 from jetraw.cli._common import (
     CommandError,
@@ -27,9 +27,9 @@ from jetraw.cli._common import (
     file_error_code,
     human_size,
     local_errors,
+    remote_path,
     run,
 )
-from jetraw.cli._main import cli
 from jetraw.cli._progress import TransferProgress
 
 __all__ = ["download", "upload"]
@@ -139,7 +139,7 @@ def _interrupted(progress: TransferProgress, several: bool, flagged: bool) -> st
     )
 
 
-@cli.command()
+@click.command()
 @click.argument("sources", metavar="SRC...", nargs=-1, required=True)
 @click.argument("dest", metavar="DEST")
 @click.option("-r", "--recursive", is_flag=True, help="Upload directories (their trees).")
@@ -180,7 +180,7 @@ def upload(
         raise click.UsageError("--overwrite and --skip-existing exclude each other.")
     with local_errors():
         paths = _check_sources(sources, recursive)
-    parse_remote(dest)
+    remote_path(dest)
     config = _config(part_size, multipart_threshold, concurrency)
     src: Any = paths[0] if len(paths) == 1 else paths
     progress = TransferProgress("Uploading", show=False if as_json or quiet else None)
@@ -216,7 +216,7 @@ def upload(
     _finish(result, progress, "Uploaded", as_json, quiet)
 
 
-@cli.command()
+@click.command()
 @click.argument("sources", metavar="SRC...", nargs=-1, required=True)
 @click.argument("dest", metavar="DEST", type=click.Path())
 @click.option("-r", "--recursive", is_flag=True, help="Download directories (their trees).")
@@ -241,7 +241,7 @@ def download(
     a directory; several SRCs go into DEST (created if needed) by name. Every file's CRC-32C is
     checked, and a failed file leaves no partial file behind.
     """
-    refs = [parse_remote(s) for s in sources]
+    refs = [remote_path(s) for s in sources]
     config = _config(None, None, concurrency)
     progress = TransferProgress("Downloading", show=False if as_json or quiet else None)
     local = Path(dest)
@@ -262,7 +262,7 @@ def download(
                 # As given: a trailing separator means "into that (new) directory".
                 target: str | Path = dest
                 if len(sources) > 1 and isinstance(entry, RemoteDirectory):
-                    target = local / (ref.path.rpartition("/")[2] or ref.space)
+                    target = local / ref.name  # a space's root: the space's name
                 elif len(sources) > 1:
                     target = f"{local}{os.sep}"
                 progress.next_transfer()

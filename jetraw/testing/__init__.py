@@ -8,6 +8,9 @@ settings, stopped after the test). Requires the ``server`` extra.
 
 from __future__ import annotations
 
+from jetraw._public import set_public_module as _set_public_module
 from jetraw.testing._platform import LocalPlatform, PlatformUser, parse_metrics
 
 __all__ = ["LocalPlatform", "PlatformUser", "parse_metrics"]
+
+_set_public_module("jetraw.testing", globals(), __all__)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import httpx
 
-__all__ = ["LocalPlatform", "PlatformUser"]
+__all__ = ["LocalPlatform", "PlatformUser", "parse_metrics"]
 
 _READY_TIMEOUT = 60.0
 

@@ -15,6 +15,7 @@ from _gensync.core import (
     Output,
     SourceModule,
     class_def,
+    defining_module,
     names_in,
     rule,
     rules,
@@ -70,7 +71,9 @@ class ClassWriter:
     def write(self) -> None:
         w = self.w
         self.out.imports.add((RUNTIME.rpartition(".")[0], "_runtime", None))
-        self.out.need(Import(w.cls.__module__, w.cls.__name__, False), w.cls.__name__, runtime=True)
+        self.out.need(
+            Import(defining_module(w.cls), w.cls.__name__, False), w.cls.__name__, runtime=True
+        )
         doc = rewrite_doc(ast.get_docstring(self.node, clean=False))
         self.lines.append(f"class {w.sync_name}(_runtime.Wrapper[{w.cls.__name__}]):")
         self.lines += doc_literal(doc, "    ")
@@ -478,10 +481,10 @@ class FunctionWriter:
         self.gen = gen
         self.fn = fn
         self.out = out
-        self.mod = source_module(fn.__module__)
+        self.mod = source_module(defining_module(fn))
         node = self.mod.toplevel.get(fn.__name__)
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            raise GenError(f"{fn.__module__}.{fn.__name__} not found in {self.mod.path}")
+            raise GenError(f"{self.mod.name}.{fn.__name__} not found in {self.mod.path}")
         self.node = node
         self.ann = Annotations(gen, out, self.mod)
 
@@ -553,4 +556,4 @@ class FunctionWriter:
 
 
 def fn_module(fn: Any) -> str:
-    return str(fn.__module__)
+    return defining_module(fn)
