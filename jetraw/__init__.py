@@ -171,6 +171,9 @@ if _typing.TYPE_CHECKING:
     from jetraw_sync import upload as upload
 
 
+_MOVED_TO_AIO = frozenset({"AsyncClient", "AsyncJetrawPath"})
+
+
 def __getattr__(name: str) -> object:
     # Lazy, so `import jetraw` loads neither httpx nor the sync runtime until they are used.
     if name in _VALUE_NAMES:
@@ -182,6 +185,19 @@ def __getattr__(name: str) -> object:
 
         _set_public_module("jetraw", vars(jetraw_sync), list(_SYNC_NAMES))
         value = getattr(jetraw_sync, name)
+    elif name in _MOVED_TO_AIO:
+        # jetraw 0.1 exported the async classes here too; `jetraw` is now the sync face and
+        # mirrors `jetraw.aio` name for name, so they live in `jetraw.aio` only.
+        import warnings
+
+        import jetraw.aio
+
+        warnings.warn(
+            f"jetraw.{name} is deprecated; import it from jetraw.aio",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(jetraw.aio, name)  # not cached: every use warns
     else:
         raise AttributeError(f"module 'jetraw' has no attribute {name!r}")
     globals()[name] = value  # later lookups skip this function

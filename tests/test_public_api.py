@@ -201,3 +201,14 @@ def test_type_hints_of_public_classes_resolve_under_their_public_module() -> Non
     assert checked >= 15
     hints = typing.get_type_hints(jetraw.UploadResult)
     assert hints["files"] == list[jetraw.FileTransfer]
+
+
+@pytest.mark.parametrize("name", ["AsyncClient", "AsyncJetrawPath"])
+def test_async_classes_moved_from_jetraw_to_aio_still_import_with_a_warning(name: str) -> None:
+    import jetraw.aio
+
+    with pytest.warns(DeprecationWarning, match=f"jetraw.{name} is deprecated"):
+        moved = getattr(jetraw, name)
+    assert moved is getattr(jetraw.aio, name)
+    assert name not in jetraw.__all__
+    assert name not in dir(jetraw)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from jetraw.server._serve import configure_logging, run, settings_from
 
+__all__ = ["main"]
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m jetraw.server", description=__doc__)
