@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
 
-from jetraw._client_files import LocalPath
+from jetraw._client import AsyncClient, get_default_client
 from jetraw._transfer import (
     DownloadResult,
+    LocalPath,
     OnCancel,
     ProgressCallback,
     TransferConfig,
     UploadResult,
 )
-
-if TYPE_CHECKING:
-    from jetraw._client import AsyncClient
 
 __all__ = ["download", "upload"]
 
@@ -56,8 +53,6 @@ async def upload(
         UploadError: Some files failed; ``error.result`` has every file's outcome.
     """
     if client is None:
-        from jetraw._client import get_default_client
-
         client = get_default_client()
     return await client.upload(
         src,
@@ -101,7 +96,5 @@ async def download(
         DownloadError: Some files failed; ``error.result`` has every file's outcome.
     """
     if client is None:
-        from jetraw._client import get_default_client
-
         client = get_default_client()
     return await client.download(src, dest, overwrite=overwrite, config=config, progress=progress)

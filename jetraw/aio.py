@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from jetraw._api import RemoteDirectory, RemoteFile, Upload
 from jetraw._client import AsyncClient, get_default_client, set_default_client
-from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
 from jetraw._models import (
     ApiKey,
     Identity,

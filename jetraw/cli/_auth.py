@@ -10,10 +10,8 @@ from typing import Any, TypeVar
 
 import click
 
-from jetraw._auth import _login
-from jetraw._auth._store import store_key
 from jetraw._client import AsyncClient
-from jetraw._config import ENV_API_KEY, ENV_SERVER, NO_SERVER_MESSAGE, same_server
+from jetraw._config import ENV_API_KEY, ENV_SERVER, NO_SERVER_MESSAGE
 from jetraw._exceptions import ConfigurationError, JetrawError
 from jetraw._models import ApiKey, Identity, Space
 from jetraw.cli._common import run as run_async
@@ -27,16 +25,9 @@ def _run(fn: Callable[[], Awaitable[T]]) -> T:
     return run_async(fn)
 
 
-def _foreign_login(client: AsyncClient) -> str | None:
+async def _foreign_login(client: AsyncClient) -> str | None:
     """Why the saved login is not in use when it belongs to another server than this one."""
-    prof, server = client._config.profile, client.server
-    if prof is None or server is None or same_server(server, prof.server):
-        return None
-    via = f"{ENV_SERVER} points to" if os.environ.get(ENV_SERVER) else "the server in use is"
-    return (
-        f"the saved login (profile {prof.name!r}) is for {prof.server}; {via} {server}. "
-        f"Unset {ENV_SERVER} to use it, or run `jetraw login --server {server}`."
-    )
+    return (await client.login_info()).unusable_reason
 
 
 def _profile(ctx: click.Context, explicit: str | None = None) -> str | None:
@@ -118,20 +109,7 @@ async def _login_api_key(
     async with AsyncClient(
         key, server=server, organisation=organisation, profile=profile
     ) as client:
-        ident = await client.whoami()
-        assert client.server is not None
-        await _login.persist_login(
-            server=client.server,
-            organisation=ident.organisation.name,
-            user=ident.user.email,
-            profile_name=client.profile,
-            kind="api_key",
-            store=client._secret_store(),
-            refresh_token=key,
-            previous=client._config.profile,
-            http=client._http(),
-        )
-        return ident, client.profile
+        return await client.save_login(), client.profile
 
 
 @cli.command()
@@ -141,7 +119,7 @@ def logout(ctx: click.Context) -> None:
 
     async def run() -> tuple[Any, str | None]:
         async with AsyncClient(profile=_profile(ctx), refresh_token_if_empty=False) as client:
-            foreign = _foreign_login(client)
+            foreign = await _foreign_login(client)
             return await client.logout(), foreign
 
     result, foreign = _run(run)
@@ -209,7 +187,7 @@ def auth_status(ctx: click.Context, as_json: bool) -> None:
                 status["error"] = (
                     NO_SERVER_MESSAGE
                     if client.server is None
-                    else _foreign_login(client) or "not logged in: run `jetraw login`"
+                    else await _foreign_login(client) or "not logged in: run `jetraw login`"
                 )
                 return status
             try:
@@ -219,10 +197,9 @@ def auth_status(ctx: click.Context, as_json: bool) -> None:
             else:
                 status.update(valid=True, user=ident.user.email)
                 status["organisation"] = ident.organisation.name
-            prof = client._config.profile
-            if prof is not None and (client.auth_source or "").startswith("profile:"):
-                key = store_key(prof.server, prof.organisation, prof.user)
-                status["stored_in"] = client._secret_store().describe(key)
+            stored_in = (await client.login_info()).stored_in
+            if stored_in is not None:
+                status["stored_in"] = stored_in
         return status
 
     status = _run(run)

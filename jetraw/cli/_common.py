@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 import anyio
 import click
 
+from jetraw._api import RemoteDirectory, RemoteFile, Upload
 from jetraw._client import AsyncClient
 from jetraw._exceptions import JetrawError
-from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
 from jetraw.cli._main import exit_code_for
 
 __all__ = [

@@ -9,10 +9,10 @@ import sys
 import anyio.to_thread
 import click
 
+from jetraw._api import RemoteDirectory, RemoteFile, Upload
 from jetraw._client import AsyncClient
 from jetraw._crc import crc32c
 from jetraw._exceptions import IntegrityError, NotFoundError, UploadNotFoundError
-from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
 from jetraw._transfer import parse_remote
 from jetraw.aio import AsyncJetrawPath
 from jetraw.cli._common import (

@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
+from jetraw._api import RemoteDirectory
 from jetraw._exceptions import DownloadError, UploadError
-from jetraw._files_api import RemoteDirectory
 from jetraw._transfer import (
     DownloadResult,
     FileTransfer,
