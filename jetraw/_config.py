@@ -43,6 +43,7 @@ __all__ = [
     "ENV_PROFILE",
     "ENV_SERVER",
     "ENV_TOKEN_STORAGE",
+    "NO_SERVER_MESSAGE",
     "Profile",
     "ResolvedConfig",
     "config_dir",

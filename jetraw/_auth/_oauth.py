@@ -14,7 +14,12 @@ from jetraw._http import StateServerHTTP, error_from_response
 from jetraw._models import Organisation, User
 
 __all__ = [
+    "AUTHORIZE_PATH",
     "CLIENT_ID",
+    "DEVICE_PATH",
+    "LOGIN_HINT",
+    "REVOKE_PATH",
+    "TOKEN_PATH",
     "InvalidGrant",
     "TokenSet",
     "pkce_pair",

@@ -7,7 +7,14 @@ import warnings
 
 from jetraw._exceptions import ConfigurationError
 
-__all__ = ["MAX_PARTS", "MAX_PART_SIZE", "MIN_PART_SIZE", "TransferConfig", "plan_part_size"]
+__all__ = [
+    "MAX_PARTS",
+    "MAX_PART_SIZE",
+    "MIN_PART_SIZE",
+    "TransferConfig",
+    "part_count",
+    "plan_part_size",
+]
 
 KiB = 1 << 10
 MiB = 1 << 20
