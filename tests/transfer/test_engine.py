@@ -194,3 +194,12 @@ def test_transfer_config_retries_is_a_deprecated_name_of_attempts() -> None:
 def test_storage_error_declares_retryable() -> None:
     assert StorageConnectionError("dropped", retryable=True).retryable
     assert not StorageError("no such bucket").retryable
+
+
+@pytest.mark.anyio
+async def test_local_storage_checks_its_root_before_anything_is_sent(tmp_path: Path) -> None:
+    from jetraw._storage import LocalStorage
+
+    await LocalStorage(tmp_path).check_credentials()
+    with pytest.raises(StorageError, match="does not exist"):
+        await LocalStorage(tmp_path / "missing").check_credentials()
