@@ -31,6 +31,7 @@ from jetraw._config import (
     ENV_API_KEY,
     ENV_SERVER,
     NO_SERVER_MESSAGE,
+    Profile,
     ResolvedConfig,
     config_dir,
     same_server,
@@ -130,11 +131,19 @@ class Login:
             self._store = open_store()
         return self._store
 
-    def foreign_reason(self) -> str | None:
-        """Why the saved login is not used when it belongs to another server than this one."""
+    def _foreign_profile(self) -> tuple[Profile, str] | None:
+        """The saved login and the server in use, when the login belongs to another server."""
         prof, server = self.config.profile, self.config.server
         if prof is None or server is None or same_server(server, prof.server):
             return None
+        return prof, server
+
+    def foreign_reason(self) -> str | None:
+        """Why the saved login is not used when it belongs to another server than this one."""
+        foreign = self._foreign_profile()
+        if foreign is None:
+            return None
+        prof, server = foreign
         via = f"{ENV_SERVER} points to" if os.environ.get(ENV_SERVER) else "the server in use is"
         return (
             f"the saved login (profile {prof.name!r}) is for {prof.server}; {via} {server}. "
@@ -143,9 +152,10 @@ class Login:
 
     def _foreign_profile_error(self) -> LoginRequiredError | None:
         """The error for a saved login that belongs to another server than the one in use."""
-        prof, server = self.config.profile, self.config.server
-        if prof is None or server is None or same_server(server, prof.server):
+        foreign = self._foreign_profile()
+        if foreign is None:
             return None
+        prof, server = foreign
         return LoginRequiredError(
             f"The saved login (profile {prof.name!r}) is for {prof.server}, not {server}; it is "
             f"not sent to another server. Run `jetraw login --server {server}` to log in there "

@@ -30,12 +30,13 @@ import anyio.lowlevel
 import anyio.to_thread
 
 from jetraw._api import RemoteFile, StateServerAPI, Upload
-from jetraw._crc import crc32c, crc32c_combine
+from jetraw._crc import crc32c
 from jetraw._exceptions import ConfigurationError, RemotePathExistsError, RemotePathNotFoundError
 from jetraw._storage import PartInfo, Storage
 from jetraw._transfer._budget import BufferPool, Scheduler
 from jetraw._transfer._commit import abort_checked, complete_or_settle
 from jetraw._transfer._config import MAX_PARTS, TransferConfig
+from jetraw._transfer._job import whole_crc
 from jetraw._transfer._parts import (
     abort_storage_upload,
     assemble,
@@ -194,7 +195,7 @@ class StreamUpload:
             self.space, self.path, None, overwrite=self.overwrite, multipart=True
         )
         self.storage_upload_id = await open_multipart(
-            self.api, self.storage, upload, self.part_size, self.config.attempts
+            self.api, self.storage, upload, self.part_size, self.attempts
         )
 
     async def _send(self, number: int, buffer: _Lease, start: int, length: int) -> None:
@@ -265,10 +266,9 @@ class StreamUpload:
         assert self.upload is not None
         assert self.storage_upload_id is not None
         key, sid = self.upload.object_key, self.storage_upload_id
-        parts = [self.parts[n] for n in range(1, self._next_part)]
-        total = 0
-        for part in parts:
-            total = crc32c_combine(total, part.crc32c or 0, part.size)
+        count = self._next_part - 1
+        parts = [self.parts[n] for n in range(1, count + 1)]
+        total = await anyio.to_thread.run_sync(whole_crc, self.parts, count)
         async with self.limiter:
             await assemble(
                 self.storage, key, sid, parts, crc32c=total, size=self.size, attempts=self.attempts
