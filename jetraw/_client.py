@@ -107,7 +107,7 @@ class AsyncClient:
             self._api,
             verify=verify,
             aws_profile=self.aws_profile,
-            scope=lambda: f"{self.server}|{self.organisation}",
+            scope=self._login.scope,
             state_dir=config_dir,
         )
 

@@ -123,6 +123,10 @@ class Login:
             return tm.token_organisation.name
         return self.config.organisation
 
+    def scope(self) -> str:
+        """``server|organisation``: what the local journals and garbage records are kept per."""
+        return f"{self.config.server}|{self.organisation}"
+
     def has_secret(self) -> bool:
         return self.config.api_key is not None or self.config.auth_source is not None
 
