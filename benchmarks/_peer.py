@@ -76,7 +76,9 @@ def _jetraw(spec: dict[str, Any]) -> Callable[[], Any]:
     client = AsyncClient(spec["api_key"], server=spec["server"], verify=spec["ca"] or True)
     loop.run_until_complete(client.__aenter__())
     # Open the space's storage client before timing (every peer builds its client first).
-    loop.run_until_complete(client._storage_for(spec["space"], concurrency=config.max_concurrency))
+    loop.run_until_complete(
+        client._transfers.storage_for(spec["space"], concurrency=config.max_concurrency)
+    )
 
     def run() -> Any:
         dest = f"/{spec['space']}/{spec['prefix']}/"

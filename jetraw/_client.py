@@ -1,59 +1,47 @@
 """``AsyncClient``: the connection to one state server, as one user in one organisation.
 
-The client resolves its configuration (argument → environment → profile, see
-:mod:`jetraw._config`), owns one HTTP pool and one token manager, and belongs to the event loop
-that first uses it. Login flows live in :mod:`jetraw._auth`; the account calls (identity,
-organisations, spaces, API keys) come from :mod:`jetraw._client_accounts`, file methods from
-:mod:`jetraw._client_files`.
+A thin facade over parts that each own one thing:
+
+- :class:`~jetraw._client_login.Login`: the resolved configuration (argument → environment →
+  profile, :mod:`jetraw._config`), the HTTP shell, the secret store, the token manager, and the
+  login flows;
+- :class:`~jetraw._api.StateServerAPI`: every state-server call, over one ``request``;
+- :class:`~jetraw._transfer.TransferSession`: storage backends, the byte budget, journals and
+  garbage, and the transfers themselves;
+- :class:`~jetraw._client_state.Lifecycle`: the event loop the client belongs to, and closing.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
-import enum
-import logging
-import os
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
-import anyio
 import httpx
 
-from jetraw import _exceptions as exc
-from jetraw._auth import _login, _oauth
-from jetraw._auth._browser import browser_login, default_notify
-from jetraw._auth._device import device_login
-from jetraw._auth._store import SecretStore, open_store, store_key
-from jetraw._auth._tokens import TokenManager
-from jetraw._client_accounts import _AccountsMixin
-from jetraw._client_files import _FilesMixin
-from jetraw._config import (
-    ENV_API_KEY,
-    ENV_SERVER,
-    NO_SERVER_MESSAGE,
-    ResolvedConfig,
-    config_dir,
-    resolve,
-    same_server,
+from jetraw._api import RemoteDirectory, RemoteFile, StateServerAPI, Upload
+from jetraw._client_login import Login
+from jetraw._client_state import Lifecycle
+from jetraw._config import config_dir, resolve
+from jetraw._exceptions import InvalidPathError
+from jetraw._http import RetryPolicy
+from jetraw._models import ApiKey, Identity, LoginInfo, LogoutResult, Organisation, Space
+from jetraw._transfer import (
+    DownloadResult,
+    LocalPath,
+    OnCancel,
+    ProgressCallback,
+    TransferConfig,
+    TransferSession,
+    UploadResult,
+    join,
+    parse_remote,
 )
-from jetraw._http import RetryPolicy, StateServerHTTP, error_from_response
-from jetraw._models import Identity, LoginInfo, LogoutResult, Space
 
-__all__ = ["AsyncClient", "get_default_client", "set_default_client"]
-
-logger = logging.getLogger("jetraw")
+__all__ = ["AsyncClient", "LocalPath"]
 
 
-class _State(enum.Enum):
-    UNOPENED = 1
-    OPENED = 2
-    CLOSED = 3
-
-
-class AsyncClient(_AccountsMixin, _FilesMixin):
+class AsyncClient:
     """A client of the Jetraw platform (asyncio).
 
     Credentials are resolved in this order: the ``refresh_token`` argument (an API key), the
@@ -98,70 +86,73 @@ class AsyncClient(_AccountsMixin, _FilesMixin):
         retries: int = 3,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._config: ResolvedConfig = resolve(
+        config = resolve(
             api_key=refresh_token, server=server, organisation=organisation, profile=profile
         )
-        self.refresh_token_if_empty = refresh_token_if_empty
         self.verify: bool | str = verify
-        self.aws_profile: str | None = self._config.aws_profile
-        self._timeout = timeout
-        self._retry = RetryPolicy(attempts=max(0, retries) + 1)
-        self._transport = transport
-        self._state = _State.UNOPENED
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._http_: StateServerHTTP | None = None
-        self._tokens_: TokenManager | None = None
-        self._tokens_lock: anyio.Lock | None = None
-        # The implicit default client is closed by its event loop's shutdown (asyncio.run).
-        self._close_with_loop = False
-        self._closer: AsyncGenerator[None, None] | None = None
-        self._store: SecretStore | None = None
-        self._spaces: dict[str, Space] = {}
+        self.aws_profile: str | None = config.aws_profile
+        self._lifecycle = Lifecycle(self.aclose)
+        self._login = Login(
+            config,
+            self._lifecycle,
+            refresh_token_if_empty=refresh_token_if_empty,
+            verify=verify,
+            timeout=timeout,
+            retry=RetryPolicy(attempts=max(0, retries) + 1),
+            transport=transport,
+        )
+        self._api = StateServerAPI(self._login)
+        self._transfers = TransferSession(
+            self._api,
+            verify=verify,
+            aws_profile=self.aws_profile,
+            scope=self._login.scope,
+            state_dir=config_dir,
+        )
 
     # -- configuration --------------------------------------------------------------------------
 
     @property
     def server(self) -> str | None:
         """The state server's base URL (``None`` if none is configured)."""
-        return self._config.server
+        return self._login.config.server
 
     @property
     def organisation(self) -> str | None:
         """The organisation name in force (known after the first token for API-key defaults)."""
-        tm = self._tokens_
-        if tm is not None and tm.token_organisation is not None:
-            return tm.token_organisation.name
-        return self._config.organisation
+        return self._login.organisation
 
     @property
     def profile(self) -> str:
         """The profile name used for resolution and written by :meth:`authorize`."""
-        return self._config.profile_name
+        return self._login.config.profile_name
 
     @property
     def auth_source(self) -> str | None:
         """Where the credentials come from: ``"argument"``, ``"env:JETRAW_API_KEY"``,
         ``"profile:NAME"`` (also after :meth:`authorize`), or ``None`` (none found)."""
-        return self._config.auth_source
+        return self._login.config.auth_source
+
+    @property
+    def refresh_token_if_empty(self) -> bool:
+        """Whether a token is fetched on entering the client (``False`` after :meth:`logout`)."""
+        return self._login.refresh_token_if_empty
 
     def __repr__(self) -> str:
-        state = self._state.name.lower()
+        state = self._lifecycle.state.name.lower()
         return (
             f"<AsyncClient server={self.server!r} organisation={self.organisation!r} "
-            f"auth_source={self.auth_source!r} credentials={'***' if self._has_secret() else None}"
-            f" state={state}>"
+            f"auth_source={self.auth_source!r} "
+            f"credentials={'***' if self._login.has_secret() else None} state={state}>"
         )
-
-    def _has_secret(self) -> bool:
-        return self._config.api_key is not None or self._config.auth_source is not None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> AsyncClient:
-        self._check_usable()
-        if self.refresh_token_if_empty:
+        self._lifecycle.check()
+        if self._login.refresh_token_if_empty:
             try:
-                tm = await self._token_manager()
+                tm = await self._login.tokens()
                 await tm.access_token()
             except BaseException:
                 # `async with` never reaches __aexit__ when entering fails: close here.
@@ -179,169 +170,12 @@ class AsyncClient(_AccountsMixin, _FilesMixin):
 
     async def aclose(self) -> None:
         """Close storage clients and the HTTP pool. Safe to call twice."""
-        if self._state is _State.CLOSED:
+        if not self._lifecycle.close():
             return
-        self._state = _State.CLOSED
         try:
-            await self._aclose_storage()
+            await self._transfers.aclose()
         finally:
-            if self._http_ is not None:
-                await self._http_.aclose()
-
-    def _check_usable(self) -> None:
-        if self._state is _State.CLOSED:
-            raise exc.ClientClosedError("This AsyncClient is closed; create a new one.")
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            raise exc.EventLoopError(
-                "AsyncClient must be used from a running event loop."
-            ) from None
-        if self._loop is None:
-            self._loop = loop
-            if self._close_with_loop:
-                self._closer = _close_when_loop_shuts_down(self)
-        elif self._loop is not loop:
-            raise exc.EventLoopError(
-                "This AsyncClient belongs to another event loop (its HTTP connections are bound "
-                "to it): create one AsyncClient per event loop, or use the sync jetraw.Client."
-            )
-        self._state = _State.OPENED
-
-    def _http(self) -> StateServerHTTP:
-        if self._http_ is None:
-            if self.server is None:
-                raise exc.ConfigurationError(NO_SERVER_MESSAGE)
-            self._http_ = StateServerHTTP(
-                self.server,
-                verify=self.verify,
-                timeout=httpx.Timeout(self._timeout, connect=min(5.0, self._timeout)),
-                retry=self._retry,
-                transport=self._transport,
-            )
-        return self._http_
-
-    def _secret_store(self) -> SecretStore:
-        if self._store is None:
-            self._store = open_store()
-        return self._store
-
-    async def _token_manager(self) -> TokenManager:
-        if self._tokens_ is not None:
-            return self._tokens_
-        if self._tokens_lock is None:
-            self._tokens_lock = anyio.Lock()
-        # Concurrent first calls must share one manager (one refresh), not build one each.
-        async with self._tokens_lock:
-            if self._tokens_ is None:
-                self._tokens_ = await self._new_token_manager()
-            return self._tokens_
-
-    def _foreign_profile_error(self) -> exc.LoginRequiredError | None:
-        """The error for a saved login that belongs to another server than the one in use."""
-        prof, server = self._config.profile, self.server
-        if prof is None or server is None or same_server(server, prof.server):
-            return None
-        return exc.LoginRequiredError(
-            f"The saved login (profile {prof.name!r}) is for {prof.server}, not {server}; it is "
-            f"not sent to another server. Run `jetraw login --server {server}` to log in there "
-            "(or pass an API key, or set JETRAW_API_KEY)."
-        )
-
-    async def _new_token_manager(self) -> TokenManager:
-        http = self._http()
-        cfg = self._config
-        if cfg.api_key is not None:
-            return TokenManager(
-                http,
-                cfg.api_key,
-                rotating=cfg.api_key.startswith("jrt_"),
-                organisation=cfg.organisation,
-            )
-        if cfg.profile is not None and cfg.auth_source is not None:
-            return await self._profile_tokens()
-        foreign = self._foreign_profile_error()
-        if self.refresh_token_if_empty:
-            raise foreign or exc.LoginRequiredError(
-                f"No credentials for {cfg.server}: run `jetraw login` (or pass an API key "
-                "as refresh_token=..., or set JETRAW_API_KEY)."
-            )
-        return TokenManager(
-            http,
-            None,
-            organisation=cfg.organisation,
-            not_logged_in=str(foreign) if foreign is not None else None,
-        )
-
-    async def _profile_tokens(self) -> TokenManager:
-        import anyio.to_thread
-
-        prof = self._config.profile
-        assert prof is not None
-        foreign = self._foreign_profile_error()
-        if foreign is not None:
-            raise foreign
-        store = self._secret_store()
-        key = store_key(prof.server, prof.organisation, prof.user)
-        blob = await anyio.to_thread.run_sync(store.get, key)
-        if not blob or not blob.get("refresh_token"):
-            raise exc.LoginRequiredError(
-                f"Profile {prof.name!r} has no stored login (store: {store.name}): run "
-                f"`jetraw login --profile {prof.name}`."
-            )
-        return TokenManager(
-            self._http(),
-            str(blob["refresh_token"]),
-            rotating=blob.get("kind", "refresh_token") == "refresh_token",
-            organisation=self._config.organisation,
-            store=store,
-            store_key=key,
-            lock_path=_login.lock_path(config_dir(), key),
-        )
-
-    # -- requests -------------------------------------------------------------------------------
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        params: Mapping[str, Any] | None = None,
-        idempotent: bool | None = None,
-    ) -> Any:
-        """An authenticated request to the state server, returning the decoded JSON answer.
-
-        Refreshes the access token once on 401. Returns ``None`` for 204.
-
-        Raises:
-            JetrawError: The error mapped from the problem ``code`` of the answer.
-        """
-        self._check_usable()
-        tm = await self._token_manager()
-        http = self._http()
-        token = await tm.access_token()
-        response = await http.send(
-            method, path, token=token, json=json, params=params, idempotent=idempotent
-        )
-        if response.status_code == 401:
-            await response.aclose()
-            token = await tm.refresh(stale=token)
-            response = await http.send(
-                method, path, token=token, json=json, params=params, idempotent=idempotent
-            )
-        if response.status_code >= 400:
-            raise error_from_response(response, server=http.server)
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            raise exc.APIError(
-                f"The server answered {method} {path} with a body that is not JSON.",
-                status_code=response.status_code,
-                request_id=response.headers.get("x-request-id"),
-            ) from None
+            await self._login.aclose()
 
     # -- login ----------------------------------------------------------------------------------
 
@@ -375,43 +209,14 @@ class AsyncClient(_AccountsMixin, _FilesMixin):
             ConfigurationError: No server configured.
             LoginError: Timed out, denied, or the server rejected the login.
         """
-        self._check_usable()
-        http = self._http()
-        kwargs: dict[str, Any] = {
-            "organisation": self._config.organisation,
-            "opener": opener,
-            "login_timeout": login_timeout,
-            "notify": notify or default_notify,
-        }
-        if device:
-            tokens, refresh = await device_login(http, **kwargs)
-        else:
-            tokens, refresh = await browser_login(http, **kwargs)
-        store = self._secret_store()
-        stored = await _login.persist_login(
-            server=http.server,
-            organisation=tokens.organisation.name if tokens.organisation else None,
-            user=tokens.user.email if tokens.user else None,
-            tokens=tokens,
-            profile_name=self.profile,
-            kind="refresh_token",
-            store=store,
-            refresh_token=refresh,
+        return await self._login.authorize(
+            self._api,
             aws_profile=self.aws_profile,
-            previous=self._config.profile,
-            http=http,
+            device=device,
+            opener=opener,
+            login_timeout=login_timeout,
+            notify=notify,
         )
-        self._config = dataclasses.replace(
-            self._config,
-            api_key=None,
-            organisation=stored.profile.organisation,
-            profile=stored.profile,
-            auth_source=f"profile:{stored.profile.name}",
-        )
-        self._tokens_ = await self._profile_tokens()
-        self._tokens_.set_tokens(tokens)
-        self._spaces.clear()
-        return await self.whoami()
 
     async def authorize_device(
         self,
@@ -437,48 +242,6 @@ class AsyncClient(_AccountsMixin, _FilesMixin):
             device=True, opener=opener, login_timeout=login_timeout, notify=notify
         )
 
-    async def logout(self) -> LogoutResult:
-        """Log out: revoke the login on the server and delete every stored copy of it.
-
-        An API key passed as an argument or in ``JETRAW_API_KEY`` is not revoked (it may be in
-        use elsewhere; revoke it with :meth:`revoke_api_key`): the result names such variables.
-
-        Returns:
-            What was revoked and removed, and what would still log you in.
-        """
-        self._check_usable()
-        source = self.auth_source or ""
-        # Credentials passed as an argument leave the saved login alone; otherwise the profile
-        # found by resolution is logged out, even when JETRAW_API_KEY takes precedence over it.
-        prof = self._config.profile if source != "argument" else None
-        if prof is not None and self._foreign_profile_error() is not None:
-            # Another server's saved login: neither revoked here (that would send its secret to
-            # this server) nor deleted.
-            prof = None
-        tm = self._tokens_ if source.startswith("profile:") else None
-        if tm is None and prof is not None:
-            try:
-                tm = await self._profile_tokens()
-            except exc.LoginRequiredError:
-                tm = None
-        revoked = False
-        if tm is not None and tm.rotating and tm.refresh_token is not None:
-            try:
-                await _oauth.revoke(self._http(), tm.refresh_token)
-                revoked = True
-            except exc.JetrawError as error:
-                logger.warning("Could not revoke the login on the server: %s", error)
-        removed: list[str] = []
-        if prof is not None:
-            removed = await _login.forget_login(prof, self._secret_store())
-        self._tokens_ = None
-        self._config = dataclasses.replace(
-            self._config, api_key=None, profile=None, auth_source=None
-        )
-        self.refresh_token_if_empty = False
-        still = tuple(name for name in (ENV_API_KEY,) if os.environ.get(name))
-        return LogoutResult(revoked=revoked, removed=tuple(removed), still_logged_in_by=still)
-
     async def save_login(self) -> Identity:
         """Save the credential this client was given as the login of its profile.
 
@@ -498,30 +261,7 @@ class AsyncClient(_AccountsMixin, _FilesMixin):
             InvalidCredentialsError: The server rejected the credential.
             ConfigurationError: The secret store or the config file cannot be written.
         """
-        self._check_usable()
-        key = self._config.api_key
-        if key is None:
-            raise exc.LoginRequiredError(
-                "save_login() saves the credential given to this client (refresh_token=... or "
-                f"{ENV_API_KEY}); this client has none."
-            )
-        ident = await self.whoami()
-        http = self._http()
-        stored = await _login.persist_login(
-            server=http.server,
-            organisation=ident.organisation.name,
-            user=ident.user.email,
-            profile_name=self.profile,
-            kind="api_key",
-            store=self._secret_store(),
-            refresh_token=key,
-            aws_profile=self.aws_profile,
-            previous=self._config.profile,
-            http=http,
-        )
-        # The credential in force stays the given one; the profile is now the saved login.
-        self._config = dataclasses.replace(self._config, profile=stored.profile)
-        return ident
+        return await self._login.save_login(self._api, aws_profile=self.aws_profile)
 
     async def login_info(self) -> LoginInfo:
         """Which login this client uses, where it comes from, and why a saved one is unused.
@@ -536,95 +276,281 @@ class AsyncClient(_AccountsMixin, _FilesMixin):
         Raises:
             ConfigurationError: The secret store cannot be opened.
         """
-        import anyio.to_thread
+        return await self._login.login_info()
 
-        prof = self._config.profile
-        source = self.auth_source
-        stored_in: str | None = None
-        if prof is not None and source is not None and source.startswith("profile:"):
-            store = self._secret_store()
-            key = store_key(prof.server, prof.organisation, prof.user)
-            stored_in = await anyio.to_thread.run_sync(store.describe, key)
-        return LoginInfo(
-            server=self.server,
-            profile=self.profile,
-            organisation=self.organisation,
-            auth_source=source,
-            saved_server=prof.server if prof is not None else None,
-            stored_in=stored_in,
-            unusable_reason=self._foreign_login_reason(),
+    async def logout(self) -> LogoutResult:
+        """Log out: revoke the login on the server and delete every stored copy of it.
+
+        An API key passed as an argument or in ``JETRAW_API_KEY`` is not revoked (it may be in
+        use elsewhere; revoke it with :meth:`revoke_api_key`): the result names such variables.
+
+        Returns:
+            What was revoked and removed, and what would still log you in.
+        """
+        return await self._login.logout()
+
+    # -- account, organisations, spaces, API keys -----------------------------------------------
+
+    async def whoami(self) -> Identity:
+        """Who this client is: user, organisation, role and memberships.
+
+        Returns:
+            The identity behind the client's credentials.
+
+        Raises:
+            LoginRequiredError: No credentials.
+            InvalidCredentialsError: The credentials were rejected.
+        """
+        return await self._api.whoami()
+
+    async def list_organisations(self) -> list[Organisation]:
+        """The organisations the user is a member of, with the user's role in each.
+
+        Returns:
+            The organisations.
+        """
+        return await self._api.list_organisations()
+
+    async def list_spaces(self) -> list[Space]:
+        """The spaces of the client's organisation.
+
+        Returns:
+            The spaces, in the server's order.
+        """
+        return await self._api.list_spaces()
+
+    async def get_space(self, name: str) -> Space:
+        """One space by name (cached for the life of the client).
+
+        Args:
+            name: The space name.
+
+        Returns:
+            The space.
+
+        Raises:
+            SpaceNotFoundError: No such space in the client's organisation.
+        """
+        return await self._api.get_space(name)
+
+    async def create_space(self, name: str, storage: Mapping[str, Any] | None = None) -> Space:
+        """Create a space (organisation admins only).
+
+        Args:
+            name: The new space's name.
+            storage: The storage descriptor (``{"type": "s3", "bucket": ..., ...}`` or
+                ``{"type": "local", "root": ...}``); ``None`` lets the server choose.
+
+        Returns:
+            The new space.
+
+        Raises:
+            ConflictError: A space of that name exists.
+            PermissionDeniedError: You are not an admin of the organisation.
+        """
+        return await self._api.create_space(name, storage)
+
+    async def list_api_keys(self) -> list[ApiKey]:
+        """Your API keys (without their secrets; ``hint`` is the last 4 characters).
+
+        Returns:
+            The keys, revoked ones included.
+        """
+        return await self._api.list_api_keys()
+
+    async def create_api_key(self, name: str, *, organisation: str | None = None) -> ApiKey:
+        """Create an API key. Its secret, ``key``, is in this answer only.
+
+        Args:
+            name: A label for the key.
+            organisation: The key's default organisation (default: the client's).
+
+        Returns:
+            The key, with ``key`` set.
+        """
+        return await self._api.create_api_key(name, organisation=organisation)
+
+    async def revoke_api_key(self, key_id: str) -> None:
+        """Revoke one of your API keys.
+
+        Args:
+            key_id: The key's ``id``.
+
+        Raises:
+            ApiKeyNotFoundError: No such key of yours.
+        """
+        await self._api.revoke_api_key(key_id)
+
+    # -- transfers ------------------------------------------------------------------------------
+
+    async def upload(
+        self,
+        src: LocalPath | Iterable[LocalPath],
+        dest: str,
+        *,
+        overwrite: bool = False,
+        skip_existing: bool = False,
+        fail_fast: bool = False,
+        metadata: Mapping[str, str] | None = None,
+        config: TransferConfig | None = None,
+        on_cancel: OnCancel = "abort",
+        progress: ProgressCallback | None = None,
+    ) -> UploadResult:
+        """Upload a file, a directory tree, or several files to ``dest``.
+
+        Every file is tried; each becomes visible only once all its bytes are stored. Large
+        files go in parts, resumable after a crash or kill from a local journal.
+
+        Args:
+            src: A file, a directory (its whole tree, relative paths kept), or an iterable of
+                files and directories.
+            dest: ``/space/path``. With a trailing ``/`` (or naming an existing directory, or
+                for a tree or several files) it is the folder the files go into.
+            overwrite: Replace files that exist (atomically). Without it an existing file is
+                a failure of that file (:class:`~jetraw.RemotePathExistsError`).
+            skip_existing: Skip files already there with the same size and CRC-32C.
+            fail_fast: Stop at the first failure (the rest are reported as not uploaded).
+            metadata: User metadata recorded with every file.
+            config: Part sizes and concurrency; :class:`TransferConfig` defaults otherwise.
+            on_cancel: ``"abort"`` (default) removes a cancelled upload's parts; ``"keep"``
+                leaves them, so running the same upload again resumes it.
+            progress: Called (or awaited) with each :class:`ProgressEvent`.
+
+        Returns:
+            The outcome of every file.
+
+        Raises:
+            UploadError: Some files failed; ``error.result`` has every file's outcome.
+            LocalPathNotFoundError: ``src`` does not exist (raised before any request).
+            InvalidPathError: ``dest`` is malformed or escapes its space.
+            SpaceNotFoundError: The space does not exist.
+            StorageCredentialsError: No usable storage credentials (nothing was sent).
+        """
+        return await self._transfers.upload(
+            src,
+            dest,
+            overwrite=overwrite,
+            skip_existing=skip_existing,
+            fail_fast=fail_fast,
+            metadata=metadata,
+            config=config,
+            on_cancel=on_cancel,
+            progress=progress,
         )
 
-    def _foreign_login_reason(self) -> str | None:
-        """Why the saved login is not used when it belongs to another server than this one."""
-        prof, server = self._config.profile, self.server
-        if prof is None or server is None or same_server(server, prof.server):
-            return None
-        via = f"{ENV_SERVER} points to" if os.environ.get(ENV_SERVER) else "the server in use is"
-        return (
-            f"the saved login (profile {prof.name!r}) is for {prof.server}; {via} {server}. "
-            f"Unset {ENV_SERVER} to use it, or run `jetraw login --server {server}`."
+    async def list_pending_uploads(self, space: str | None = None) -> list[Upload]:
+        """The caller's uploads that were started and neither completed nor aborted.
+
+        Args:
+            space: Only those of this space.
+
+        Returns:
+            The pending uploads (with ``expires_at``).
+        """
+        return await self._transfers.list_pending(space)
+
+    async def abort_upload(self, upload_id: str) -> None:
+        """Abort a pending upload and remove the parts it stored.
+
+        The local resume journal of that upload (if this machine has one) is deleted too, so
+        a later run of the same upload starts afresh instead of finding it.
+
+        Args:
+            upload_id: The upload's id (from :meth:`list_pending_uploads`).
+
+        Raises:
+            UploadNotFoundError: No such upload (its local journal, if any, is deleted anyway).
+        """
+        await self._transfers.abort_upload(upload_id)
+
+    async def download(
+        self,
+        src: str,
+        dest: LocalPath,
+        *,
+        overwrite: bool = False,
+        config: TransferConfig | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> DownloadResult:
+        """Download a file or a directory tree.
+
+        Each file is fetched with concurrent ranged reads into a temporary file beside its
+        destination, its CRC-32C checked, then renamed into place: a failure never leaves a
+        partial file.
+
+        Args:
+            src: ``/space/path`` of a file, or of a directory (its whole tree).
+            dest: The local file, or a directory to put the file (or tree) in.
+            overwrite: Replace local files that exist. Without it an existing local file is a
+                failure of that file (:class:`~jetraw.LocalPathExistsError`), as ``upload``
+                treats an existing remote file.
+            config: Part sizes and concurrency.
+            progress: Called (or awaited) with each :class:`ProgressEvent`.
+
+        Returns:
+            The outcome of every file.
+
+        Raises:
+            DownloadError: Some files failed; ``error.result`` has every file's outcome
+                (:class:`~jetraw.IntegrityError`, :class:`~jetraw.InsufficientStorageError`...).
+            RemotePathNotFoundError: ``src`` does not exist.
+            SpaceNotFoundError: The space does not exist.
+            InvalidPathError: ``src`` names a file but ends with ``/``, or the server listed a
+                path outside ``src`` or one that would be written outside ``dest``.
+        """
+        return await self._transfers.download(
+            src, dest, overwrite=overwrite, config=config, progress=progress
         )
 
+    # -- file operations ------------------------------------------------------------------------
 
-async def _close_at_shutdown(client: AsyncClient) -> AsyncGenerator[None, None]:
-    try:
-        yield
-    finally:
-        await client.aclose()
+    async def stat(self, path: str) -> RemoteFile | RemoteDirectory:
+        """The file or directory at ``/space/path``.
 
+        ``/space`` itself is a directory once the space is known to exist.
 
-def _close_when_loop_shuts_down(client: AsyncClient) -> AsyncGenerator[None, None]:
-    """Have the running loop close ``client`` when it shuts down.
+        Raises:
+            RemotePathNotFoundError: Nothing is there.
+            SpaceNotFoundError: The space does not exist.
+        """
+        ref = parse_remote(path)
+        if not ref.path:
+            await self._api.get_space(ref.space)  # cached for the life of the client
+            return RemoteDirectory(ref.space, "")
+        return await self._api.stat(ref.space, ref.path)
 
-    Nobody holds the implicit default client to close it. An event loop closes the async
-    generators still open when it shuts down (``loop.shutdown_asyncgens()``, which
-    ``asyncio.run`` and ``asyncio.Runner`` call), so one suspended at a ``yield`` with
-    ``client.aclose()`` in its ``finally`` closes the client there, while the loop still runs.
-    Starting it registers it with the running loop; the client keeps it alive.
-    """
-    closer = _close_at_shutdown(client)
-    first = closer.asend(None)  # registers the generator with the running loop (firstiter hook)
-    with contextlib.suppress(StopIteration):
-        first.send(None)  # runs it to its `yield`: nothing in between awaits
-    return closer
+    async def list_files(
+        self, path: str, *, recursive: bool = False
+    ) -> AsyncIterator[RemoteFile | RemoteDirectory]:
+        """The entries under the directory ``/space/dir`` (every file below it if recursive)."""
+        ref = parse_remote(path)
+        prefix = f"{ref.path}/" if ref.path else ""
+        delimiter = None if recursive else "/"
+        async for entry in self._api.iter_files(ref.space, prefix, delimiter=delimiter):
+            yield entry
 
+    async def delete(self, path: str, *, recursive: bool = False) -> None:
+        """Delete the file ``/space/path`` (or a directory tree with ``recursive=True``)."""
+        ref = parse_remote(path)
+        garbage = await self._api.delete_file(ref.space, ref.path, recursive=recursive)
+        await self._transfers.collect_garbage(ref.space, garbage)
 
-_default_client: AsyncClient | None = None
-_default_is_implicit = False
+    async def move(self, src: str, dest: str, *, overwrite: bool = False) -> RemoteFile:
+        """Rename a file within its space (no bytes move)."""
+        a, b = parse_remote(src), parse_remote(dest)
+        if a.space != b.space:
+            raise InvalidPathError("A file can only be moved within its space.")
+        target = join(b.path, a.path.rsplit("/", 1)[-1]) if b.directory else b.path
+        moved = await self._api.move_file(a.space, a.path, target, overwrite=overwrite)
+        await self._transfers.collect_garbage(a.space, moved.garbage)
+        return moved
 
+    async def mkdir(self, path: str, *, exist_ok: bool = False) -> None:
+        """Create the (explicit, possibly empty) directory ``/space/dir``."""
+        ref = parse_remote(path)
+        await self._api.create_directory(ref.space, ref.path, exist_ok=exist_ok)
 
-def set_default_client(client: AsyncClient | None) -> None:
-    """Make ``client`` the one used by operations called without ``client=``.
-
-    Args:
-        client: The client, or ``None`` to forget the default.
-    """
-    global _default_client, _default_is_implicit
-    _default_client = client
-    _default_is_implicit = False
-
-
-def get_default_client() -> AsyncClient:
-    """The default client: the one set, else one built from the environment (``AsyncClient()``).
-
-    Returns:
-        The default client.
-    """
-    global _default_client, _default_is_implicit
-    current = _default_client
-    if current is not None and _default_is_implicit:
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        # An implicit default belongs to the loop that made it; a new loop gets a new one.
-        if current._state is _State.CLOSED or (current._loop not in (None, loop)):
-            current = None
-    if current is None:
-        current = AsyncClient()
-        # Nobody else can close it: the loop that first uses it does, when it shuts down
-        # (asyncio.run). A client given to set_default_client is its owner's to close.
-        current._close_with_loop = True
-        _default_client, _default_is_implicit = current, True
-    return current
+    async def rmdir(self, path: str) -> None:
+        """Remove the empty directory ``/space/dir``."""
+        ref = parse_remote(path)
+        await self._api.delete_directory(ref.space, ref.path)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ import platformdirs
 import tomli_w
 
 from jetraw._exceptions import ConfigurationError
+from jetraw._util import atomic_write
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,17 +43,19 @@ __all__ = [
     "ENV_PROFILE",
     "ENV_SERVER",
     "ENV_TOKEN_STORAGE",
+    "NO_SERVER_MESSAGE",
     "Profile",
     "ResolvedConfig",
     "config_dir",
     "config_path",
     "io_error",
     "load_config",
-    "normalize_server",
+    "normalise_server",
     "remove_profile",
     "resolve",
     "same_server",
     "save_profile",
+    "write_private_file",
 ]
 
 ENV_API_KEY = "JETRAW_API_KEY"
@@ -122,7 +124,7 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
     return config_dir(env) / "config.toml"
 
 
-def normalize_server(url: str) -> str:
+def normalise_server(url: str) -> str:
     """Check and canonicalise a server URL (scheme required, no trailing slash)."""
     url = url.strip()
     if not url.startswith(("http://", "https://")):
@@ -136,7 +138,7 @@ def normalize_server(url: str) -> str:
 
 
 def _server_identity(url: str) -> tuple[str, str, int | None, str]:
-    parts = urlsplit(normalize_server(url))
+    parts = urlsplit(normalise_server(url))
     scheme = parts.scheme.lower()
     try:
         port = parts.port
@@ -208,31 +210,18 @@ def _profile_from(name: str, table: Any, path: Path) -> Profile:
     )
 
 
-def _atomic_write(path: Path, text: str, mode: int = 0o600, *, secret: bool = False) -> None:
-    """Write ``text`` to ``path`` atomically (tmp, fsync, rename), never half a file.
+def write_private_file(path: Path, text: str, *, secret: bool = False) -> None:
+    """Replace ``path`` with ``text`` atomically (:func:`jetraw._util.atomic_write`), mode 0600
+    in a 0700 directory, never half a file.
 
     Raises:
         ConfigurationError: The directory or the file cannot be written.
     """
-    what = "write the secret file" if secret else "write the config file"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        atomic_write(path, text, mode=0o600, parent_mode=0o700)
     except OSError as error:
+        what = "write the secret file" if secret else "write the config file"
         raise io_error(what, path, error, secret=secret) from error
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            if hasattr(os, "fchmod"):
-                os.fchmod(f.fileno(), mode)
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as error:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise io_error(what, path, error, secret=secret) from error
-        raise
 
 
 def save_profile(profile: Profile, *, make_default: bool = True, path: Path | None = None) -> Path:
@@ -248,7 +237,7 @@ def save_profile(profile: Profile, *, make_default: bool = True, path: Path | No
     data["profiles"] = profiles
     if make_default or "default_profile" not in data:
         data["default_profile"] = profile.name
-    _atomic_write(path, tomli_w.dumps(data))
+    write_private_file(path, tomli_w.dumps(data))
     return path
 
 
@@ -266,7 +255,7 @@ def remove_profile(name: str, *, path: Path | None = None) -> bool:
     if data.get("default_profile") == name:
         data.pop("default_profile")
     if existed:
-        _atomic_write(path, tomli_w.dumps(data))
+        write_private_file(path, tomli_w.dumps(data))
     return existed
 
 
@@ -317,7 +306,7 @@ def resolve(
     org_default = prof.organisation if prof is not None and from_profile else None
     organisation = organisation or env.get(ENV_ORGANISATION) or org_default
     return ResolvedConfig(
-        server=normalize_server(server) if server else None,
+        server=normalise_server(server) if server else None,
         organisation=organisation or None,
         api_key=api_key or None,
         profile=prof,

@@ -205,7 +205,15 @@ class ServerConnectionError(JetrawError, ConnectionError):
 
 
 class StorageError(JetrawError, OSError):
-    """Base class of errors reading or writing a space's storage."""
+    """Base class of errors reading or writing a space's storage.
+
+    ``retryable`` is true for a transient failure (throttling, a 5xx, a dropped connection)
+    that the transfer engine tries again; backends set it where they translate the error.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retryable = retryable
 
 
 class StorageCredentialsError(StorageError):

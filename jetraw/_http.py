@@ -21,7 +21,8 @@ from typing import Any
 import anyio
 import httpx
 
-from jetraw import _exceptions as exc
+import jetraw._exceptions as exc
+from jetraw._util import Backoff
 
 __all__ = [
     "RetryPolicy",
@@ -29,6 +30,7 @@ __all__ = [
     "error_from_response",
     "is_idempotent",
     "parse_retry_after",
+    "problem_to_error",
     "same_origin",
     "tls_verify",
 ]
@@ -105,11 +107,40 @@ def _decode(response: httpx.Response) -> Any:
         return None
 
 
+def problem_to_error(
+    problem: Mapping[str, Any],
+    *,
+    status: int | None = None,
+    request_id: str | None = None,
+    retry_after: float | None = None,
+) -> exc.JetrawError:
+    """The jetraw error of one problem document (RFC 9457; or an OAuth error answer).
+
+    The one mapping of the state server's errors, for whole answers and for the items of a
+    batch answer alike. Branches on the problem ``code`` (stable), falling back on the status;
+    keeps ``status_code``, ``code``, ``request_id`` and (429) ``retry_after``.
+    """
+    code = str(problem.get("code") or problem.get("error") or "")
+    detail = (
+        problem.get("detail") or problem.get("error_description") or problem.get("title") or code
+    )
+    if status is None and isinstance(problem.get("status"), int):
+        status = problem["status"]
+    request_id = request_id or problem.get("request_id")
+    if retry_after is None and isinstance(problem.get("retry_after"), (int, float)):
+        retry_after = float(problem["retry_after"])
+    kind = _CODE_TO_ERROR.get(code) or _STATUS_TO_ERROR.get(status or 0) or exc.APIError
+    kw: dict[str, Any] = {"status_code": status, "code": code or None, "request_id": request_id}
+    if kind is exc.RateLimitedError:
+        return exc.RateLimitedError(str(detail), retry_after=retry_after, **kw)
+    return kind(str(detail), **kw)
+
+
 def error_from_response(response: httpx.Response, *, server: str = "") -> exc.JetrawError:
     """Translate an error answer of the state server into a jetraw exception.
 
-    Branches on the problem ``code`` (stable), falling back on the status. An answer that is not
-    a problem document at all means the URL is probably not a Jetraw server, and says so.
+    An answer that is not a problem document at all means the URL is probably not a Jetraw
+    server, and says so; a problem document goes through :func:`problem_to_error`.
     """
     body = _decode(response)
     request_id = response.headers.get("x-request-id")
@@ -122,24 +153,23 @@ def error_from_response(response: httpx.Response, *, server: str = "") -> exc.Je
             status_code=status,
             request_id=request_id,
         )
-    code = str(body.get("code") or body.get("error") or "")
-    detail = body.get("detail") or body.get("error_description") or body.get("title") or code
-    message = str(detail)
-    kind = _CODE_TO_ERROR.get(code) or _STATUS_TO_ERROR.get(status) or exc.APIError
-    kw: dict[str, Any] = {"status_code": status, "code": code or None, "request_id": request_id}
-    if kind is exc.RateLimitedError:
-        return exc.RateLimitedError(
-            message, retry_after=parse_retry_after(response.headers.get("retry-after")), **kw
-        )
-    return kind(message, **kw)
+    return problem_to_error(
+        body,
+        status=status,
+        request_id=request_id,
+        retry_after=parse_retry_after(response.headers.get("retry-after")),
+    )
 
 
 class RetryPolicy:
-    """How often and how long to retry: exponential backoff with full jitter, capped.
+    """How often and how long to retry a state-server request.
+
+    The delays are :class:`jetraw._util.Backoff`'s: exponential, capped, with full jitter (uniform
+    between 0 and the window), and a ``Retry-After`` honoured up to the cap.
 
     Args:
-        attempts: Total tries, the first included.
-        backoff: Base delay in seconds (doubled per attempt).
+        attempts: Total tries, the first included (``AsyncClient(retries=n)`` makes ``n + 1``).
+        backoff: Base delay in seconds (the window doubles per attempt).
         max_backoff: Cap of one delay; also the cap applied to ``Retry-After``.
         rand: Source of randomness in [0, 1) (injectable for tests).
     """
@@ -152,21 +182,16 @@ class RetryPolicy:
         rand: Callable[[], float] = random.random,
     ) -> None:
         self.attempts = attempts
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.rand = rand
+        self.schedule = Backoff(base=backoff, cap=max_backoff, rand=rand)
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to sleep after the failed try number ``attempt`` (1-based)."""
-        if retry_after is not None:
-            return min(retry_after, self.max_backoff)
-        ceiling = min(self.max_backoff, self.backoff * (2.0 ** (attempt - 1)))
-        return ceiling * (0.5 + self.rand() / 2)
+        return self.schedule.delay(attempt, retry_after)
 
     def __repr__(self) -> str:
         return (
-            f"RetryPolicy(attempts={self.attempts}, backoff={self.backoff}, "
-            f"max_backoff={self.max_backoff})"
+            f"RetryPolicy(attempts={self.attempts}, backoff={self.schedule.base}, "
+            f"max_backoff={self.schedule.cap})"
         )
 
 

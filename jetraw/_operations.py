@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
 
-from jetraw._client_files import LocalPath
+from jetraw._client import AsyncClient
+from jetraw._default_client import get_default_client
 from jetraw._transfer import (
     DownloadResult,
+    LocalPath,
     OnCancel,
     ProgressCallback,
     TransferConfig,
     UploadResult,
 )
-
-if TYPE_CHECKING:
-    from jetraw._client import AsyncClient
 
 __all__ = ["download", "upload"]
 
@@ -56,8 +54,6 @@ async def upload(
         UploadError: Some files failed; ``error.result`` has every file's outcome.
     """
     if client is None:
-        from jetraw._client import get_default_client
-
         client = get_default_client()
     return await client.upload(
         src,
@@ -101,7 +97,5 @@ async def download(
         DownloadError: Some files failed; ``error.result`` has every file's outcome.
     """
     if client is None:
-        from jetraw._client import get_default_client
-
         client = get_default_client()
     return await client.download(src, dest, overwrite=overwrite, config=config, progress=progress)

@@ -10,15 +10,14 @@ import fnmatch
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import Any, Literal, overload
 
+from jetraw._api import RemoteDirectory, RemoteFile
+from jetraw._client import AsyncClient
+from jetraw._default_client import get_default_client
 from jetraw._exceptions import InvalidPathError, RemotePathNotFoundError, SpaceNotFoundError
-from jetraw._files_api import RemoteDirectory, RemoteFile
 from jetraw._path_io import AsyncJetrawReader, AsyncJetrawWriter
 from jetraw._transfer import DownloadResult, TransferConfig
-
-if TYPE_CHECKING:
-    from jetraw._client import AsyncClient
 
 __all__ = ["AsyncJetrawPath"]
 
@@ -80,8 +79,6 @@ class AsyncJetrawPath:
         """The client used for I/O (the default client unless one was given)."""
         if self._client is not None:
             return self._client
-        from jetraw._client import get_default_client
-
         return get_default_client()
 
     @property
@@ -365,7 +362,7 @@ class AsyncJetrawPath:
             return _OpenReader(self, buffer_size)
         if mode == "wb":
             return AsyncJetrawWriter(
-                self.client, self._remote(), overwrite=overwrite, config=config
+                self.client._transfers, self._remote(), overwrite=overwrite, config=config
             )
         raise ValueError(f"Unsupported mode {mode!r}: use 'rb' or 'wb'.")
 
@@ -486,7 +483,7 @@ class _OpenReader:
         entry = await self._path.stat()
         if not isinstance(entry, RemoteFile):
             raise IsADirectoryError(f"{self._path} is a directory.")
-        storage = await self._path.client._storage_for(self._path.space)
+        storage = await self._path.client._transfers.storage_for(self._path.space)
         self._reader = AsyncJetrawReader(entry, storage, buffer_size=self._buffer_size)
         return self._reader
 

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 from types import TracebackType
-from typing import TYPE_CHECKING
 
+from jetraw._api import RemoteFile
 from jetraw._crc import crc32c
-from jetraw._exceptions import IntegrityError, JetrawError
-from jetraw._transfer import TransferConfig
-from jetraw._transfer._stream import StreamUpload
-
-if TYPE_CHECKING:
-    from jetraw._client import AsyncClient
-    from jetraw._files_api import RemoteFile
-    from jetraw._storage import Storage
+from jetraw._exceptions import IntegrityError
+from jetraw._storage import Storage
+from jetraw._transfer import StreamUpload, TransferConfig, TransferSession
 
 __all__ = ["AsyncJetrawReader", "AsyncJetrawWriter"]
 
@@ -154,13 +148,13 @@ class AsyncJetrawWriter:
 
     def __init__(
         self,
-        client: AsyncClient,
+        session: TransferSession,
         remote: str,
         *,
         overwrite: bool = True,
         config: TransferConfig | None = None,
     ) -> None:
-        self._client = client
+        self._session = session
         self._remote = remote
         self._overwrite = overwrite
         self._config = config or TransferConfig()
@@ -196,28 +190,9 @@ class AsyncJetrawWriter:
 
     async def _open(self) -> StreamUpload:
         if self._stream is None:
-            from jetraw._storage import S3Storage
-            from jetraw._transfer._remote import parse_remote
-
-            ref = parse_remote(self._remote)
-            if not ref.path or ref.directory:
-                raise IsADirectoryError(f"{self._remote} names a directory, not a file.")
-            storage = await self._client._storage_for(
-                ref.space, concurrency=self._config.max_concurrency
+            self._stream = await self._session.open_stream(
+                self._remote, overwrite=self._overwrite, config=self._config
             )
-            if isinstance(storage, S3Storage):
-                await storage._get_client()  # missing credentials fail here, before any request
-            stream = StreamUpload(
-                self._client,
-                storage,
-                space=ref.space,
-                path=ref.path,
-                config=self._config,
-                overwrite=self._overwrite,
-                scheduler=self._client._scheduler(self._config),
-            )
-            await stream.start()
-            self._stream = stream
         return self._stream
 
     async def write(self, data: bytes | bytearray | memoryview) -> int:
@@ -240,18 +215,7 @@ class AsyncJetrawWriter:
         if self._closed:
             return
         self._closed = True
-        stream: StreamUpload | None = None
-        try:
-            stream = await self._open()
-            remote = await stream.finish()
-        except BaseException:
-            if stream is not None:
-                await stream.abort()
-            raise
-        with contextlib.suppress(JetrawError, OSError):
-            await self._client._collect_garbage(
-                stream.space, remote.garbage, self._config.garbage_grace
-            )
+        await self._session.finish_stream(await self._open())
 
     async def discard(self) -> None:
         """Close without uploading anything: what was sent so far is removed."""

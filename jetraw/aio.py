@@ -9,7 +9,9 @@ both facades share.
 
 from __future__ import annotations
 
-from jetraw._client import AsyncClient, get_default_client, set_default_client
+from jetraw._api import RemoteDirectory, RemoteFile, Upload
+from jetraw._client import AsyncClient
+from jetraw._default_client import get_default_client, set_default_client
 from jetraw._exceptions import (
     APIError,
     ApiKeyNotFoundError,
@@ -45,7 +47,6 @@ from jetraw._exceptions import (
     UploadNotFoundError,
     UploadStateError,
 )
-from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
 from jetraw._models import (
     ApiKey,
     Identity,

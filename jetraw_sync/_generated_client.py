@@ -14,11 +14,11 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from jetraw._client_files import LocalPath
-    from jetraw._files_api import RemoteDirectory, RemoteFile, Upload
+    from jetraw._api import RemoteDirectory, RemoteFile, Upload
     from jetraw._models import ApiKey, Identity, LoginInfo, LogoutResult, Organisation, Space
     from jetraw._transfer import (
         DownloadResult,
+        LocalPath,
         OnCancel,
         ProgressCallback,
         TransferConfig,
@@ -135,6 +135,11 @@ class Client(_runtime.Wrapper[AsyncClient]):
         """
         return self._async.auth_source
 
+    @property
+    def refresh_token_if_empty(self) -> bool:
+        """Whether a token is fetched on entering the client (``False`` after :meth:`logout`)."""
+        return self._async.refresh_token_if_empty
+
     def __repr__(self) -> str:
         return _runtime.sync_repr(self._async)
 
@@ -216,17 +221,6 @@ class Client(_runtime.Wrapper[AsyncClient]):
             self._io().authorize_device, opener=opener, login_timeout=login_timeout, notify=notify
         )
 
-    def logout(self) -> LogoutResult:
-        """Log out: revoke the login on the server and delete every stored copy of it.
-
-        An API key passed as an argument or in ``JETRAW_API_KEY`` is not revoked (it may be in
-        use elsewhere; revoke it with :meth:`revoke_api_key`): the result names such variables.
-
-        Returns:
-            What was revoked and removed, and what would still log you in.
-        """
-        return _runtime.run(self._io().logout)
-
     def save_login(self) -> Identity:
         """Save the credential this client was given as the login of its profile.
 
@@ -262,6 +256,17 @@ class Client(_runtime.Wrapper[AsyncClient]):
             ConfigurationError: The secret store cannot be opened.
         """
         return _runtime.run(self._io().login_info)
+
+    def logout(self) -> LogoutResult:
+        """Log out: revoke the login on the server and delete every stored copy of it.
+
+        An API key passed as an argument or in ``JETRAW_API_KEY`` is not revoked (it may be in
+        use elsewhere; revoke it with :meth:`revoke_api_key`): the result names such variables.
+
+        Returns:
+            What was revoked and removed, and what would still log you in.
+        """
+        return _runtime.run(self._io().logout)
 
     def whoami(self) -> Identity:
         """Who this client is: user, organisation, role and memberships.
@@ -505,10 +510,6 @@ class Client(_runtime.Wrapper[AsyncClient]):
     def rmdir(self, path: str) -> None:
         """Remove the empty directory ``/space/dir``."""
         return _runtime.run(self._io().rmdir, path)
-
-    @property
-    def refresh_token_if_empty(self) -> bool:
-        return self._async.refresh_token_if_empty
 
     @property
     def verify(self) -> bool | str:

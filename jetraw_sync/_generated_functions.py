@@ -13,9 +13,9 @@ from jetraw_sync._generated_client import Client, get_default_client
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from jetraw._client_files import LocalPath
     from jetraw._transfer import (
         DownloadResult,
+        LocalPath,
         OnCancel,
         ProgressCallback,
         TransferConfig,

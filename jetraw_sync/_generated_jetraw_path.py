@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from pathlib import Path, PurePosixPath
     from typing import Literal
 
-    from jetraw._files_api import RemoteDirectory, RemoteFile
+    from jetraw._api import RemoteDirectory, RemoteFile
     from jetraw._transfer import TransferConfig
     from jetraw_sync._generated_client import Client
 

@@ -12,7 +12,7 @@ from jetraw_sync import _runtime
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from jetraw._files_api import RemoteFile
+    from jetraw._api import RemoteFile
 
 
 class JetrawReader(_runtime.Wrapper[AsyncJetrawReader]):

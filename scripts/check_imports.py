@@ -11,7 +11,9 @@ Each module of ``jetraw/``:
   _login`` reaches into another module's insides (``from jetraw._auth._login import x`` with
   ``x`` public is fine: the module is private to the package, the name is its interface);
 - imports from a module of ``jetraw`` or ``jetraw_sync`` only names in that module's ``__all__``;
-- has at most 500 lines.
+- has at most 500 lines of code (docstrings not counted: a facade's public docstrings are
+  its reference documentation, and ``jetraw_sync`` is generated from them), and never more
+  than 600 lines in all.
 
 Imports inside functions and ``if TYPE_CHECKING:`` blocks count too. Offenders are printed as
 ``path:line: message``; the exit status is 1 if there are any. ``import-linter`` (``lint-imports``)
@@ -30,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("jetraw", "jetraw_sync")  # whose modules' __all__ is known
 CHECKED = "jetraw"  # whose modules are checked
-MAX_LINES = 500
+MAX_LINES = 500  # of code, docstrings excluded
+MAX_TOTAL = 600  # in all
 
 
 @dataclasses.dataclass
@@ -80,6 +83,21 @@ def load(path: Path) -> Module:
     return Module(module_name(path), path, tree, len(text.splitlines()), exports, literal)
 
 
+def docstring_lines(tree: ast.Module) -> int:
+    """How many lines the docstrings of the module, its classes and functions take."""
+    total = 0
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.body[0] if node.body else None
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                total += (first.end_lineno or first.lineno) - first.lineno + 1
+    return total
+
+
 def imported_from(node: ast.ImportFrom, module: Module) -> str:
     if not node.level:
         return node.module or ""
@@ -93,8 +111,11 @@ def offences(module: Module, known: dict[str, Module]) -> list[tuple[int, str]]:
         found.append((1, "no __all__"))
     elif not module.literal:
         found.append((1, "__all__ is not a literal list of names"))
-    if module.lines > MAX_LINES:
-        found.append((module.lines, f"{module.lines} lines (at most {MAX_LINES})"))
+    code = module.lines - docstring_lines(module.tree)
+    if code > MAX_LINES:
+        found.append((module.lines, f"{code} lines of code (at most {MAX_LINES})"))
+    if module.lines > MAX_TOTAL:
+        found.append((module.lines, f"{module.lines} lines (at most {MAX_TOTAL})"))
     for node in ast.walk(module.tree):
         if not isinstance(node, ast.ImportFrom):
             continue

@@ -20,7 +20,7 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from jetraw import _exceptions as exc
+import jetraw._exceptions as exc
 from jetraw._auth._oauth import (
     AUTHORIZE_PATH,
     CLIENT_ID,

@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio
 
-from jetraw import _exceptions as exc
+import jetraw._exceptions as exc
 from jetraw._auth._browser import Opener, default_notify
 from jetraw._auth._oauth import CLIENT_ID, DEVICE_PATH, TOKEN_PATH, TokenSet
 from jetraw._http import StateServerHTTP, error_from_response

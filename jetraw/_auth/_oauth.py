@@ -9,12 +9,17 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from jetraw import _exceptions as exc
+import jetraw._exceptions as exc
 from jetraw._http import StateServerHTTP, error_from_response
 from jetraw._models import Organisation, User
 
 __all__ = [
+    "AUTHORIZE_PATH",
     "CLIENT_ID",
+    "DEVICE_PATH",
+    "LOGIN_HINT",
+    "REVOKE_PATH",
+    "TOKEN_PATH",
     "InvalidGrant",
     "TokenSet",
     "pkce_pair",

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
-from jetraw._config import ENV_TOKEN_STORAGE, _atomic_write, config_dir, io_error
+from jetraw._config import ENV_TOKEN_STORAGE, config_dir, io_error, write_private_file
 from jetraw._exceptions import ConfigurationError
 
 __all__ = [
@@ -117,7 +117,7 @@ class FileStore:
 
     def set(self, key: str, value: dict[str, Any]) -> None:
         text = json.dumps({"key": key, "value": value})
-        _atomic_write(self._path(key), text, mode=0o600, secret=True)
+        write_private_file(self._path(key), text, secret=True)
 
     def delete(self, key: str) -> bool:
         path = self._path(key)

@@ -31,7 +31,7 @@ import anyio.to_thread
 import filelock
 from anyio.lowlevel import RunVar
 
-from jetraw import _exceptions as exc
+import jetraw._exceptions as exc
 from jetraw._auth._oauth import LOGIN_HINT, InvalidGrant, TokenSet, request_token
 from jetraw._auth._store import SecretStore
 from jetraw._config import io_error

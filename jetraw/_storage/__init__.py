@@ -6,18 +6,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from jetraw._exceptions import ConfigurationError
-from jetraw._storage._base import MultipartInfo, PartInfo, Storage, is_retryable, mark_retryable
+from jetraw._storage._base import ByteCallback, MultipartInfo, PartInfo, Storage, is_retryable
 from jetraw._storage._local import LocalStorage
 from jetraw._storage._s3 import S3Storage
 
 __all__ = [
+    "ByteCallback",
     "LocalStorage",
     "MultipartInfo",
     "PartInfo",
     "S3Storage",
     "Storage",
     "is_retryable",
-    "mark_retryable",
     "open_storage",
 ]
 

@@ -6,7 +6,9 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
-__all__ = ["MultipartInfo", "PartInfo", "Storage", "is_retryable", "mark_retryable"]
+from jetraw._exceptions import StorageError
+
+__all__ = ["ByteCallback", "MultipartInfo", "PartInfo", "Storage", "is_retryable"]
 
 #: Called with the number of body bytes handed to the transport (may be called again after a
 #: retry with a negative number to take them back).
@@ -31,15 +33,9 @@ class MultipartInfo:
     upload_id: str
 
 
-def mark_retryable(exc: BaseException) -> BaseException:
-    """Flag a translated error as transient (throttling, 5xx, dropped connection)."""
-    exc.jetraw_retryable = True  # type: ignore[attr-defined]
-    return exc
-
-
 def is_retryable(exc: BaseException) -> bool:
-    """Whether a storage error is worth another attempt."""
-    return bool(getattr(exc, "jetraw_retryable", False))
+    """Whether an error is a transient storage failure, worth another attempt."""
+    return isinstance(exc, StorageError) and exc.retryable
 
 
 class Storage(Protocol):
@@ -47,9 +43,17 @@ class Storage(Protocol):
 
     Every method raises only :class:`~jetraw.StorageError` subclasses, with S3's error codes in
     ``code`` on every backend (``NoSuchKey``, ``NoSuchUpload``, ``NoSuchBucket``...); transient
-    ones are marked with :func:`mark_retryable`. Backends never retry by themselves: the
-    transfer engine does.
+    ones have ``retryable=True``. Backends never retry by themselves: the transfer engine does.
     """
+
+    async def check_credentials(self) -> None:
+        """Fail now, before anything is sent, if the backend cannot be used at all.
+
+        Raises:
+            StorageCredentialsError: No usable credentials (S3).
+            StorageError: The storage root is missing (local disk).
+        """
+        ...
 
     async def put_object(
         self, key: str, body: memoryview, *, crc32c: int, on_bytes: ByteCallback | None = None

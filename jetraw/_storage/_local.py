@@ -17,17 +17,17 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio.to_thread
 
 from jetraw._crc import crc32c_combine, crc32c_hex
 from jetraw._exceptions import InsufficientStorageError, IntegrityError, StorageError
 from jetraw._storage._base import ByteCallback, MultipartInfo, PartInfo
+from jetraw._util import StagingLayout, StagingMeta, atomic_write, fsync_dir, write_all
 
 __all__ = ["LocalStorage"]
 
-_STAGING = ".jetraw-multipart"
 _CHUNK = 1 << 20
 _T = TypeVar("_T")
 
@@ -38,40 +38,9 @@ def _translate(exc: OSError, what: str) -> StorageError:
     return StorageError(f"Local storage error while {what}: {exc.strerror or exc}.")
 
 
-def _write_all(fd: int, body: memoryview, offset: int) -> None:
-    view = body.cast("B") if body.format != "B" else body
-    done = 0
-    while done < len(view):
-        done += os.pwrite(fd, view[done:], offset + done)
-
-
-def _atomic_write(target: Path, body: memoryview | bytes) -> None:
-    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        try:
-            _write_all(fd, memoryview(body), 0)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(target.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - directories that cannot be opened (Windows)
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some file systems refuse fsync on directories
-        pass
-    finally:
-        os.close(fd)
+def _publish(target: Path, body: memoryview | bytes) -> None:
+    """Write an object (or a staging record) atomically, readable by others like any file."""
+    atomic_write(target, body, mode=0o644, parent_mode=None)
 
 
 class LocalStorage:
@@ -79,6 +48,7 @@ class LocalStorage:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
+        self.layout = StagingLayout(self.root)
 
     def __repr__(self) -> str:
         return f"LocalStorage(root={str(self.root)!r})"
@@ -93,7 +63,7 @@ class LocalStorage:
 
     def _object_path(self, key: str) -> Path:
         parts = key.split("/")
-        if not key or any(p in ("", ".", "..") or p.startswith(_STAGING) for p in parts):
+        if not key or any(p in ("", ".", "..") or StagingLayout.is_reserved(p) for p in parts):
             raise StorageError(f"Invalid storage key {key!r}.")
         return self.root.joinpath(*parts)
 
@@ -101,10 +71,15 @@ class LocalStorage:
         if not self.root.is_dir():
             raise StorageError(f"The local storage root {str(self.root)!r} does not exist.")
 
+    async def check_credentials(self) -> None:
+        """Check that the root exists (local disk needs no credentials)."""
+        await self._run("checking the storage root", self._check_root)
+
     def _staging(self, upload_id: str) -> Path:
-        if not upload_id or "/" in upload_id or upload_id.startswith("."):
-            raise StorageError(f"Invalid multipart upload id {upload_id!r}.")
-        return self.root / _STAGING / upload_id
+        try:
+            return self.layout.upload_dir(upload_id)
+        except ValueError as exc:
+            raise StorageError(str(exc)) from None
 
     async def put_object(
         self, key: str, body: memoryview, *, crc32c: int, on_bytes: ByteCallback | None = None
@@ -114,7 +89,7 @@ class LocalStorage:
         def put() -> None:
             self._check_root()
             target.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(target, body)
+            _publish(target, body)
 
         await self._run(f"writing {key!r}", put)
         if on_bytes is not None:
@@ -123,25 +98,24 @@ class LocalStorage:
     async def create_multipart(self, key: str, *, part_size: int) -> str:
         self._object_path(key)
         upload_id = uuid.uuid4().hex
-        staging = self._staging(upload_id)
+        self._staging(upload_id)  # a valid id (uuid4 hex always is)
 
         def create() -> None:
             self._check_root()
-            (staging / "parts").mkdir(parents=True)
-            (staging / "data").touch()
-            meta = {"key": key, "part_size": part_size}
-            _atomic_write(staging / "meta.json", json.dumps(meta).encode())
+            self.layout.parts_dir(upload_id).mkdir(parents=True)
+            self.layout.data_path(upload_id).touch()
+            self.layout.write_meta(upload_id, StagingMeta(key, part_size))
 
         await self._run(f"starting a multipart upload of {key!r}", create)
         return upload_id
 
-    def _meta(self, upload_id: str) -> dict[str, Any]:
-        try:
-            meta: dict[str, Any] = json.loads((self._staging(upload_id) / "meta.json").read_bytes())
-        except FileNotFoundError:
+    def _meta(self, upload_id: str) -> StagingMeta:
+        self._staging(upload_id)  # an id that could escape the staging area is refused
+        meta = self.layout.read_meta(upload_id)
+        if meta is None:
             raise StorageError(
                 f"No multipart upload {upload_id!r} in local storage.", code="NoSuchUpload"
-            ) from None
+            )
         return meta
 
     async def upload_part(
@@ -154,19 +128,17 @@ class LocalStorage:
         crc32c: int,
         on_bytes: ByteCallback | None = None,
     ) -> PartInfo:
-        staging = self._staging(upload_id)
-
         def write() -> PartInfo:
             meta = self._meta(upload_id)
-            fd = os.open(staging / "data", os.O_WRONLY)
+            fd = os.open(self.layout.data_path(upload_id), os.O_WRONLY)
             try:
-                _write_all(fd, body, (number - 1) * int(meta["part_size"]))
+                write_all(fd, body, (number - 1) * meta.part_size)
                 os.fdatasync(fd) if hasattr(os, "fdatasync") else os.fsync(fd)
             finally:
                 os.close(fd)
             info = PartInfo(number, crc32c_hex(crc32c), len(body), crc32c)
             record = {"etag": info.etag, "size": info.size, "crc32c": crc32c}
-            _atomic_write(staging / "parts" / f"{number}.json", json.dumps(record).encode())
+            _publish(self.layout.part_record(upload_id, number), json.dumps(record).encode())
             return info
 
         info = await self._run(f"writing part {number} of {key!r}", write)
@@ -176,7 +148,7 @@ class LocalStorage:
 
     def _parts(self, upload_id: str) -> list[PartInfo]:
         parts = []
-        for entry in (self._staging(upload_id) / "parts").iterdir():
+        for entry in self.layout.parts_dir(upload_id).iterdir():
             if not entry.name.endswith(".json"):
                 continue
             record = json.loads(entry.read_bytes())
@@ -205,13 +177,13 @@ class LocalStorage:
                 have = stored.get(part.number)
                 if part.number != index or have is None or have.etag != part.etag:
                     raise StorageError(f"Part {part.number} of {key!r} is missing or differs.")
-                if index < len(parts) and have.size != meta["part_size"]:
+                if index < len(parts) and have.size != meta.part_size:
                     raise StorageError(f"Part {index} of {key!r} has the wrong size.")
                 total += have.size
                 combined = crc32c_combine(combined, have.crc32c or 0, have.size)
             if combined != crc32c:
                 raise IntegrityError(f"The parts of {key!r} do not add up to its checksum.")
-            data = staging / "data"
+            data = self.layout.data_path(upload_id)
             fd = os.open(data, os.O_WRONLY)
             try:
                 os.ftruncate(fd, total)
@@ -220,7 +192,7 @@ class LocalStorage:
                 os.close(fd)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(data, target)
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
             shutil.rmtree(staging, ignore_errors=True)
 
         await self._run(f"completing {key!r}", complete)
@@ -233,16 +205,11 @@ class LocalStorage:
 
     async def list_multipart_uploads(self) -> list[MultipartInfo]:
         def uploads() -> list[MultipartInfo]:
-            base = self.root / _STAGING
-            if not base.is_dir():
-                return []
-            found = []
-            for entry in sorted(base.iterdir()):
-                try:
-                    found.append(MultipartInfo(self._meta(entry.name)["key"], entry.name))
-                except StorageError:
-                    continue
-            return found
+            return [
+                MultipartInfo(meta.key, upload_id)
+                for upload_id, meta in self.layout.iter_uploads()
+                if meta is not None
+            ]
 
         return await self._run("listing multipart uploads", uploads)
 

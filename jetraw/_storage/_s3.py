@@ -31,7 +31,7 @@ from jetraw._exceptions import (
     StorageCredentialsError,
     StorageError,
 )
-from jetraw._storage._base import ByteCallback, MultipartInfo, PartInfo, mark_retryable
+from jetraw._storage._base import ByteCallback, MultipartInfo, PartInfo
 
 __all__ = ["S3Storage"]
 
@@ -100,11 +100,11 @@ def translate_error(exc: BaseException, what: str) -> JetrawError:
         if code == "NoSuchBucket":
             return StorageError(f"The bucket does not exist ({what}).", **kw)
         if code in _TRANSIENT_CODES or (isinstance(status, int) and status >= 500):
-            return mark_retryable(StorageError(message + ".", **kw))  # type: ignore[return-value]
+            return StorageError(message + ".", retryable=True, **kw)
         return StorageError(message + ".", **kw)
     if isinstance(exc, _CONNECTION_ERRORS):
-        return mark_retryable(  # type: ignore[return-value]
-            StorageConnectionError(f"Lost the connection to storage while {what}: {exc}.")
+        return StorageConnectionError(
+            f"Lost the connection to storage while {what}: {exc}.", retryable=True
         )
     return StorageError(f"Storage error while {what}: {type(exc).__name__}: {exc}.")
 
@@ -247,6 +247,10 @@ class S3Storage:
                 raise translate_error(exc, f"bucket {self.bucket!r}") from exc
             self._stack, self._client = stack, client
             return client
+
+    async def check_credentials(self) -> None:
+        """Resolve the AWS credentials and build the client: nothing is sent to the bucket."""
+        await self._get_client()
 
     async def _call(self, what: str, operation: str, **kwargs: Any) -> Any:
         client = await self._get_client()

@@ -1,11 +1,21 @@
-"""The transfer engine: part planning, the byte budget, uploads, downloads, resume."""
+"""The transfer engine, read top to bottom: plan -> schedule -> storage -> commit.
+
+:class:`TransferSession` (one per client) plans a transfer (:mod:`._plan`), takes the shared
+byte budget and request limit (:mod:`._budget`), opens the space's storage, and runs the engine:
+:class:`Uploader` (small files by :mod:`._single`, large ones by :mod:`._multipart`, their storage
+calls in :mod:`._parts`, their commit in :mod:`._commit`), :class:`Downloader`, or a streamed
+write (:mod:`._stream`, the journal-less multipart variant).
+"""
 
 from __future__ import annotations
 
 from jetraw._transfer._config import TransferConfig, plan_part_size
+from jetraw._transfer._context import OnCancel, UploadOptions
 from jetraw._transfer._download import Downloader, DownloadItem
 from jetraw._transfer._garbage import GarbageStore
+from jetraw._transfer._job import UploadItem, UploadJob
 from jetraw._transfer._journal import Journal, JournalStore
+from jetraw._transfer._plan import LocalPath
 from jetraw._transfer._remote import RemoteRef, join, parse_remote, validate_path
 from jetraw._transfer._results import (
     DownloadResult,
@@ -15,7 +25,9 @@ from jetraw._transfer._results import (
     TransferResult,
     UploadResult,
 )
-from jetraw._transfer._upload import OnCancel, Uploader, UploadItem
+from jetraw._transfer._session import TransferSession
+from jetraw._transfer._stream import StreamUpload
+from jetraw._transfer._upload import Uploader
 
 __all__ = [
     "DownloadItem",
@@ -25,13 +37,18 @@ __all__ = [
     "GarbageStore",
     "Journal",
     "JournalStore",
+    "LocalPath",
     "OnCancel",
     "ProgressCallback",
     "ProgressEvent",
     "RemoteRef",
+    "StreamUpload",
     "TransferConfig",
     "TransferResult",
+    "TransferSession",
     "UploadItem",
+    "UploadJob",
+    "UploadOptions",
     "UploadResult",
     "Uploader",
     "join",

@@ -8,20 +8,21 @@ bytes are deleted only once the server has confirmed its abort.
 
 from __future__ import annotations
 
-import random
 from typing import Literal
 
 import anyio
 
-from jetraw import _files_api as api_
+from jetraw._api import RemoteFile, StateServerAPI, Upload
 from jetraw._exceptions import (
     JetrawError,
     NotFoundError,
     RateLimitedError,
     UploadStateError,
 )
+from jetraw._util import Backoff
 
 __all__ = [
+    "COMMIT_BACKOFF",
     "AbortOutcome",
     "abort_checked",
     "complete_checked",
@@ -35,6 +36,10 @@ __all__ = [
 AbortOutcome = Literal["aborted", "completed", "unknown"]
 
 
+#: Between tries of a complete: a first window of 0.2 s, doubling up to 2 s.
+COMMIT_BACKOFF = Backoff(base=0.2, cap=2.0)
+
+
 def is_definitive(exc: BaseException) -> bool:
     """Whether an error of a state-server call means it was refused, not maybe processed.
 
@@ -46,10 +51,10 @@ def is_definitive(exc: BaseException) -> bool:
     return exc.status_code is not None and 400 <= exc.status_code < 500
 
 
-async def upload_status(api: api_.Requester, upload_id: str) -> str | None:
+async def upload_status(api: StateServerAPI, upload_id: str) -> str | None:
     """The upload's status, "gone" if the server has no such upload, None if unknown."""
     try:
-        return (await api_.get_upload(api, upload_id)).status
+        return (await api.get_upload(upload_id)).status
     except NotFoundError:
         return "gone"
     except Exception:
@@ -57,15 +62,15 @@ async def upload_status(api: api_.Requester, upload_id: str) -> str | None:
 
 
 async def complete_checked(
-    api: api_.Requester,
+    api: StateServerAPI,
     upload_id: str,
     size: int,
     crc32c: int,
     space: str,
     *,
     attempts: int = 4,
-    rng: random.Random | None = None,
-) -> api_.RemoteFile:
+    backoff: Backoff = COMMIT_BACKOFF,
+) -> RemoteFile:
     """Complete an upload; an ambiguous failure is looked up before the complete is retried.
 
     Completing is idempotent: after a lost answer a second complete of a committed upload
@@ -76,10 +81,9 @@ async def complete_checked(
         JetrawError: A definitive refusal, or the last ambiguous error once ``attempts`` are
             spent (the upload may then be committed or not: the caller must not delete it).
     """
-    rng = rng or random.Random()
     for attempt in range(attempts):
         try:
-            return await api_.complete_upload(api, upload_id, size, crc32c, space)
+            return await api.complete_upload(upload_id, size, crc32c, space)
         except Exception as exc:
             if is_definitive(exc) or attempt + 1 >= attempts:
                 raise
@@ -88,14 +92,14 @@ async def complete_checked(
                 raise
             if status == "completed":
                 continue  # committed: the retried complete just fetches its file
-        await anyio.sleep(rng.uniform(0, min(2.0, 0.2 * 2**attempt)))
+        await anyio.sleep(backoff.delay(attempt + 1))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def abort_checked(api: api_.Requester, upload_id: str) -> AbortOutcome:
+async def abort_checked(api: StateServerAPI, upload_id: str) -> AbortOutcome:
     """Abort an upload on the server and say what became of it (see :data:`AbortOutcome`)."""
     try:
-        await api_.abort_upload(api, upload_id)
+        await api.abort_upload(upload_id)
         return "aborted"
     except NotFoundError:
         return "aborted"
@@ -112,8 +116,8 @@ async def abort_checked(api: api_.Requester, upload_id: str) -> AbortOutcome:
 
 
 async def complete_or_settle(
-    api: api_.Requester, upload: api_.Upload, size: int, crc32c: int, space: str
-) -> api_.RemoteFile:
+    api: StateServerAPI, upload: Upload, size: int, crc32c: int, space: str
+) -> RemoteFile:
     """:func:`complete_checked`; if no answer ever arrives, settle it by aborting the upload.
 
     An abort the server refuses because the upload is completed means the commit went through:
@@ -129,7 +133,7 @@ async def complete_or_settle(
             outcome = await abort_checked(api, upload.id)
         if outcome != "completed":
             raise
-    return api_.RemoteFile(
+    return RemoteFile(
         space=space,
         path=upload.path,
         size=size,

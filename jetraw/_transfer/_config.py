@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 from jetraw._exceptions import ConfigurationError
 
-__all__ = ["MAX_PARTS", "MAX_PART_SIZE", "MIN_PART_SIZE", "TransferConfig", "plan_part_size"]
+__all__ = [
+    "MAX_PARTS",
+    "MAX_PART_SIZE",
+    "MIN_PART_SIZE",
+    "TransferConfig",
+    "part_count",
+    "plan_part_size",
+]
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -31,7 +39,10 @@ class TransferConfig:
         max_concurrency: Storage requests in flight at once, over all files and parts.
         max_bytes_in_flight: Part buffers held at once, over all files (the memory budget). A
             part larger than this still goes, alone.
-        retries: Attempts per storage request on throttling, 5xx and connection errors.
+        attempts: Tries of one storage request, the first included, on throttling, 5xx and
+            connection errors (so ``attempts=1`` never retries).
+        retries: Deprecated: the old name of ``attempts`` (it counted the first try too, unlike
+            ``AsyncClient(retries=)``, which counts only the extra ones).
         batch_size: Files per batch call to the state server (create and complete).
         garbage_grace: Seconds before the client deletes an S3 object that an overwrite,
             delete or move replaced (when the server leaves that to the client), so readers
@@ -42,11 +53,20 @@ class TransferConfig:
     part_size: int = 8 * MiB
     max_concurrency: int = 10
     max_bytes_in_flight: int = 64 * MiB
-    retries: int = 5
+    attempts: int = 5
     batch_size: int = 100
     garbage_grace: float = 3600.0
+    retries: dataclasses.InitVar[int | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, retries: int | None) -> None:
+        if retries is not None:
+            warnings.warn(
+                "TransferConfig(retries=) is deprecated: use attempts= (the same number: tries "
+                "of a storage request, the first included).",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            object.__setattr__(self, "attempts", retries)
         if self.part_size < MIN_PART_SIZE or self.part_size > MAX_PART_SIZE:
             raise ConfigurationError("part_size must be between 5 MiB and 5 GiB.")
         if self.multipart_threshold < 0:
@@ -55,8 +75,8 @@ class TransferConfig:
             raise ConfigurationError("max_concurrency must be at least 1.")
         if self.max_bytes_in_flight < 1:
             raise ConfigurationError("max_bytes_in_flight must be positive.")
-        if self.retries < 1:
-            raise ConfigurationError("retries must be at least 1.")
+        if self.attempts < 1:
+            raise ConfigurationError("attempts must be at least 1.")
         if not 1 <= self.batch_size <= 1000:
             raise ConfigurationError("batch_size must be between 1 and 1000.")
 

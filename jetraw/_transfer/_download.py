@@ -27,7 +27,7 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 
-from jetraw import _files_api as api_
+from jetraw._api import RemoteFile
 from jetraw._crc import crc32c, crc32c_combine, crc32c_hex
 from jetraw._exceptions import (
     InsufficientStorageError,
@@ -43,6 +43,7 @@ from jetraw._transfer._config import TransferConfig
 from jetraw._transfer._localpaths import check_relative
 from jetraw._transfer._results import DownloadResult, FileTransfer, Progress, ProgressCallback
 from jetraw._transfer._retry import with_retries
+from jetraw._util import write_all
 
 __all__ = ["DownloadItem", "Downloader"]
 
@@ -51,7 +52,7 @@ __all__ = ["DownloadItem", "Downloader"]
 class DownloadItem:
     """One remote file and the local path it goes to."""
 
-    remote: api_.RemoteFile
+    remote: RemoteFile
     local: Path
 
 
@@ -137,7 +138,7 @@ class Downloader:
         finally:
             files.release()
 
-    async def download_file(self, remote: api_.RemoteFile, local: Path) -> None:
+    async def download_file(self, remote: RemoteFile, local: Path) -> None:
         """Fetch one file to ``local`` atomically, verifying its size, CRC-32C and SHA-256.
 
         The SHA-256 is checked only if the file's record has one.
@@ -220,7 +221,7 @@ class Downloader:
 
     async def _range(
         self,
-        remote: api_.RemoteFile,
+        remote: RemoteFile,
         fd: int,
         index: int,
         start: int,
@@ -238,7 +239,7 @@ class Downloader:
                             f"Storage sent more bytes than asked for {remote.path}."
                         )
                     value = crc32c(data, value)
-                    await anyio.to_thread.run_sync(_pwrite_all, fd, data, offset)
+                    await anyio.to_thread.run_sync(write_all, fd, data, offset)
                     offset += len(data)
                     self.progress.add_bytes(len(data))
                 if offset != start + length:
@@ -254,7 +255,7 @@ class Downloader:
         try:
             # Budget first, then a request slot: the order the upload engine takes them in.
             async with self.pool.reserve(length), self.limiter:
-                await with_retries(self.config.retries, attempt)
+                await with_retries(self.config.attempts, attempt)
         except Exception as exc:
             # Kept, not raised (a task group would wrap it in an ExceptionGroup); the file's
             # other ranges are pointless now.
@@ -262,7 +263,7 @@ class Downloader:
             scope.cancel()
 
 
-def _expected_sha256(remote: api_.RemoteFile) -> str | None:
+def _expected_sha256(remote: RemoteFile) -> str | None:
     value = remote.sha256
     if value is None:
         return None
@@ -297,10 +298,3 @@ async def _sha256_of(path: Path) -> str:
     finally:
         handle.close()
     return digest.hexdigest()
-
-
-def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
-    view = memoryview(data)
-    done = 0
-    while done < len(view):
-        done += os.pwrite(fd, view[done:], offset + done)

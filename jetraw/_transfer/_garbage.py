@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
-import uuid
 from pathlib import Path
+
+from jetraw._util import atomic_write
 
 __all__ = ["GarbageStore"]
 
@@ -40,10 +40,7 @@ class GarbageStore:
         if not entries:
             path.unlink(missing_ok=True)
             return
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-        tmp.write_bytes(json.dumps(entries).encode())
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(entries))
 
     def add(self, scope: str, space: str, keys: list[str], grace: float) -> None:
         """Record ``keys`` to delete ``grace`` seconds from now."""

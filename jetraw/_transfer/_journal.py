@@ -14,12 +14,21 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import uuid
+import logging
+import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Journal", "JournalStore"]
+import anyio
+import anyio.to_thread
+
+from jetraw._storage import PartInfo
+from jetraw._util import atomic_write
+
+__all__ = ["Journal", "JournalStore", "RunningJournal"]
+
+logger = logging.getLogger("jetraw.transfer")
 
 
 @dataclasses.dataclass
@@ -51,7 +60,16 @@ class Journal:
 
 
 class JournalStore:
-    """Journals in one directory."""
+    """Journals in one directory.
+
+    A running upload rewrites its journal (every part so far) once :attr:`EVERY` parts finished
+    unjournaled or :attr:`INTERVAL` seconds passed: rewriting it after every part made the cost
+    quadratic in the parts. A finished part missing from the journal is only sent again on
+    resume (resumed parts are re-read and checked against their CRC-32C anyway).
+    """
+
+    EVERY = 64
+    INTERVAL = 1.0
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -71,14 +89,11 @@ class JournalStore:
             return None
 
     def save(self, key: str, journal: Journal) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        target = self._file(key)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
-        with open(tmp, "wb") as f:
-            f.write(json.dumps(journal.to_json()).encode())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
+        atomic_write(self._file(key), json.dumps(journal.to_json()))
+
+    def now(self) -> float:
+        """The clock of the write throttle (monotonic; tests override it)."""
+        return time.monotonic()
 
     def delete(self, key: str) -> None:
         self._file(key).unlink(missing_ok=True)
@@ -94,3 +109,66 @@ class JournalStore:
                 self.delete(entry.stem)
                 removed += 1
         return removed
+
+
+def _write(store: JournalStore, key: str, template: Journal, parts: Mapping[int, PartInfo]) -> None:
+    # Snapshot and serialise in the worker thread: the loop only copied the part map.
+    journal = dataclasses.replace(
+        template, parts={n: [p.etag, p.size, p.crc32c] for n, p in parts.items()}
+    )
+    store.save(key, journal)
+
+
+class RunningJournal:
+    """The journal of one running multipart upload: its key, its metadata, its write throttle.
+
+    Args:
+        store: Where journals are kept.
+        key: The journal's key (:meth:`JournalStore.key`).
+    """
+
+    def __init__(self, store: JournalStore, key: str) -> None:
+        self.store = store
+        self.key = key
+        #: The upload's metadata (parts are given to :meth:`save`); ``None``: nothing to write.
+        self.record: Journal | None = None
+        self._lock = anyio.Lock()  # one write at a time, newest last
+        self._saved_at = -float("inf")
+        self._unsaved = 0  # parts finished since the last write
+
+    async def save(
+        self, parts: Mapping[int, PartInfo], local: Path, *, force: bool = False
+    ) -> None:
+        """Write the journal with ``parts``: at once when ``force``, else when one is due.
+
+        The write (serialising, fsync, rename) runs in a worker thread. A failed write only
+        logs: resuming needs the journal, the upload itself does not.
+        """
+        if self.record is None:
+            return
+        if not force:
+            self._unsaved += 1
+            due = (
+                self._unsaved >= self.store.EVERY
+                or self.store.now() - self._saved_at >= self.store.INTERVAL
+            )
+            if not due or self._lock.locked():
+                return  # a later part (or the forced write at the end) journals it
+        async with self._lock:
+            if self.record is None:
+                return
+            self._unsaved = 0
+            self._saved_at = self.store.now()
+            args = (self.store, self.key, self.record, dict(parts))
+            try:
+                await anyio.to_thread.run_sync(_write, *args)
+            except OSError as exc:
+                logger.warning("Cannot write the resume journal of %s: %s", local, exc)
+
+    async def load(self) -> Journal | None:
+        """The journal a previous run left under this key, if any."""
+        return await anyio.to_thread.run_sync(self.store.load, self.key)
+
+    async def forget(self) -> None:
+        """Delete the journal file."""
+        await anyio.to_thread.run_sync(self.store.delete, self.key)

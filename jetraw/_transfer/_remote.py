@@ -6,7 +6,7 @@ import dataclasses
 
 from jetraw._exceptions import InvalidPathError
 
-__all__ = ["RemoteRef", "join", "parse_remote"]
+__all__ = ["RemoteRef", "join", "parse_remote", "validate_path"]
 
 _MAX_PATH_BYTES = 1024
 _MAX_SEGMENT_BYTES = 255

@@ -16,6 +16,7 @@ import anyio
 __all__ = [
     "DownloadResult",
     "FileTransfer",
+    "Progress",
     "ProgressCallback",
     "ProgressEvent",
     "TransferResult",

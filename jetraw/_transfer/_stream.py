@@ -14,36 +14,37 @@ Part tasks are plain asyncio tasks rather than children of a task group: a write
 each run in a different task (the sync facade runs every call as its own task on its loop), and
 a task group cannot span them. Every task is awaited (or cancelled and awaited) before the
 writer finishes.
+
+It is the journal-less variant of a multipart upload: its parts are opened, sent, assembled and
+aborted by :mod:`jetraw._transfer._parts`, and committed by :mod:`jetraw._transfer._commit`, the
+code file uploads use.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import mmap
-from typing import TYPE_CHECKING
 
 import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
-from jetraw import _files_api as api_
-from jetraw._crc import crc32c, crc32c_combine
-from jetraw._exceptions import (
-    ConfigurationError,
-    JetrawError,
-    RemotePathExistsError,
-    RemotePathNotFoundError,
-    StorageError,
-)
+from jetraw._api import RemoteFile, StateServerAPI, Upload
+from jetraw._crc import crc32c
+from jetraw._exceptions import ConfigurationError, RemotePathExistsError, RemotePathNotFoundError
 from jetraw._storage import PartInfo, Storage
 from jetraw._transfer._budget import BufferPool, Scheduler
 from jetraw._transfer._commit import abort_checked, complete_or_settle
 from jetraw._transfer._config import MAX_PARTS, TransferConfig
+from jetraw._transfer._job import whole_crc
+from jetraw._transfer._parts import (
+    abort_storage_upload,
+    assemble,
+    delete_object,
+    open_multipart,
+    send_part,
+)
 from jetraw._transfer._retry import with_retries
-
-if TYPE_CHECKING:
-    from jetraw._files_api import RemoteFile, Requester
 
 __all__ = ["StreamUpload"]
 
@@ -81,7 +82,7 @@ class StreamUpload:
 
     def __init__(
         self,
-        api: Requester,
+        api: StateServerAPI,
         storage: Storage,
         *,
         space: str,
@@ -96,6 +97,7 @@ class StreamUpload:
         self.path = path
         self.config = config
         self.overwrite = overwrite
+        self.attempts = config.attempts
         self.part_size = config.part_size
         parts_in_head = max(1, -(-config.multipart_threshold // self.part_size))
         self.head_size = parts_in_head * self.part_size
@@ -105,7 +107,7 @@ class StreamUpload:
         self.pool = scheduler.pool
         self.limiter = scheduler.limiter
         self.size = 0
-        self.upload: api_.Upload | None = None
+        self.upload: Upload | None = None
         self.storage_upload_id: str | None = None
         self.stored = False  # the object exists under upload.object_key
         self.parts: dict[int, PartInfo] = {}
@@ -125,7 +127,7 @@ class StreamUpload:
         if self.overwrite:
             return
         try:
-            await api_.stat(self.api, self.space, self.path)
+            await self.api.stat(self.space, self.path)
         except RemotePathNotFoundError:
             return
         raise RemotePathExistsError(
@@ -189,16 +191,12 @@ class StreamUpload:
             buffer.release()
 
     async def _start_multipart(self) -> None:
-        self.upload = upload = await api_.create_upload(
-            self.api, self.space, self.path, None, overwrite=self.overwrite, multipart=True
+        self.upload = upload = await self.api.create_upload(
+            self.space, self.path, None, overwrite=self.overwrite, multipart=True
         )
-        self.storage_upload_id = await with_retries(
-            self.config.retries,
-            lambda: self.storage.create_multipart(upload.object_key, part_size=self.part_size),
+        self.storage_upload_id = await open_multipart(
+            self.api, self.storage, upload, self.part_size, self.attempts
         )
-        # Informational only (listing, server-side cleanup of what a crash leaves).
-        with contextlib.suppress(JetrawError):
-            await api_.set_storage_upload_id(self.api, upload.id, self.storage_upload_id)
 
     async def _send(self, number: int, buffer: _Lease, start: int, length: int) -> None:
         view = memoryview(buffer.memory)[start : start + length]
@@ -207,14 +205,12 @@ class StreamUpload:
                 return
             assert self.upload is not None
             assert self.storage_upload_id is not None
-            key, sid = self.upload.object_key, self.storage_upload_id
+            upload, sid = self.upload, self.storage_upload_id
             async with self.limiter:
                 crc = await anyio.to_thread.run_sync(crc32c, view)  # off the event loop
-                info = await with_retries(
-                    self.config.retries,
-                    lambda: self.storage.upload_part(key, sid, number, view, crc32c=crc),
+                self.parts[number] = await send_part(
+                    self.storage, upload, sid, number, view, crc32c=crc, attempts=self.attempts
                 )
-            self.parts[number] = PartInfo(number, info.etag, length, crc)
         except Exception as exc:
             if self._error is None:
                 self._error = exc
@@ -250,13 +246,13 @@ class StreamUpload:
         buffer, self._buffer = self._buffer, None
         view = memoryview(buffer.memory)[: buffer.fill] if buffer is not None else memoryview(b"")
         try:
-            self.upload = upload = await api_.create_upload(
-                self.api, self.space, self.path, self.size, overwrite=self.overwrite
+            self.upload = upload = await self.api.create_upload(
+                self.space, self.path, self.size, overwrite=self.overwrite
             )
             crc = await anyio.to_thread.run_sync(crc32c, view)  # off the event loop
             async with self.limiter:
                 await with_retries(
-                    self.config.retries,
+                    self.attempts,
                     lambda: self.storage.put_object(upload.object_key, view, crc32c=crc),
                 )
             self.stored = True
@@ -270,26 +266,13 @@ class StreamUpload:
         assert self.upload is not None
         assert self.storage_upload_id is not None
         key, sid = self.upload.object_key, self.storage_upload_id
-        parts = [self.parts[n] for n in range(1, self._next_part)]
-        total = 0
-        for part in parts:
-            total = crc32c_combine(total, part.crc32c or 0, part.size)
-        attempt = 0
-
-        async def complete() -> None:
-            nonlocal attempt
-            attempt += 1
-            try:
-                await self.storage.complete_multipart(key, sid, parts, crc32c=total)
-            except StorageError:
-                # A retried complete whose first try succeeded (answer lost) finds no upload:
-                # the object being there with the right size means it did complete.
-                if attempt > 1 and await self._object_size(key) == self.size:
-                    return
-                raise
-
+        count = self._next_part - 1
+        parts = [self.parts[n] for n in range(1, count + 1)]
+        total = await anyio.to_thread.run_sync(whole_crc, self.parts, count)
         async with self.limiter:
-            await with_retries(self.config.retries, complete)
+            await assemble(
+                self.storage, key, sid, parts, crc32c=total, size=self.size, attempts=self.attempts
+            )
         self.stored = True
         return await self._commit(total)
 
@@ -301,12 +284,6 @@ class StreamUpload:
         self.stored = False
         self.storage_upload_id = None
         return remote
-
-    async def _object_size(self, key: str) -> int | None:
-        try:
-            return await self.storage.head(key)
-        except StorageError:
-            return None
 
     async def abort(self) -> None:
         """Drop everything sent so far (cancellation-shielded; idempotent)."""
@@ -322,15 +299,10 @@ class StreamUpload:
             upload, sid = self.upload, self.storage_upload_id
             self.upload = self.storage_upload_id = None
             if upload is not None and sid is not None:
-                with contextlib.suppress(JetrawError):
-                    await with_retries(
-                        self.config.retries,
-                        lambda: self.storage.abort_multipart(upload.object_key, sid),
-                    )
+                await abort_storage_upload(self.storage, upload.object_key, sid, self.attempts)
             # Only an abort the server confirms frees the object: after a lost complete answer
             # the file may be committed, and its bytes must stay.
             if upload is not None and await abort_checked(self.api, upload.id) == "aborted":
-                with contextlib.suppress(JetrawError):
-                    await self.storage.delete(upload.object_key)
+                await delete_object(self.storage, upload.object_key)
             self.stored = False
             self.pool.clear()

@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 
 from jetraw._storage import LocalStorage, S3Storage
-from jetraw._transfer._upload_base import _UploaderBase
+from jetraw._transfer import JournalStore
 
 
 def slow(cls: Any, delay: float) -> None:
@@ -42,7 +42,7 @@ if __name__ == "__main__":
         slow(backend, delay)
     # The tests interrupt once N parts are journaled: journal each slow part as it finishes
     # (the engine's throttle still decides; its interval is just shorter than a part here).
-    _UploaderBase._JOURNAL_INTERVAL = delay / 2
+    JournalStore.INTERVAL = delay / 2
     from jetraw.cli import main
 
     sys.argv[0] = "jetraw"

@@ -34,7 +34,7 @@ async def main(seconds: float, tasks: int) -> dict[str, object]:
         async with anyio.create_task_group() as tg:
             for _ in range(tasks):
                 tg.start_soon(worker)
-        tm = client._tokens_
+        tm = client._login.tokens_
         refreshes = tm.refresh_count if tm is not None else 0
     return {"calls": calls, "failures": failures, "refreshes": refreshes}
 

@@ -139,7 +139,7 @@ async def test_no_secret_in_logs_reprs_or_errors(
         assert created.key
         secrets.append(created.key)
         texts += [repr(client), str(client), repr(created)]
-        tm = client._tokens_
+        tm = client._login.tokens_
         assert tm is not None
         secrets.append(tm._access or "")
         await client.revoke_api_key(created.id)
@@ -148,7 +148,7 @@ async def test_no_secret_in_logs_reprs_or_errors(
     platform.add_member(user)
     async with AsyncClient(server=platform.url, refresh_token_if_empty=False) as c:
         await c.authorize(opener=form_opener(user.email, user.password), notify=texts.append)
-        tm = c._tokens_
+        tm = c._login.tokens_
         assert tm is not None
         secrets += [tm.refresh_token or "", tm._access or ""]
         texts += [repr(c), repr(tm)]

@@ -78,8 +78,8 @@ async def test_snippet_set_default_client(platform: LocalPlatform, tmp_path: Pat
         assert await path.read_bytes() == b"uploaded by the default client"
         # It was this client that did the work: only a use binds it to the loop and makes
         # its token manager.
-        assert client._loop is not None
-        assert client._tokens_ is not None
+        assert client._lifecycle.loop is not None
+        assert client._login.tokens_ is not None
         assert (await client.whoami()).email == user.email
     finally:
         set_default_client(None)
@@ -107,7 +107,7 @@ async def main():
     return get_default_client()
 
 client = asyncio.run(main())
-assert client._state.name == "CLOSED", client
+assert client._lifecycle.state.name == "CLOSED", client
 print("ok")
 """
     env = dict(os.environ, JETRAW_API_KEY=platform.api_key, PYTHONWARNINGS="always")

@@ -212,7 +212,7 @@ def test_retry_policy_backoff_is_capped_with_jitter() -> None:
     policy = RetryPolicy(attempts=5, backoff=1.0, max_backoff=4.0, rand=lambda: 1.0)
     assert [policy.delay(n) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 4.0]
     low = RetryPolicy(backoff=1.0, rand=lambda: 0.0)
-    assert low.delay(2) == 1.0  # jitter: between half and all of the ceiling
+    assert low.delay(2) == 0.0  # full jitter: anywhere between 0 and the ceiling
     assert policy.delay(1, retry_after=30) == 4.0  # Retry-After honoured up to the cap
     assert policy.delay(1, retry_after=0.5) == 0.5
 
@@ -231,7 +231,7 @@ async def test_authorization_never_sent_cross_origin() -> None:
     mock = MockServer()
     async with client(mock) as c:
         with pytest.raises(exc.ConfigurationError, match="Refusing"):
-            await c._request("GET", "http://elsewhere.test/api/v1/me")
+            await c._api.request("GET", "http://elsewhere.test/api/v1/me")
     assert all(r.url.host == "jet.test" for r in mock.requests)
 
 
@@ -424,3 +424,22 @@ def test_keyring_failure_is_one_actionable_error(monkeypatch: pytest.MonkeyPatch
         store.get("k")
     with pytest.raises(exc.ConfigurationError, match="unlock it"):
         store.set("k", {"refresh_token": "jrt_x"})
+
+
+def test_one_problem_mapping_keeps_retry_after_request_id_and_status() -> None:
+    from jetraw._http import problem_to_error
+
+    error = problem_to_error(
+        {
+            "code": "rate_limited",
+            "detail": "Slow down.",
+            "status": 429,
+            "retry_after": 3,
+            "request_id": "req-1",
+        }
+    )
+    assert isinstance(error, exc.RateLimitedError)
+    assert (error.retry_after, error.status_code, error.request_id) == (3.0, 429, "req-1")
+    missing = problem_to_error({"code": "file_not_found", "detail": "No.", "status": 404})
+    assert isinstance(missing, exc.RemotePathNotFoundError)
+    assert missing.status_code == 404

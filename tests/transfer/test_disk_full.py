@@ -90,7 +90,7 @@ async def test_download_enospc_injected(
     def full(fd: int, data: bytes, offset: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(_download, "_pwrite_all", full)
+    monkeypatch.setattr(_download, "write_all", full)
     with pytest.raises(DownloadError) as info:
         await client.download(f"/{space.name}/f", tmp_path / "out", overwrite=True)
     assert isinstance(info.value.result.files[0].error, InsufficientStorageError)

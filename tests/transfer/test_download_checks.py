@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from jetraw import _files_api as api_
+from jetraw import _api as api_
+from jetraw._api import StateServerAPI
 from jetraw._crc import crc32c
 from jetraw._exceptions import (
     DownloadError,
@@ -96,7 +97,7 @@ async def test_download_refuses_a_listed_path_with_dotdot(
     await client.upload(src / "good.bin", f"/{space.name}/tree/good.bin")
     real = await client.stat(f"/{space.name}/tree/good.bin")
     assert isinstance(real, api_.RemoteFile)
-    listing = api_.iter_files
+    listing = StateServerAPI.iter_files
 
     async def lying(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         async for entry in listing(*args, **kwargs):
@@ -105,7 +106,7 @@ async def test_download_refuses_a_listed_path_with_dotdot(
         for path in ("tree/../../evil", "tree/sub/../../../evil2"):
             yield api_.RemoteFile(space.name, path, real.size, real.crc32c, {}, real.object_key)
 
-    monkeypatch.setattr(api_, "iter_files", lying)
+    monkeypatch.setattr(StateServerAPI, "iter_files", lying)
     dest = tmp_path / "work" / "dest"
     dest.mkdir(parents=True)
     with pytest.raises((InvalidPathError, DownloadError)) as caught:
@@ -130,14 +131,14 @@ async def test_download_refuses_a_stat_answer_of_dotdot(
     (tmp_path / "a.bin").write_bytes(b"a")
     await client.upload(tmp_path / "a.bin", f"/{space.name}/a.bin")
     real = await client.stat(f"/{space.name}/a.bin")
-    stat = api_.stat
+    stat = StateServerAPI.stat
 
     async def lying(api: Any, space_name: str, path: str) -> Any:
         found = await stat(api, space_name, path)
         assert isinstance(found, api_.RemoteFile)
         return api_.RemoteFile(space_name, "..", found.size, found.crc32c, {}, found.object_key)
 
-    monkeypatch.setattr(api_, "stat", lying)
+    monkeypatch.setattr(StateServerAPI, "stat", lying)
     dest = tmp_path / "out" / "dest"
     dest.mkdir(parents=True)
     with pytest.raises((InvalidPathError, DownloadError)) as caught:
@@ -167,7 +168,7 @@ async def test_download_refuses_a_listed_path_outside_the_prefix(
     async def lying(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         yield api_.RemoteFile(space.name, listed, real.size, real.crc32c, {}, real.object_key)
 
-    monkeypatch.setattr(api_, "iter_files", lying)
+    monkeypatch.setattr(StateServerAPI, "iter_files", lying)
     dest = tmp_path / "work" / "dest"
     dest.mkdir(parents=True)
     with pytest.raises(InvalidPathError, match="does not contain it"):
@@ -242,11 +243,11 @@ async def _put_with_sha256(
     client: Any, space: SpaceUnderTest, path: str, data: bytes, sha256: str
 ) -> api_.RemoteFile:
     """Create, write and complete one upload whose complete carries a SHA-256."""
-    upload = await api_.create_upload(client, space.name, path, len(data), overwrite=True)
+    upload = await client._api.create_upload(space.name, path, len(data), overwrite=True)
     if space.kind == "local":
         (Path(space.storage["root"]) / upload.object_key).parent.mkdir(exist_ok=True)
     space.write_object(upload.object_key, data)
-    answer = await client._request(
+    answer = await client._api.request(
         "POST",
         f"/api/v1/uploads/{upload.id}/complete",
         json={"size": len(data), "checksum": api_.checksum_json(crc32c(data), sha256)},

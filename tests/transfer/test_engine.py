@@ -13,12 +13,12 @@ import anyio
 import pytest
 
 from jetraw._exceptions import ConfigurationError, StorageConnectionError, StorageError
-from jetraw._storage import mark_retryable
 from jetraw._transfer import TransferConfig, plan_part_size
 from jetraw._transfer._budget import BufferPool
 from jetraw._transfer._config import MAX_PARTS, part_count
 from jetraw._transfer._results import FileTransfer, Progress, ProgressEvent
 from jetraw._transfer._retry import with_retries
+from jetraw._util import Backoff
 
 from ._proxy import DroppingProxy
 from .conftest import s3_descriptor
@@ -112,10 +112,13 @@ async def test_retries_transient_errors_only() -> None:
         nonlocal calls
         calls += 1
         if calls < 3:
-            raise mark_retryable(StorageConnectionError("dropped"))
+            raise StorageConnectionError("dropped", retryable=True)
         return "ok"
 
-    assert await with_retries(5, flaky, base=0.001, rng=random.Random(1)) == "ok"
+    assert (
+        await with_retries(5, flaky, backoff=Backoff(base=0.001, rand=random.Random(1).random))
+        == "ok"
+    )
     assert calls == 3
 
     async def permanent() -> None:
@@ -125,7 +128,7 @@ async def test_retries_transient_errors_only() -> None:
 
     calls = 0
     with pytest.raises(StorageError):
-        await with_retries(5, permanent, base=0.001)
+        await with_retries(5, permanent, backoff=Backoff(base=0.001))
     assert calls == 1
 
 
@@ -179,3 +182,24 @@ async def test_a_raising_progress_callback_does_not_break_the_transfer(
     await progress.emit("done", FileTransfer(Path("x"), "/s/x"))
     assert progress.files_done == 1
     assert sum("progress callback raised" in r.message for r in caplog.records) == 1
+
+
+def test_transfer_config_retries_is_a_deprecated_name_of_attempts() -> None:
+    with pytest.warns(DeprecationWarning, match="attempts="):
+        old = TransferConfig(retries=2)
+    assert old == TransferConfig(attempts=2)
+    assert old.attempts == 2
+
+
+def test_storage_error_declares_retryable() -> None:
+    assert StorageConnectionError("dropped", retryable=True).retryable
+    assert not StorageError("no such bucket").retryable
+
+
+@pytest.mark.anyio
+async def test_local_storage_checks_its_root_before_anything_is_sent(tmp_path: Path) -> None:
+    from jetraw._storage import LocalStorage
+
+    await LocalStorage(tmp_path).check_credentials()
+    with pytest.raises(StorageError, match="does not exist"):
+        await LocalStorage(tmp_path / "missing").check_credentials()

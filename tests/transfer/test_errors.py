@@ -61,13 +61,13 @@ async def test_missing_local_file(
     space: SpaceUnderTest, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sent: list[str] = []
-    request = client._request
+    request = client._api.request
 
     async def counted(method: str, path: str, **kwargs: Any) -> Any:
         sent.append(f"{method} {path}")
         return await request(method, path, **kwargs)
 
-    monkeypatch.setattr(client, "_request", counted)
+    monkeypatch.setattr(client._api, "request", counted)
     for dest in (f"/{space.name}/x", f"/{space.name}/dir/"):
         with pytest.raises(LocalPathNotFoundError) as caught:
             await client.upload(tmp_path / "missing", dest)

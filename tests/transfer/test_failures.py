@@ -32,7 +32,7 @@ from .conftest import SpaceUnderTest, s3_descriptor
 pytestmark = pytest.mark.anyio
 
 MiB = 1 << 20
-SMALL = TransferConfig(multipart_threshold=5 * MiB, part_size=5 * MiB, retries=2)
+SMALL = TransferConfig(multipart_threshold=5 * MiB, part_size=5 * MiB, attempts=2)
 SERIAL = TransferConfig(multipart_threshold=5 * MiB, part_size=5 * MiB, max_concurrency=1)
 
 
@@ -91,7 +91,7 @@ async def test_dropped_connections_abort_the_upload(
         assert big.status == "failed"
         assert isinstance(big.error, StorageConnectionError)
         assert small.status == "uploaded"
-        assert proxy.dropped >= SMALL.retries
+        assert proxy.dropped >= SMALL.attempts
     finally:
         proxy.close()
     # The bucket the upload used, untouched by the test: the multipart upload it started there
@@ -253,7 +253,7 @@ async def test_concurrent_readers_during_overwrite(
     writes: list[tuple[float, float, int]] = [(0.0, time.monotonic(), 0)]
     commits: list[tuple[float, float]] = []  # the complete requests: when a new version appears
     done = False
-    request = client._request
+    request = client._api.request
 
     async def timed_request(method: str, path: str, **kwargs: Any) -> Any:
         started = time.monotonic()
@@ -262,7 +262,7 @@ async def test_concurrent_readers_during_overwrite(
             commits.append((started, time.monotonic()))
         return answer
 
-    monkeypatch.setattr(client, "_request", timed_request)
+    monkeypatch.setattr(client._api, "request", timed_request)
 
     async def reader() -> None:
         while not done:

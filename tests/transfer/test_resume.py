@@ -145,7 +145,7 @@ async def test_file_replaced_by_rename_after_kill_aborts_the_old_upload(
     assert await client.list_pending_uploads(space.name) == []
     assert space.open_multipart_uploads() == []
     assert journal_files() == []
-    assert (await client._request("GET", f"/api/v1/uploads/{old[0].id}"))["status"] == "aborted"
+    assert (await client._api.request("GET", f"/api/v1/uploads/{old[0].id}"))["status"] == "aborted"
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from jetraw._exceptions import IntegrityError, StorageConnectionError, UploadError
-from jetraw._storage import LocalStorage, mark_retryable
+from jetraw._storage import LocalStorage
 from jetraw._transfer import TransferConfig
 from jetraw.aio import AsyncJetrawPath
 
@@ -111,7 +111,7 @@ async def test_ambiguous_storage_complete_is_checked_not_failed(
         calls += 1
         await complete(self, *args, **kwargs)
         if calls == 1:  # it worked, but the answer was lost
-            raise mark_retryable(StorageConnectionError("connection reset"))
+            raise StorageConnectionError("connection reset", retryable=True)
 
     monkeypatch.setattr(LocalStorage, "complete_multipart", lost_answer)
     data = os.urandom(11 * MiB)
@@ -181,7 +181,7 @@ async def test_concurrent_uploads_share_one_budget(
     assert [len(r.uploaded) for r in results] == [11, 11]
     assert recorder.max_requests <= 3
     assert recorder.max_bytes <= 12 * MiB
-    assert client._scheduler(config).pool.peak <= 12 * MiB
+    assert client._transfers.scheduler(config).pool.peak <= 12 * MiB
     assert recorder.max_bytes >= 10 * MiB  # the budget was used, not just respected
 
 
@@ -198,17 +198,17 @@ async def test_larger_concurrency_gets_a_larger_storage_pool(
     data = os.urandom(1000)
     (tmp_path / "f").write_bytes(data)
     async with AsyncClient(jetraw_platform.api_key, server=jetraw_platform.url) as client:
-        small = await client._storage_for(name, concurrency=8)
+        small = await client._transfers.storage_for(name, concurrency=8)
         assert isinstance(small, S3Storage)
         await small._get_client()
-        assert await client._storage_for(name, concurrency=8) is small
+        assert await client._transfers.storage_for(name, concurrency=8) is small
         config = TransferConfig(max_concurrency=100)
         await client.upload(tmp_path / "f", f"/{name}/f", config=config)
-        big = await client._storage_for(name, concurrency=100)
+        big = await client._transfers.storage_for(name, concurrency=100)
         assert isinstance(big, S3Storage)
         assert big is not small
         assert big.max_pool_connections >= 100
-        assert await client._storage_for(name, concurrency=50) is big  # never shrinks
+        assert await client._transfers.storage_for(name, concurrency=50) is big  # never shrinks
         assert small._client is not None  # a transfer in flight may still use it
         path = AsyncJetrawPath(f"/{name}/f", client=client)
         assert await path.read_bytes() == data
@@ -258,5 +258,5 @@ async def test_downloads_share_the_budget_with_uploads(
     assert (tmp_path / "back.bin").read_bytes() == (tmp_path / "down.bin").read_bytes()
     assert recorder.max_requests <= 3
     assert recorder.max_bytes <= 12 * MiB
-    assert client._scheduler(config).pool.peak <= 12 * MiB
+    assert client._transfers.scheduler(config).pool.peak <= 12 * MiB
     assert recorder.max_bytes >= 10 * MiB  # the budget was used, not just respected

@@ -105,6 +105,8 @@ async def test_s3_without_credentials_sends_nothing(
     with pytest.raises(StorageCredentialsError) as info:
         await backend.put_object("k", memoryview(b"x"), crc32c=crc32c(b"x"))
     assert "credentials" in str(info.value)
+    with pytest.raises(StorageCredentialsError):
+        await backend.check_credentials()  # the check the session makes before any request
     await backend.aclose()
 
 

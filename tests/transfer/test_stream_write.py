@@ -89,8 +89,8 @@ class SpyStorage:
 
 
 async def _spy(client: Any, space: str, **kw: Any) -> SpyStorage:
-    spy = SpyStorage(await client._storage_for(space), **kw)
-    client._storage_cache()[space] = spy
+    spy = SpyStorage(await client._transfers.storage_for(space), **kw)
+    client._transfers.storages[space] = spy
     return spy
 
 
