@@ -1,6 +1,6 @@
 """A client's credentials: the resolved configuration, the token manager, and the login flows.
 
-:class:`Login` is the part of :class:`~jetraw.AsyncClient` that owns who the client is: the
+:class:`Login` is the part of :class:`~jetraw.aio.AsyncClient` that owns who the client is: the
 configuration resolved from argument → environment → profile (:mod:`jetraw._config`), the HTTP
 shell for the state server, the secret store, the token manager, and the flows that change them
 (interactive login, saving a given credential, logout). It is the connection the state-server API
@@ -51,7 +51,7 @@ class Login:
     Args:
         config: The resolved configuration.
         lifecycle: The client's lifecycle (every request checks it).
-        refresh_token_if_empty: See :class:`~jetraw.AsyncClient`.
+        refresh_token_if_empty: See :class:`~jetraw.aio.AsyncClient`.
         verify: TLS verification for the state server.
         timeout: Seconds for one request (connecting: at most 5 s).
         retry: The retry policy of requests.

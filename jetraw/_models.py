@@ -179,7 +179,7 @@ class LoginInfo:
     """Which login a client uses and where it comes from: ``await client.login_info()``.
 
     Nothing is sent to the server to build it: it says which credential is in force, not
-    whether the server accepts it (:meth:`~jetraw.AsyncClient.whoami` does).
+    whether the server accepts it (:meth:`~jetraw.aio.AsyncClient.whoami` does).
 
     Attributes:
         server: The state server in use (``None`` if none is configured).

@@ -1,6 +1,6 @@
 """A client's transfer session: its storage backends, byte budget, journals and garbage.
 
-One per :class:`~jetraw.AsyncClient`. It plans and runs uploads, downloads and streamed writes
+One per :class:`~jetraw.aio.AsyncClient`. It plans and runs uploads, downloads and streamed writes
 (``open("wb")``), lists and aborts pending uploads, and deletes the objects that writes replaced
 once their grace period is over. Everything it needs is given to it (the state-server API, TLS
 and AWS settings, where the client keeps its state): it never calls back into the client.
