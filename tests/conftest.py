@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,6 +56,12 @@ def have_binary(name: str) -> bool:
 
 # -- S3 servers: moto in this process, Ceph RGW (a real S3) when there is one -----------------
 
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing-key-id",
+    "AWS_SECRET_ACCESS_KEY": "testing-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
 # Read at import: the autouse fixture below clears every JETRAW_* variable for each test.
 _RGW_ENV = {
     name: os.environ.get(f"JETRAW_TEST_RGW_{name}", "")
@@ -85,7 +92,7 @@ class S3Endpoint:
             env["AWS_CA_BUNDLE"] = self.ca
         return env
 
-    def boto3_client(self) -> Any:
+    def boto3_client(self, attempts: int | None = None) -> Any:
         """An independent boto3 reader/writer of this server's buckets.
 
         Checksums only where required: Ceph RGW refuses the aws-chunked uploads with trailing
@@ -105,6 +112,7 @@ class S3Endpoint:
                 s3={"addressing_style": "path"},
                 request_checksum_calculation="when_required",
                 response_checksum_validation="when_required",
+                retries={"total_max_attempts": attempts} if attempts else None,
             ),
         )
 
@@ -173,6 +181,29 @@ class RgwServers:
                 capture_output=True,
                 timeout=120,
             )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[S3Endpoint]:
+    """moto's S3 server in a thread of this process, for the session."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield S3Endpoint(
+        "moto",
+        f"http://127.0.0.1:{port}",
+        AWS_ENV["AWS_ACCESS_KEY_ID"],
+        AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+    )
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +11,7 @@ import pytest
 
 from jetraw._storage import LocalStorage, S3Storage, Storage
 from tests.conftest import RgwServers, S3Endpoint
-
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing-key-id",
-    "AWS_SECRET_ACCESS_KEY": "testing-secret",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
+from tests.conftest import free_port as free_port  # the transfer tests import it from here
 
 # The S3 servers a test can run on (the test ids). Every test that uses S3 runs on moto; the
 # modules named here run on Ceph RGW too, over HTTP and over HTTPS (see
@@ -35,9 +29,6 @@ ON_RGW = {
 NOT_ON = {
     # The dropping proxy forwards plain TCP and serves http:// itself.
     "test_dropped_connections_abort_the_upload": {"rgw-https"},
-    # Ceph refuses to delete a bucket that holds a multipart upload (BucketNotEmpty), so the
-    # test cannot take the bucket away under the upload.
-    "test_bucket_deleted_mid_upload": {"rgw", "rgw-https"},
 }
 
 
@@ -62,28 +53,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
     elif "s3_endpoint" in names and len(backends) > 1:
         metafunc.parametrize("s3_endpoint", backends, indirect=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[S3Endpoint]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield S3Endpoint(
-        "moto",
-        f"http://127.0.0.1:{port}",
-        AWS_ENV["AWS_ACCESS_KEY_ID"],
-        AWS_ENV["AWS_SECRET_ACCESS_KEY"],
-    )
-    server.stop()
 
 
 @pytest.fixture
