@@ -317,13 +317,26 @@ class S3Storage:
         parts: list[PartInfo] = []
         marker = 0
         while True:
-            response = await self._call(
-                f"listing the parts of {key!r}",
-                "list_parts",
-                Key=self._key(key),
-                UploadId=upload_id,
-                PartNumberMarker=marker,
-            )
+            what = f"listing the parts of {key!r}"
+            try:
+                response = await self._call(
+                    what,
+                    "list_parts",
+                    Key=self._key(key),
+                    UploadId=upload_id,
+                    PartNumberMarker=marker,
+                )
+            except StorageError as exc:
+                # Ceph RGW answers ListParts of an unknown upload with 404 NoSuchKey; the
+                # contract's code (AWS's, moto's) is NoSuchUpload.
+                if exc.code == "NoSuchKey" and exc.status_code == 404:
+                    raise StorageError(
+                        f"No such multipart upload ({what}).",
+                        status_code=404,
+                        code="NoSuchUpload",
+                        request_id=exc.request_id,
+                    ) from exc
+                raise
             for item in response.get("Parts", []):
                 crc = item.get("ChecksumCRC32C")
                 parts.append(

@@ -1,59 +1,87 @@
-"""Fixtures of the transfer tests: a moto S3 server on 127.0.0.1 and storage backends."""
+"""Fixtures of the transfer tests: S3 servers on 127.0.0.1 (moto, Ceph RGW) and storage backends."""
 
 from __future__ import annotations
 
-import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jetraw._storage import LocalStorage, S3Storage, Storage
+from tests.conftest import RgwServers, S3Endpoint
+from tests.conftest import free_port as free_port  # the transfer tests import it from here
 
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing-key-id",
-    "AWS_SECRET_ACCESS_KEY": "testing-secret",
-    "AWS_DEFAULT_REGION": "us-east-1",
+# The S3 servers a test can run on (the test ids). Every test that uses S3 runs on moto; the
+# modules named here run on Ceph RGW too, over HTTP and over HTTPS (see
+# docs/storage-compatibility.md): the storage contract, round trips, resume after a kill,
+# failures and download checks.
+S3_BACKENDS = ("moto", "rgw", "rgw-https")
+ON_RGW = {
+    "test_storage_contract",
+    "test_roundtrip",
+    "test_resume",
+    "test_failures",
+    "test_download_checks",
+}
+# Tests that cannot run on some server, and why.
+NOT_ON = {
+    # The dropping proxy forwards plain TCP and serves http:// itself.
+    "test_dropped_connections_abort_the_upload": {"rgw-https"},
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def s3_backends_for(metafunc: pytest.Metafunc) -> list[str]:
+    if metafunc.module.__name__.rsplit(".", 1)[-1] not in ON_RGW:
+        return ["moto"]
+    excluded = NOT_ON.get(metafunc.function.__name__, set())
+    return [name for name in S3_BACKENDS if name not in excluded]
 
 
-@pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run S3 tests once per S3 server; ``storage``/``space`` once locally and once per server."""
+    names = metafunc.fixturenames
+    backends = s3_backends_for(metafunc)
+    kind = next((n for n in ("storage", "space") if n in names), None)
+    if kind is not None:
+        metafunc.parametrize(
+            (kind, "s3_endpoint"),
+            [("local", "moto")] + [("s3", name) for name in backends],
+            ids=["local", *backends],
+            indirect=True,
+        )
+    elif "s3_endpoint" in names and len(backends) > 1:
+        metafunc.parametrize("s3_endpoint", backends, indirect=True)
 
 
 @pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name, value in AWS_ENV.items():
+def s3_endpoint(request: pytest.FixtureRequest, moto_server: S3Endpoint) -> S3Endpoint:
+    """The S3 server under test: moto, or Ceph RGW where the test is parametrized for it."""
+    name = getattr(request, "param", "moto")
+    if name == "moto":
+        return moto_server
+    servers: RgwServers = request.getfixturevalue("rgw_servers")
+    return servers.endpoint(name)
+
+
+@pytest.fixture
+def moto_url(s3_endpoint: S3Endpoint) -> str:
+    """The URL of the S3 server under test (moto unless the test runs on RGW too)."""
+    return s3_endpoint.url
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch, s3_endpoint: S3Endpoint) -> dict[str, str]:
+    """Keys (and for HTTPS the CA, as AWS_CA_BUNDLE) of the server under test, in os.environ."""
+    for name, value in s3_endpoint.env.items():
         monkeypatch.setenv(name, value)
-    return AWS_ENV
+    return s3_endpoint.env
 
 
 @pytest.fixture
-def boto3_client(moto_url: str, aws_env: dict[str, str]) -> Any:
-    import boto3
-
-    return boto3.client(
-        "s3",
-        endpoint_url=moto_url,
-        region_name="us-east-1",
-        aws_access_key_id=aws_env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=aws_env["AWS_SECRET_ACCESS_KEY"],
-    )
+def boto3_client(s3_endpoint: S3Endpoint, aws_env: dict[str, str]) -> Any:
+    return s3_endpoint.boto3_client()
 
 
 @pytest.fixture
@@ -74,7 +102,7 @@ def s3_descriptor(moto_url: str, bucket: str, prefix: str = "space-data") -> dic
     }
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture
 async def storage(
     request: pytest.FixtureRequest, tmp_path: Path, moto_url: str, aws_env: dict[str, str]
 ) -> AsyncIterator[Storage]:
@@ -132,7 +160,7 @@ class SpaceUnderTest:
         return sorted(staging.iterdir()) if staging.is_dir() else []
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture
 def space(
     request: pytest.FixtureRequest, jetraw_platform: Any, moto_url: str, aws_env: dict[str, str]
 ) -> SpaceUnderTest:
