@@ -26,6 +26,7 @@ connections, not requests.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import re
 import socket
@@ -141,7 +142,7 @@ class _Conn:
                 raise _Closed
             try:
                 data = self.sock.recv(65536)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except ssl.SSLWantReadError:
                 continue
@@ -242,10 +243,8 @@ def _build_head(first: str, headers: list[tuple[str, str]]) -> bytes:
 
 def _rst(sock: socket.socket) -> None:
     """Close with a TCP RST (SO_LINGER 0), as a crashed peer or a middlebox would."""
-    try:
+    with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    except OSError:
-        pass
     _close(sock)
 
 
@@ -263,10 +262,8 @@ def _drained(sock: socket.socket, limit: float = 5.0) -> None:
 
 
 def _close(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.close()
-    except OSError:
-        pass
 
 
 class _Body:
@@ -370,10 +367,8 @@ class FaultProxy:
         with self._lock:
             socks = list(self._socks)
         for sock in socks:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     @property
     def fired(self) -> int:
@@ -386,7 +381,7 @@ class FaultProxy:
         while not self._stop.is_set():
             try:
                 conn, _ = self._listener.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -489,7 +484,7 @@ class FaultProxy:
             conn.wait_closed()
             return None
 
-        rhead, rbody, rframing, status, rheaders, upstream = self._exchange(
+        rhead, rbody, rframing, _status, rheaders, upstream = self._exchange(
             upstream, _build_head(first, forward_headers) + body, method
         )
         upstream_closes = rframing.to_close or (
@@ -506,10 +501,8 @@ class FaultProxy:
             conn.sock.sendall(rhead + rbody[: len(rbody) // 2])
             _close(upstream.sock)
             if fault == "truncated":
-                try:
+                with contextlib.suppress(OSError):
                     conn.sock.shutdown(socket.SHUT_WR)
-                except OSError:
-                    pass
                 time.sleep(0.05)
                 _close(conn.sock)
             else:

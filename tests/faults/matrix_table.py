@@ -1,7 +1,7 @@
 """Render the fault matrix as a Markdown table for docs/reliability.md.
 
-    FAULT_MATRIX_REPORT=/tmp/fm.jsonl uv run --frozen --extra dev python -m pytest tests/faults
-    uv run --frozen --extra dev python -m tests.faults.matrix_table /tmp/fm.jsonl
+FAULT_MATRIX_REPORT=/tmp/fm.jsonl uv run --frozen --extra dev python -m pytest tests/faults
+uv run --frozen --extra dev python -m tests.faults.matrix_table /tmp/fm.jsonl
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ SHORT = {
 }
 
 
+#: Faults on an answer without a body: nothing to cut, nothing to recover from.
+EMPTY_BODY = {(op, f) for op in ("put", "part") for f in ("reset_during_response", "truncated")}
+
+
 def _number(reason: str) -> str:
     match = re.match(r"finding (\d+)", reason)
     return match.group(1) if match else "?"
@@ -36,7 +40,8 @@ def _outcome(entry: dict | None, op: str, fault: str, variant: str) -> str:
     if entry is None:
         return "–"
     if entry["error"] is None:
-        word = "ok" if variant == "persistent" or fault == "latency" else "retry ok"
+        harmless = fault in ("latency", "reset_after_response") or (op, fault) in EMPTY_BODY
+        word = "ok" if variant == "persistent" or harmless else "retry ok"
         return f"{word} {entry['elapsed']:.1f}s"
     names = entry["per_file"] or [entry["error"]]
     inner = SHORT.get(names[0], names[0])

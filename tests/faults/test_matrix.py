@@ -39,7 +39,6 @@ from jetraw import (
     APIError,
     DownloadError,
     JetrawError,
-    LoginError,
     RateLimitedError,
     RemotePathNotFoundError,
     ServerConnectionError,
@@ -60,7 +59,7 @@ MiB = 1 << 20
 
 #: The client's state-server timeout (s) and retries: short, so stalls are found quickly.
 TIMEOUT = 1.0
-RETRIES = 2
+RETRIES = 1
 #: Storage attempts per request; parts of 5 MiB, files of 6 MiB go in two parts.
 CONFIG = TransferConfig(
     multipart_threshold=5 * MiB, part_size=5 * MiB, retries=3, max_concurrency=4
@@ -401,7 +400,8 @@ async def test_cell(
                     if op == "device":
                         value = await run_device(cell)
                     else:
-                        assert operation is not None and client is not None
+                        assert operation is not None
+                        assert client is not None
                         value = await operation(client)
             except Exception as exc:
                 error = exc
@@ -484,7 +484,9 @@ async def check_invariants(cell: Cell, error: BaseException | None) -> None:
             if error is not None and getattr(error, "result", None) is not None:
                 failed = {f.remote for f in error.result.failed}
             elif error is not None:  # raised before any file was tried: none was uploaded
-                failed = {cell.remote(n if cell.op != "complete" else f"in/{n}") for n in cell.files}
+                failed = {
+                    cell.remote(n if cell.op != "complete" else f"in/{n}") for n in cell.files
+                }
             for name, data in cell.files.items():
                 path = cell.remote(name if cell.op != "complete" else f"in/{name}")
                 try:

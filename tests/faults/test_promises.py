@@ -72,13 +72,15 @@ async def test_slow_multipart_commit_is_never_half_visible(
         Rule("latency", "POST", r"\?uploadId=", times=None, delay=0.4),
     )
     watcher = Watcher(jetraw_platform, space, [dest])
-    async with AsyncClient(jetraw_platform.api_key, server=jetraw_platform.url, timeout=2) as c:
-        async with anyio.create_task_group() as tg:
-            await tg.start(watcher.run)
-            with anyio.fail_after(30):
-                await c.upload(src, dest, config=SERIAL)
-            await anyio.sleep(0.2)  # the watcher sees it at least once
-            tg.cancel_scope.cancel()
+    async with (
+        AsyncClient(jetraw_platform.api_key, server=jetraw_platform.url, timeout=2) as c,
+        anyio.create_task_group() as tg,
+    ):
+        await tg.start(watcher.run)
+        with anyio.fail_after(30):
+            await c.upload(src, dest, config=SERIAL)
+        await anyio.sleep(0.2)  # the watcher sees it at least once
+        tg.cancel_scope.cancel()
     assert watcher.violations == []
     assert watcher.sightings >= 1
     assert space.open_multipart_uploads() == []
