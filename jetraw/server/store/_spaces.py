@@ -99,6 +99,25 @@ def validate_storage(
     raise _bad("type must be 'local' or 's3'.")
 
 
+def _make_private_dirs(path: Path) -> None:
+    """``mkdir -p`` whose new directories are all 0700 (existing ones are left as they are).
+
+    ``Path.mkdir(parents=True)`` gives the parents it creates the umask's mode (0755 under the
+    usual 022): a space root's bytes would be readable by every local user.
+    """
+    missing: list[Path] = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            if not directory.is_dir():
+                raise
+        os.chmod(directory, 0o700)
+
+
 def space_json(row: sqlite3.Row, organisation: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
@@ -129,7 +148,7 @@ def create_space(
         raise Problem(409, "space_exists", f"A space named {name!r} exists.")
     if descriptor["type"] == "local":
         try:
-            Path(descriptor["root"]).mkdir(parents=True, exist_ok=True)
+            _make_private_dirs(Path(descriptor["root"]))
         except OSError as exc:
             raise _bad(f"cannot create the root directory ({exc.strerror}).") from None
     try:
