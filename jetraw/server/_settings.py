@@ -34,6 +34,10 @@ class ServerSettings:
     password_hash_n: int = 2**14
     #: requests per minute per client address on login/token/device endpoints; 0 = unlimited.
     rate_limit_per_minute: int = 60
+    #: Addresses or networks (``10.0.0.0/8``) of reverse proxies whose ``X-Forwarded-For`` and
+    #: ``X-Forwarded-Proto`` are believed. Empty (default): none, the client address is the TCP
+    #: peer's, so a caller cannot pick the address the rate limit counts.
+    trusted_proxies: tuple[str, ...] = ()
     max_body_bytes: int = 1024 * 1024
     #: Secret for the admin API (``/admin/v1``) used by ``jetraw.testing.LocalPlatform``;
     #: ``None`` disables the admin API.
