@@ -36,6 +36,12 @@ __all__ = ["server"]
     help="Believe X-Forwarded-For from this reverse proxy's address or network (repeat). "
     "Default: $JETRAW_SERVER_TRUSTED_PROXIES (comma-separated), else none.",
 )
+@click.option(
+    "--local-spaces-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Base of the local spaces organisation admins create (default DATA_DIR/spaces).",
+)
 def server(
     data_dir: Path,
     host: str,
@@ -43,6 +49,7 @@ def server(
     admin_token_file: Path | None,
     log_level: str,
     proxies: tuple[str, ...],
+    local_spaces_root: Path | None,
 ) -> None:
     """Run the Jetraw reference platform (state server) on DATA_DIR.
 
@@ -68,7 +75,10 @@ def server(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--trusted-proxy") from None
     settings = ServerSettings(
-        data_dir=data_dir.resolve(), admin_token=token, trusted_proxies=trusted
+        data_dir=data_dir.resolve(),
+        admin_token=token,
+        trusted_proxies=trusted,
+        local_spaces_root=local_spaces_root.resolve() if local_spaces_root else None,
     )
     if host not in ("127.0.0.1", "::1", "localhost"):
         click.echo(f"Warning: listening on {host}, reachable from other machines.", err=True)

@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> None:
         help="believe X-Forwarded-For from this address/network (repeat; "
         f"default ${ENV_TRUSTED_PROXIES}, comma-separated)",
     )
+    parser.add_argument(
+        "--local-spaces-root", type=Path, help="base of local spaces (default DATA_DIR/spaces)"
+    )
     parser.add_argument("--password-hash-n", type=int)
     parser.add_argument("--rate-limit-per-minute", type=int)
     parser.add_argument("--access-token-ttl", type=int)
@@ -45,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         data_dir=args.data_dir.resolve(),
         admin_token=admin_token,
         trusted_proxies=trusted_proxies(args.trusted_proxy),
+        local_spaces_root=args.local_spaces_root and args.local_spaces_root.resolve(),
         password_hash_n=args.password_hash_n,
         rate_limit_per_minute=args.rate_limit_per_minute,
         access_token_ttl=args.access_token_ttl,

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
+from jetraw._util import StagingLayout
 from jetraw.server._problems import Problem
 from jetraw.server.http._deps import Caller, CallerDep
 from jetraw.server.http._files import client_garbage
@@ -30,6 +31,7 @@ from jetraw.server.store import (
     file_json,
     find_space,
     find_upload,
+    local_root,
     transaction,
     upload_json,
 )
@@ -188,6 +190,13 @@ def patch_upload(upload_id: str, body: UploadPatchIn, caller: CallerDep) -> dict
         )
         if upload["status"] != "pending":
             raise Problem(409, "upload_not_pending", "The upload is not pending.")
+        sid = body.storage_upload_id
+        if sid is not None and local_root(space) is not None and not StagingLayout.is_valid_id(sid):
+            # Recorded for listing only (cleanup finds staging by its meta.json key, never by
+            # this id), but a local space's id is one path segment: refuse anything else.
+            raise Problem(
+                400, "invalid_request", "A local storage upload id is a single path segment."
+            )
         conn.execute(
             "UPDATE uploads SET storage_upload_id = ? WHERE id = ?",
             (body.storage_upload_id, upload_id),
