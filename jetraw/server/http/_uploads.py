@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Annotated, Any, Literal
+from collections.abc import Iterator, Sequence
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query, Request
 
@@ -39,6 +40,18 @@ from jetraw.server.store import (
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["uploads"])
+
+#: Items of a batch per transaction. Items are independent, so a batch need not be atomic, and
+#: SQLite has one write lock for every organisation: a 1,000-item batch in one transaction held
+#: it for seconds, and a few in parallel stalled everyone's writes for tens of seconds.
+BATCH_CHUNK = 100
+
+_T = TypeVar("_T")
+
+
+def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), BATCH_CHUNK):
+        yield items[start : start + BATCH_CHUNK]
 
 
 def _create(caller: Caller, conn: sqlite3.Connection, space: sqlite3.Row, body: UploadIn) -> Any:
@@ -85,14 +98,15 @@ def post_upload_batch(
 ) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     created = 0
-    with transaction(caller.conn) as conn:
-        row = caller.space(space)
-        for item in body.uploads:
-            try:
-                results.append({"upload": _create(caller, conn, row, item), "error": None})
-                created += 1
-            except Problem as exc:
-                results.append({"upload": None, "error": exc.body(request_id_of(request))})
+    row = caller.space(space)
+    for chunk in _chunks(body.uploads):
+        with transaction(caller.conn) as conn:
+            for item in chunk:
+                try:
+                    results.append({"upload": _create(caller, conn, row, item), "error": None})
+                    created += 1
+                except Problem as exc:
+                    results.append({"upload": None, "error": exc.body(request_id_of(request))})
     caller.state.metrics.inc("jetraw_uploads_created_total", value=created)
     return {"results": results}
 
@@ -150,12 +164,13 @@ def post_batch_complete(
 ) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     completed = 0
-    with transaction(caller.conn) as conn:
-        for item in body.uploads:
-            file, problem, newly = _complete(caller, conn, item.id, item)
-            completed += newly
-            error = None if problem is None else problem.body(request_id_of(request))
-            results.append({"file": file, "error": error})
+    for chunk in _chunks(body.uploads):
+        with transaction(caller.conn) as conn:
+            for item in chunk:
+                file, problem, newly = _complete(caller, conn, item.id, item)
+                completed += newly
+                error = None if problem is None else problem.body(request_id_of(request))
+                results.append({"file": file, "error": error})
     caller.state.metrics.inc("jetraw_uploads_completed_total", value=completed)
     return {"results": results}
 

@@ -11,6 +11,7 @@ so it is kept private whatever the umask: the directory 0700, the database and i
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import secrets
@@ -74,13 +75,79 @@ def secure_data_dir(database: Path) -> None:
     _chmod(directory / KEY_FILE, _PRIVATE_FILE)
 
 
+_BUSY_SECONDS = 30.0
+
+
+class _WriteQueue:
+    """First come, first served among one process's writers to one database.
+
+    SQLite's busy handler is not fair: a writer that commits and at once begins again (a batch
+    in chunks) wins over writers asleep in their back-off, so they could wait for the whole
+    batch. Here the lock is handed to the longest waiter, so a small write waits for at most
+    one transaction of each writer ahead of it. (Across processes SQLite alone decides.)
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiters: collections.deque[threading.Event] = collections.deque()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._held and not self._waiters:
+                self._held = True
+                return True
+            turn = threading.Event()
+            self._waiters.append(turn)
+        if turn.wait(timeout):
+            return True
+        with self._mutex:
+            if turn.is_set():  # handed over just as the wait timed out
+                return True
+            self._waiters.remove(turn)
+            return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().set()  # stays held: ownership passes to the waiter
+            else:
+                self._held = False
+
+
+_queues: dict[Path, _WriteQueue] = {}
+_queues_lock = threading.Lock()
+
+
+def _queue_for(path: Path) -> _WriteQueue:
+    key = Path(os.path.realpath(path))
+    with _queues_lock:
+        queue = _queues.get(key)
+        if queue is None:
+            queue = _queues[key] = _WriteQueue()
+        return queue
+
+
+class _Connection(sqlite3.Connection):
+    """A connection that knows its database's :class:`_WriteQueue`."""
+
+    write_queue: _WriteQueue | None = None
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
     """Open the database in WAL mode and bring its schema up to date."""
     path = Path(path)
     secure_data_dir(path)
-    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(
+        str(path),
+        timeout=_BUSY_SECONDS,
+        isolation_level=None,
+        check_same_thread=False,
+        factory=_Connection,
+    )
+    conn.write_queue = _queue_for(path)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_SECONDS * 1000)}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = NORMAL")
@@ -107,15 +174,28 @@ def _migrate(conn: sqlite3.Connection, data_dir: Path) -> None:
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Run a block in one ``BEGIN IMMEDIATE`` transaction (writers serialise across processes)."""
-    conn.execute("BEGIN IMMEDIATE")
+    """Run a block in one ``BEGIN IMMEDIATE`` transaction (writers serialise across processes).
+
+    Within a process, writers take turns in arrival order (:class:`_WriteQueue`).
+
+    Raises:
+        sqlite3.OperationalError: ``database is locked`` after 30 s of waiting.
+    """
+    queue = None if conn.in_transaction else getattr(conn, "write_queue", None)
+    if queue is not None and not queue.acquire(_BUSY_SECONDS):
+        raise sqlite3.OperationalError("database is locked")
     try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    else:
-        conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+    finally:
+        if queue is not None:
+            queue.release()
 
 
 @contextmanager
