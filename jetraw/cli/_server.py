@@ -26,8 +26,28 @@ __all__ = ["server"]
     help="File holding a secret that enables the admin API (/admin/v1).",
 )
 @click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--trusted-proxy",
+    "proxies",
+    multiple=True,
+    metavar="ADDRESS",
+    help="Believe X-Forwarded-For from this reverse proxy's address or network (repeat). "
+    "Default: $JETRAW_SERVER_TRUSTED_PROXIES (comma-separated), else none.",
+)
+@click.option(
+    "--local-spaces-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Base of the local spaces organisation admins create (default DATA_DIR/spaces).",
+)
 def server(
-    data_dir: Path, host: str, port: int, admin_token_file: Path | None, log_level: str
+    data_dir: Path,
+    host: str,
+    port: int,
+    admin_token_file: Path | None,
+    log_level: str,
+    proxies: tuple[str, ...],
+    local_spaces_root: Path | None,
 ) -> None:
     """Run the Jetraw reference platform (state server) on DATA_DIR.
 
@@ -35,14 +55,29 @@ def server(
     space `data` (local storage under the data dir) and an API key, and prints them.
     """
     try:
-        from jetraw.server import READY_PREFIX, ServerSettings, configure_logging, run
+        from jetraw.server import (
+            READY_PREFIX,
+            ServerSettings,
+            configure_logging,
+            run,
+            trusted_proxies,
+        )
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         raise click.ClickException(
             f"the server extra is not installed ({exc.name}): pip install 'jetraw[server]'"
         ) from None
     configure_logging(log_level)
     token = admin_token_file.read_text("utf-8").strip() or None if admin_token_file else None
-    settings = ServerSettings(data_dir=data_dir.resolve(), admin_token=token)
+    try:
+        trusted = trusted_proxies(proxies)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--trusted-proxy") from None
+    settings = ServerSettings(
+        data_dir=data_dir.resolve(),
+        admin_token=token,
+        trusted_proxies=trusted,
+        local_spaces_root=local_spaces_root.resolve() if local_spaces_root else None,
+    )
     if host not in ("127.0.0.1", "::1", "localhost"):
         click.echo(f"Warning: listening on {host}, reachable from other machines.", err=True)
 

@@ -13,10 +13,20 @@ from __future__ import annotations
 
 from jetraw.server._app import create_app
 from jetraw.server._bootstrap import bootstrap
-from jetraw.server._serve import READY_PREFIX, bind, configure_logging, run, url_for
+from jetraw.server._serve import (
+    ENV_TRUSTED_PROXIES,
+    READY_PREFIX,
+    bind,
+    configure_logging,
+    run,
+    trusted_proxies,
+    url_for,
+    uvicorn_config,
+)
 from jetraw.server._settings import ServerSettings
 
 __all__ = [
+    "ENV_TRUSTED_PROXIES",
     "READY_PREFIX",
     "ServerSettings",
     "bind",
@@ -24,5 +34,7 @@ __all__ = [
     "configure_logging",
     "create_app",
     "run",
+    "trusted_proxies",
     "url_for",
+    "uvicorn_config",
 ]

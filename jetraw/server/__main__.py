@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from jetraw.server._serve import configure_logging, run, settings_from
+from jetraw.server._serve import (
+    ENV_TRUSTED_PROXIES,
+    configure_logging,
+    run,
+    settings_from,
+    trusted_proxies,
+)
 
 __all__ = ["main"]
 
@@ -18,6 +24,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--admin-token-file", type=Path, help="enables /admin/v1")
     parser.add_argument("--ready-file", type=Path, help="JSON {url, port, pid} once serving")
     parser.add_argument("--log-level", default="warning")
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        metavar="ADDRESS",
+        help="believe X-Forwarded-For from this address/network (repeat; "
+        f"default ${ENV_TRUSTED_PROXIES}, comma-separated)",
+    )
+    parser.add_argument(
+        "--local-spaces-root", type=Path, help="base of local spaces (default DATA_DIR/spaces)"
+    )
     parser.add_argument("--password-hash-n", type=int)
     parser.add_argument("--rate-limit-per-minute", type=int)
     parser.add_argument("--access-token-ttl", type=int)
@@ -33,6 +49,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = settings_from(
         data_dir=args.data_dir.resolve(),
         admin_token=admin_token,
+        trusted_proxies=trusted_proxies(args.trusted_proxy),
+        local_spaces_root=args.local_spaces_root and args.local_spaces_root.resolve(),
         password_hash_n=args.password_hash_n,
         rate_limit_per_minute=args.rate_limit_per_minute,
         access_token_ttl=args.access_token_ttl,

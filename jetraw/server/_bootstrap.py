@@ -1,5 +1,6 @@
 """First run on an empty data dir: an admin user, organisation ``default``, space ``data`` (local
-storage under the data dir) and an API key, written to ``<data dir>/bootstrap.json`` (0600).
+storage under the spaces base, ``<data dir>/spaces`` by default) and an API key, written to
+``<data dir>/bootstrap.json`` (0600).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def bootstrap(app: FastAPI) -> dict[str, Any] | None:
             storage=None,
             settings=state.settings,
             now=stamp,
+            operator=True,
         )
     _, key = create_api_key(
         conn, user_id=user["id"], organisation_id=org["id"], name="bootstrap", now=state.now()

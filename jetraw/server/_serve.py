@@ -1,14 +1,20 @@
-"""Run the platform under uvicorn on a socket bound up front (so port 0 works)."""
+"""Run the platform under uvicorn on a socket bound up front (so port 0 works).
+
+Every way of serving the platform builds its uvicorn configuration with :func:`uvicorn_config`:
+uvicorn's defaults believe ``X-Forwarded-For`` from any loopback peer, which would let a local
+caller choose the address the login and token rate limits count.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import os
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +25,66 @@ from jetraw.server._app import create_app
 from jetraw.server._bootstrap import BOOTSTRAP_FILE, bootstrap, describe
 from jetraw.server._settings import ServerSettings
 
-__all__ = ["READY_PREFIX", "bind", "configure_logging", "run", "settings_from", "url_for"]
+__all__ = [
+    "ENV_TRUSTED_PROXIES",
+    "READY_PREFIX",
+    "bind",
+    "configure_logging",
+    "run",
+    "settings_from",
+    "trusted_proxies",
+    "url_for",
+    "uvicorn_config",
+]
 
 READY_PREFIX = "JETRAW_SERVER_READY "
+#: Comma-separated trusted proxy addresses/networks, when no ``--trusted-proxy`` is given.
+ENV_TRUSTED_PROXIES = "JETRAW_SERVER_TRUSTED_PROXIES"
+
+
+def trusted_proxies(
+    values: Iterable[str] | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
+    """The trusted proxies from ``--trusted-proxy`` values, else from the environment.
+
+    Each entry is an IP address or a network (``10.0.0.0/8``); ``*`` trusts every peer (only
+    behind a proxy that is the sole way in).
+
+    Raises:
+        ValueError: An entry is neither.
+    """
+    given = [v for value in values or () for v in value.split(",")]
+    if not given:
+        env = os.environ if environ is None else environ
+        given = env.get(ENV_TRUSTED_PROXIES, "").split(",")
+    result: list[str] = []
+    for entry in (v.strip() for v in given):
+        if not entry:
+            continue
+        if entry != "*":
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {entry!r}") from None
+        result.append(entry)
+    return tuple(result)
+
+
+def uvicorn_config(app: Any, settings: ServerSettings, **options: Any) -> uvicorn.Config:
+    """The uvicorn configuration to serve ``app``: forwarded headers only from trusted proxies.
+
+    Args:
+        app: The application from :func:`jetraw.server.create_app`.
+        settings: Its settings; ``settings.trusted_proxies`` empty means no proxy is trusted.
+        **options: Other :class:`uvicorn.Config` options (``log_level``, ``access_log``, ...).
+    """
+    options.setdefault("lifespan", "on")
+    options.setdefault("access_log", False)
+    proxies = list(trusted_proxies(settings.trusted_proxies, {}))
+    if proxies:
+        return uvicorn.Config(app, proxy_headers=True, forwarded_allow_ips=proxies, **options)
+    # proxy_headers=False: uvicorn neither reads the headers nor consults FORWARDED_ALLOW_IPS.
+    return uvicorn.Config(app, proxy_headers=False, **options)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -72,8 +135,7 @@ def run(
         announce(
             f"Existing data; the first run's credentials: {settings.data_dir / BOOTSTRAP_FILE}"
         )
-    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(app, settings, log_level=log_level))
     ready = {"url": url, "port": bound_port, "pid": os.getpid()}
 
     async def main() -> None:

@@ -34,7 +34,16 @@ class ServerSettings:
     password_hash_n: int = 2**14
     #: requests per minute per client address on login/token/device endpoints; 0 = unlimited.
     rate_limit_per_minute: int = 60
+    #: Addresses or networks (``10.0.0.0/8``) of reverse proxies whose ``X-Forwarded-For`` and
+    #: ``X-Forwarded-Proto`` are believed. Empty (default): none, the client address is the TCP
+    #: peer's, so a caller cannot pick the address the rate limit counts.
+    trusted_proxies: tuple[str, ...] = ()
     max_body_bytes: int = 1024 * 1024
+    #: Base directory of the local spaces organisation admins create: a root they omit is
+    #: ``<base>/<organisation id>/<space name>``, one they give must lie inside
+    #: ``<base>/<organisation id>/``. ``None``: ``<data dir>/spaces``. The operator (admin API,
+    #: bootstrap) may put a root anywhere outside the data dir's private files.
+    local_spaces_root: Path | None = None
     #: Secret for the admin API (``/admin/v1``) used by ``jetraw.testing.LocalPlatform``;
     #: ``None`` disables the admin API.
     admin_token: str | None = None
@@ -45,5 +54,8 @@ class ServerSettings:
         return self.data_dir / "jetraw.db"
 
     @property
-    def storage_dir(self) -> Path:
-        return self.data_dir / "storage"
+    def spaces_root(self) -> Path:
+        """The base directory of local spaces (:attr:`local_spaces_root` or its default)."""
+        return (
+            self.data_dir / "spaces" if self.local_spaces_root is None else self.local_spaces_root
+        )

@@ -267,7 +267,14 @@ class LocalPlatform:
     def _start_thread(self) -> None:
         import uvicorn
 
-        from jetraw.server import ServerSettings, bind, bootstrap, create_app, url_for
+        from jetraw.server import (
+            ServerSettings,
+            bind,
+            bootstrap,
+            create_app,
+            url_for,
+            uvicorn_config,
+        )
 
         sock = bind("127.0.0.1", 0)
         url = url_for("127.0.0.1", sock.getsockname()[1])
@@ -276,9 +283,7 @@ class LocalPlatform:
         )
         app = create_app(settings)
         bootstrap(app)
-        server = uvicorn.Server(
-            uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-        )
+        server = uvicorn.Server(uvicorn_config(app, settings, log_level="warning"))
 
         def serve() -> None:
             try:

@@ -68,13 +68,12 @@ def test_spaces_create_list_get(api: Api, platform: LocalPlatform) -> None:
     assert_problem(api.post("/spaces", json={"name": "alpha"}), 409, "space_exists")
 
 
-def test_storage_descriptors(api: Api, tmp_path: Path) -> None:
+def test_storage_descriptors(api: Api, platform: LocalPlatform, tmp_path: Path) -> None:
+    # A local root outside the spaces base is the operator's to set (admin API), not a tenant's
+    # (issue 12: tests/server/test_security_spaces.py).
     root = tmp_path / "somewhere" / "deep"
-    r = api.post(
-        "/spaces", json={"name": "local-root", "storage": {"type": "local", "root": str(root)}}
-    )
-    assert r.status_code == 201, r.text
-    assert r.json()["storage"] == {"type": "local", "root": str(root)}
+    space = platform.create_space("local-root", storage={"type": "local", "root": str(root)})
+    assert space["storage"] == {"type": "local", "root": str(root)}
     assert root.is_dir()
     s3 = {
         "type": "s3",
@@ -132,8 +131,11 @@ def test_bad_space_names(api: Api, name: str) -> None:
     assert_problem(api.post("/spaces", json={"name": name}), 400, "invalid_name")
 
 
-def test_local_root_that_cannot_be_created(api: Api, tmp_path: Path) -> None:
-    blocker = tmp_path / "file"
+def test_local_root_that_cannot_be_created(api: Api, platform: LocalPlatform) -> None:
+    # Inside the organisation's own directory under the spaces base, where a tenant may ask.
+    org_dir = platform.data_dir / "spaces" / api.get("/me").json()["organisation"]["id"]
+    org_dir.mkdir(parents=True, exist_ok=True)
+    blocker = org_dir / "file"
     blocker.write_text("x")
     r = api.post(
         "/spaces",

@@ -3,7 +3,7 @@
 An access token is ``<payload>.<signature>``: the payload is unpadded base64url JSON
 (``sub`` user id, ``org`` organisation id, ``ck`` credential kind, ``cid`` credential id, ``exp``,
 ``jti``), the signature HMAC-SHA256 over the payload text. The key is generated on first use and
-kept in the ``settings`` table, so every process serving a data dir signs and verifies alike.
+kept by the store in ``<data dir>/signing.key``, so every process on a data dir signs alike.
 Purpose-specific keys (CSRF, login tickets, sessions) are derived from it.
 """
 
@@ -19,7 +19,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from jetraw.server.store import atomic
+from jetraw.server.store import signing_key as stored_signing_key
 
 __all__ = [
     "AccessClaims",
@@ -34,8 +34,6 @@ __all__ = [
     "verify_access_token",
     "verify_signed",
 ]
-
-_KEY_SETTING = "access_token_signing_key"
 
 
 def b64encode(data: bytes) -> str:
@@ -60,18 +58,11 @@ def new_id(nbytes: int = 8) -> str:
 
 
 def signing_key(conn: sqlite3.Connection) -> bytes:
-    """The data dir's signing key, created on first call (race-free across processes)."""
-    row = conn.execute("SELECT value FROM settings WHERE key = ?", (_KEY_SETTING,)).fetchone()
-    if row is None:
-        with atomic(conn):
-            conn.execute(
-                "INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)",
-                (_KEY_SETTING, json.dumps(b64encode(secrets.token_bytes(32)))),
-            )
-            row = conn.execute(
-                "SELECT value FROM settings WHERE key = ?", (_KEY_SETTING,)
-            ).fetchone()
-    return b64decode(str(json.loads(row["value"])))
+    """The data dir's signing key, created on first call (race-free across processes).
+
+    Kept by the store in ``<data dir>/signing.key`` (0600), not in the database.
+    """
+    return stored_signing_key(conn)
 
 
 def derived_key(conn: sqlite3.Connection, purpose: str) -> bytes:

@@ -251,6 +251,7 @@ def post_space(body: AdminSpaceIn, state: AdminDep) -> dict[str, Any]:
             storage=storage_dict(body.storage),
             settings=state.settings,
             now=rfc3339(state.now()),
+            operator=True,  # the admin API is the operator's: any local root
         )
         return space_json(row, organisation_json(org))
 

@@ -2,7 +2,8 @@
 
 Users, organisations and memberships (``_accounts``), spaces and their storage descriptors
 (``_spaces``), the file namespace (``_paths``, ``_files``), the upload life cycle (``_uploads``),
-run-time settings (``_runtime``) and the cleanup of expired uploads and garbage (``_cleanup``).
+run-time settings (``_runtime``), the signing key file (``_keyfile``, read through
+:func:`signing_key`) and the cleanup of expired uploads and garbage (``_cleanup``).
 Nothing here knows HTTP or authentication; errors are :class:`jetraw.server._problems.Problem`.
 The layers above (``auth``, ``http``) import from this package, never from its modules.
 """
@@ -28,7 +29,15 @@ from jetraw.server.store._accounts import (
     validate_name,
 )
 from jetraw.server.store._cleanup import periodic_cleanup, run_cleanup
-from jetraw.server.store._db import Database, atomic, connect, rfc3339, transaction
+from jetraw.server.store._db import (
+    Database,
+    atomic,
+    connect,
+    rfc3339,
+    secure_data_dir,
+    signing_key,
+    transaction,
+)
 from jetraw.server.store._files import (
     add_garbage,
     check_destination,
@@ -117,7 +126,9 @@ __all__ = [
     "rfc3339",
     "role_of",
     "run_cleanup",
+    "secure_data_dir",
     "set_metadata",
+    "signing_key",
     "space_json",
     "stat_path",
     "transaction",

@@ -3,7 +3,8 @@
 Runs periodically in every server process (SQLite serialises them; each step is idempotent) and
 on demand (``POST /admin/v1/cleanup``, ``LocalPlatform.cleanup()``). Objects in local storage are
 deleted here, and so is the staging directory of a retired (expired or aborted) multipart upload
-in a local space: it holds up to the whole file's bytes. The server holds no S3 credentials, so
+in a local space (it holds up to the whole file's bytes), found by the object key its
+``meta.json`` records, never by a client-reported id. The server holds no S3 credentials, so
 garbage in S3 spaces is only forgotten after the grace period: the client was told about it
 (``garbage`` in the answers of complete, move and delete) and removes it, and a bucket lifecycle
 rule catches stale multipart uploads.
@@ -33,32 +34,26 @@ log = logging.getLogger("jetraw.server.cleanup")
 class _Staging:
     """The staging directories of the local spaces seen in one cleanup pass, found by object key.
 
-    By the recorded storage upload id, and by the key in each ``meta.json`` too: a client that
-    crashed between starting a multipart upload and reporting its id left a staging directory the
-    server has no id for. Each root is scanned once per pass, not once per object. The layout is
-    the SDK's local storage's (:class:`jetraw._util.StagingLayout`).
+    Only by the ``key`` in each ``meta.json`` under the upload's own space root, never by the
+    storage upload id a client recorded (``PATCH /uploads/{id}``): that id is the client's word,
+    and a directory found by it alone may be anyone's in-progress upload. Object keys are the
+    server's (``objects/<uuid>``), so a matching ``meta.json`` is this upload's staging, also when
+    the client crashed before recording an id. Each root is scanned once per pass, not once per
+    object. The layout is the SDK's local storage's (:class:`jetraw._util.StagingLayout`).
     """
 
     def __init__(self) -> None:
         self._by_root: dict[Path, dict[str, list[Path]]] = {}
 
-    def _index(self, layout: StagingLayout) -> dict[str, list[Path]]:
-        index = self._by_root.get(layout.root)
+    def find(self, root: Path, object_key: str) -> list[Path]:
+        index = self._by_root.get(root)
         if index is None:
-            index = self._by_root[layout.root] = {}
+            layout = StagingLayout(root)
+            index = self._by_root[root] = {}
             for upload_id, meta in layout.iter_uploads():
                 if meta is not None:
                     index.setdefault(meta.key, []).append(layout.upload_dir(upload_id))
-        return index
-
-    def find(self, root: Path, object_key: str, storage_upload_id: str | None) -> list[Path]:
-        layout = StagingLayout(root)
-        found = list(self._index(layout).get(object_key, ()))
-        if storage_upload_id and layout.is_valid_id(storage_upload_id):
-            by_id = layout.upload_dir(storage_upload_id)
-            if by_id not in found and by_id.is_dir():
-                found.append(by_id)
-        return found
+        return list(index.get(object_key, ()))
 
 
 def _remove_local(root: Path, object_key: str, staging: list[Path]) -> bool:
@@ -108,7 +103,7 @@ def run_cleanup(db: Database, settings: ServerSettings) -> dict[str, Any]:
             root = local_root(row)
             if live is None and root is not None:
                 try:
-                    dirs = staging.find(root, row["object_key"], row["storage_upload_id"])
+                    dirs = staging.find(root, row["object_key"])
                     deleted += _remove_local(root, row["object_key"], dirs)
                 except OSError as exc:
                     log.warning("cannot delete %s: %s", row["object_key"], exc.strerror)

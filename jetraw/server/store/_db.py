@@ -3,10 +3,17 @@
 One database file per data dir, in WAL mode, so several server processes may share a data dir:
 SQLite serialises writers (``busy_timeout``), and every multi-statement change runs in one
 ``BEGIN IMMEDIATE`` transaction (:func:`transaction`). The schema is in ``_migrations``.
+
+The data dir holds what every token is derived from (``signing.key``) and every credential hash,
+so it is kept private whatever the umask: the directory 0700, the database and its ``-wal`` and
+``-shm`` files 0600 (SQLite gives the latter two the database file's mode), the key file 0600.
 """
 
 from __future__ import annotations
 
+import collections
+import logging
+import os
 import secrets
 import sqlite3
 import threading
@@ -15,9 +22,24 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from jetraw.server.store._keyfile import KEY_BYTES, KEY_FILE, read_key_file, write_key_file
 from jetraw.server.store._migrations import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = ["Database", "atomic", "connect", "rfc3339", "transaction"]
+__all__ = [
+    "Database",
+    "atomic",
+    "connect",
+    "data_dir_of",
+    "rfc3339",
+    "secure_data_dir",
+    "signing_key",
+    "transaction",
+]
+
+log = logging.getLogger("jetraw.server.store")
+
+_PRIVATE_DIR = 0o700
+_PRIVATE_FILE = 0o600
 
 
 def rfc3339(timestamp: float) -> str:
@@ -26,19 +48,114 @@ def rfc3339(timestamp: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _chmod(path: Path, mode: int) -> None:
+    try:
+        if os.stat(path).st_mode & 0o7777 != mode:
+            os.chmod(path, mode)
+    except FileNotFoundError:
+        pass
+    except PermissionError:  # not ours (an operator's directory): say so, keep serving
+        log.warning("cannot make %s mode %o: it stays %o", path, mode, os.stat(path).st_mode)
+
+
+def secure_data_dir(database: Path) -> None:
+    """Make the data dir of ``database`` private: dir 0700, database (+ -wal, -shm) 0600.
+
+    Creates the directory and an empty database file with those modes if missing (an empty file
+    is a new database to SQLite, and SQLite creates ``-wal``/``-shm`` with the database's mode),
+    and narrows what an older version or a lax umask left wider.
+    """
+    directory = database.parent
+    directory.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
+    _chmod(directory, _PRIVATE_DIR)
+    fd = os.open(database, os.O_RDWR | os.O_CREAT, _PRIVATE_FILE)
+    os.close(fd)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        _chmod(database.with_name(database.name + suffix), _PRIVATE_FILE)
+    _chmod(directory / KEY_FILE, _PRIVATE_FILE)
+
+
+_BUSY_SECONDS = 30.0
+
+
+class _WriteQueue:
+    """First come, first served among one process's writers to one database.
+
+    SQLite's busy handler is not fair: a writer that commits and at once begins again (a batch
+    in chunks) wins over writers asleep in their back-off, so they could wait for the whole
+    batch. Here the lock is handed to the longest waiter, so a small write waits for at most
+    one transaction of each writer ahead of it. (Across processes SQLite alone decides.)
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiters: collections.deque[threading.Event] = collections.deque()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._held and not self._waiters:
+                self._held = True
+                return True
+            turn = threading.Event()
+            self._waiters.append(turn)
+        if turn.wait(timeout):
+            return True
+        with self._mutex:
+            if turn.is_set():  # handed over just as the wait timed out
+                return True
+            self._waiters.remove(turn)
+            return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().set()  # stays held: ownership passes to the waiter
+            else:
+                self._held = False
+
+
+_queues: dict[Path, _WriteQueue] = {}
+_queues_lock = threading.Lock()
+
+
+def _queue_for(path: Path) -> _WriteQueue:
+    key = Path(os.path.realpath(path))
+    with _queues_lock:
+        queue = _queues.get(key)
+        if queue is None:
+            queue = _queues[key] = _WriteQueue()
+        return queue
+
+
+class _Connection(sqlite3.Connection):
+    """A connection that knows its database's :class:`_WriteQueue`."""
+
+    write_queue: _WriteQueue | None = None
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
     """Open the database in WAL mode and bring its schema up to date."""
-    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+    path = Path(path)
+    secure_data_dir(path)
+    conn = sqlite3.connect(
+        str(path),
+        timeout=_BUSY_SECONDS,
+        isolation_level=None,
+        check_same_thread=False,
+        factory=_Connection,
+    )
+    conn.write_queue = _queue_for(path)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_SECONDS * 1000)}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = NORMAL")
-    _migrate(conn)
+    _migrate(conn, path.parent)
     return conn
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
+def _migrate(conn: sqlite3.Connection, data_dir: Path) -> None:
     with transaction(conn):
         (version,) = conn.execute("PRAGMA user_version").fetchone()
         if version > SCHEMA_VERSION:
@@ -46,6 +163,9 @@ def _migrate(conn: sqlite3.Connection) -> None:
                 f"database schema version {version} is newer than this server ({SCHEMA_VERSION})"
             )
         for step in MIGRATIONS[version:]:
+            if callable(step):
+                step(conn, data_dir)
+                continue
             for statement in step.split(";"):
                 if statement.strip():
                     conn.execute(statement)
@@ -54,15 +174,28 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Run a block in one ``BEGIN IMMEDIATE`` transaction (writers serialise across processes)."""
-    conn.execute("BEGIN IMMEDIATE")
+    """Run a block in one ``BEGIN IMMEDIATE`` transaction (writers serialise across processes).
+
+    Within a process, writers take turns in arrival order (:class:`_WriteQueue`).
+
+    Raises:
+        sqlite3.OperationalError: ``database is locked`` after 30 s of waiting.
+    """
+    queue = None if conn.in_transaction else getattr(conn, "write_queue", None)
+    if queue is not None and not queue.acquire(_BUSY_SECONDS):
+        raise sqlite3.OperationalError("database is locked")
     try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    else:
-        conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+    finally:
+        if queue is not None:
+            queue.release()
 
 
 @contextmanager
@@ -81,6 +214,35 @@ def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute(f"RELEASE {name}")
         raise
     conn.execute(f"RELEASE {name}")
+
+
+def data_dir_of(conn: sqlite3.Connection) -> Path:
+    """The directory of the database file ``conn`` has open (the data dir)."""
+    for row in conn.execute("PRAGMA database_list").fetchall():
+        if row[1] == "main" and row[2]:
+            return Path(row[2]).parent
+    raise RuntimeError("the connection has no database file")
+
+
+def signing_key(conn: sqlite3.Connection) -> bytes:
+    """The data dir's signing key, from ``<data dir>/signing.key`` (0600), made on first use.
+
+    The database's write lock serialises the first use across processes on one data dir, so
+    exactly one key is ever made: a second process finds the first one's file under the lock.
+
+    Raises:
+        RuntimeError: The key file exists but is malformed (never silently replaced).
+    """
+    path = data_dir_of(conn) / KEY_FILE
+    key = read_key_file(path)
+    if key is not None:
+        return key
+    with atomic(conn):
+        key = read_key_file(path)
+        if key is None:
+            key = secrets.token_bytes(KEY_BYTES)
+            write_key_file(path, key)
+    return key
 
 
 class Database:

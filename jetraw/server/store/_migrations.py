@@ -1,15 +1,25 @@
 """The versioned schema of the reference platform's database: one migration per version.
 
 :func:`jetraw.server.store.connect` applies the entries a database has not seen yet, in order,
-and records the version in ``PRAGMA user_version``.
+and records the version in ``PRAGMA user_version``. An entry is SQL, or a function of the
+connection and the data dir for a step SQL cannot do (all in the migration's one transaction).
 """
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from jetraw.server.store._keyfile import move_legacy_key
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration"]
+
+#: SQL statements separated by ``;``, or ``step(conn, data_dir)``.
+Migration = str | Callable[[sqlite3.Connection, Path], None]
 
 # Each entry migrates from version i to i + 1. Never edit a released entry: append a new one.
-MIGRATIONS: list[str] = [
+MIGRATIONS: list[Migration] = [
     """
     CREATE TABLE users (
         id TEXT PRIMARY KEY,
@@ -160,6 +170,9 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE uploads ADD COLUMN replaced TEXT NOT NULL DEFAULT '[]';
     """,
+    # 4: the signing key leaves the database for its own 0600 file, <data dir>/signing.key: a
+    # copy of the database (or of its WAL) must not be enough to forge tokens.
+    move_legacy_key,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,6 +14,7 @@ from typing import Any
 from jetraw.server._problems import Problem
 from jetraw.server._settings import ServerSettings
 from jetraw.server.store._accounts import NAME_RE, validate_name
+from jetraw.server.store._roots import check_local_root, default_local_root, make_root
 
 __all__ = [
     "create_space",
@@ -42,11 +43,12 @@ def _opt_text(value: Any, field: str, limit: int = 1024) -> str | None:
 
 
 def validate_storage(
-    storage: dict[str, Any] | None, *, settings: ServerSettings, space_id: str
+    storage: dict[str, Any] | None, *, settings: ServerSettings, organisation_id: str, name: str
 ) -> dict[str, Any]:
     """The canonical descriptor: every field present, defaults filled in.
 
-    ``local``: ``root`` absolute (default ``<data_dir>/storage/<space id>``). ``s3``: ``bucket``
+    ``local``: ``root`` absolute (default ``<spaces base>/<organisation id>/<name>``; who may
+    put it where is :func:`jetraw.server.store._roots.check_local_root`'s). ``s3``: ``bucket``
     required; ``prefix`` is ``""`` or ends with ``/`` (the object's key is ``prefix +
     object_key``); ``region``, ``endpoint_url`` optional; ``addressing_style`` auto|path|virtual.
     """
@@ -58,7 +60,7 @@ def validate_storage(
             raise _bad(f"unknown fields {sorted(unknown)} for type local.")
         root = _opt_text(storage.get("root"), "root", 4096)
         if root is None:
-            root = str(settings.storage_dir / space_id)
+            root = str(default_local_root(settings, organisation_id, name))
         if not os.path.isabs(root):
             raise _bad("root must be an absolute path.")
         return {"type": "local", "root": os.path.normpath(root)}
@@ -117,19 +119,35 @@ def create_space(
     storage: dict[str, Any] | None,
     settings: ServerSettings,
     now: str,
+    operator: bool = False,
 ) -> sqlite3.Row:
-    """Create a space (and, for local storage, its root directory)."""
+    """Create a space (and, for local storage, its root directory).
+
+    Args:
+        operator: The platform's operator asks (admin API, bootstrap): a local root may be
+            anywhere outside the data dir's private files. Otherwise (an organisation admin) it
+            is omitted or inside the organisation's directory under the spaces base.
+    """
     validate_name(name, "space name")
     space_id = uuid.uuid4().hex
-    descriptor = validate_storage(storage, settings=settings, space_id=space_id)
+    descriptor = validate_storage(
+        storage, settings=settings, organisation_id=organisation_id, name=name
+    )
     exists = conn.execute(
         "SELECT 1 FROM spaces WHERE organisation_id = ? AND name = ?", (organisation_id, name)
     ).fetchone()
     if exists is not None:
         raise Problem(409, "space_exists", f"A space named {name!r} exists.")
     if descriptor["type"] == "local":
+        descriptor["root"] = check_local_root(
+            conn,
+            descriptor["root"],
+            settings=settings,
+            organisation_id=organisation_id,
+            operator=operator,
+        )
         try:
-            Path(descriptor["root"]).mkdir(parents=True, exist_ok=True)
+            make_root(Path(descriptor["root"]), settings)
         except OSError as exc:
             raise _bad(f"cannot create the root directory ({exc.strerror}).") from None
     try:
