@@ -42,7 +42,7 @@ async def _faulty_put(
     space = make_space(platform)
     src = tmp_path / "f.bin"
     src.write_bytes(os.urandom(1000))
-    config = TransferConfig(retries=3)
+    config = TransferConfig(attempts=3)
     async with AsyncClient(platform.api_key, server=platform.url, timeout=1.0) as client:
         await client.upload(src, f"/{space.name}/warm.bin", config=config)  # a kept-alive pool
         rule = Rule(fault, "PUT", r"/objects/[0-9a-f]+$", times=times)
@@ -85,7 +85,7 @@ async def test_storage_requests_per_request_are_at_most_retries(
     )
     assert isinstance(error, UploadError)
     assert isinstance(error.result.failed[0].error, StorageConnectionError)
-    assert rule.fired <= 3, f"{rule.fired} PUTs for TransferConfig(retries=3)"
+    assert rule.fired <= 3, f"{rule.fired} PUTs for TransferConfig(attempts=3)"
 
 
 async def test_proxy_is_transparent(

@@ -62,7 +62,7 @@ TIMEOUT = 1.0
 RETRIES = 1
 #: Storage attempts per request; parts of 5 MiB, files of 6 MiB go in two parts.
 CONFIG = TransferConfig(
-    multipart_threshold=5 * MiB, part_size=5 * MiB, retries=3, max_concurrency=4
+    multipart_threshold=5 * MiB, part_size=5 * MiB, attempts=3, max_concurrency=4
 )
 BIG = 6 * MiB
 SMALL = 64 * 1024
