@@ -38,6 +38,8 @@ class ServerSettings:
     #: Secret for the admin API (``/admin/v1``) used by ``jetraw.testing.LocalPlatform``;
     #: ``None`` disables the admin API.
     admin_token: str | None = None
+    #: Serve ``/metrics`` to anyone; when ``False`` it needs the admin token as a Bearer token.
+    metrics_public: bool = False
     clock: Callable[[], float] = time.time
 
     @property
