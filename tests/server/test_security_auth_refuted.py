@@ -28,7 +28,7 @@ _PUBLIC = {
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[AuthServer]:
-    with running_server(tmp_path, admin_token="admin-secret-token") as srv:
+    with running_server(tmp_path, admin_token="admin-secret-token", metrics_public=False) as srv:
         yield srv
 
 
@@ -44,11 +44,12 @@ def _operations(doc: dict[str, Any]) -> list[tuple[str, str]]:
 def test_every_api_route_answers_401_without_credentials(server: AuthServer) -> None:
     doc = httpx.get(f"{server.url}/openapi.json").json()
     operations = _operations(doc)
-    protected = [(m, p) for m, p in operations if p not in _PUBLIC and p != "/metrics"]
+    protected = [(m, p) for m, p in operations if p not in _PUBLIC]
     # The document really lists the API (a regression that empties it must not pass this test).
     assert sum(p.startswith("/api/v1/") for _, p in protected) >= 15
     assert sum(p.startswith("/admin/v1/") for _, p in protected) >= 5
-    assert {p for _, p in operations} - {p for _, p in protected} <= _PUBLIC | {"/metrics"}
+    assert ("GET", "/metrics") in protected  # not public unless the operator says so
+    assert {p for _, p in operations} - {p for _, p in protected} <= _PUBLIC
     headers_cases: list[dict[str, str]] = [
         {},
         {"Authorization": "Bearer"},
