@@ -295,6 +295,9 @@ class ApiKeyOut(OutModel):
     created_at: str
     last_used_at: str | None = None
     revoked_at: str | None = None
+    expires_at: str | None = Field(
+        default=None, description="When the key stops working (RFC 3339); null: never."
+    )
     hint: str
     key: str | None = None
 
