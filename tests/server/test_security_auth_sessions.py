@@ -273,3 +273,33 @@ def test_api_key_expiry_on_the_settings_page(server: AuthServer) -> None:
         r["name"] for r in server.state.db.conn().execute("SELECT name FROM api_keys").fetchall()
     ]
     assert "bad" not in names
+
+
+def test_keys_of_an_older_database_never_expire(tmp_path: Path) -> None:
+    import sqlite3
+
+    from jetraw.server.auth import check_api_key, list_api_keys, sha256_hex
+    from jetraw.server.store import MIGRATIONS, connect
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.row_factory = sqlite3.Row
+    for step in MIGRATIONS[:3]:  # the schema before sessions and key expiry
+        for statement in step.split(";"):
+            if statement.strip():
+                old.execute(statement)
+    old.execute("PRAGMA user_version = 3")
+    old.execute("INSERT INTO users VALUES ('u1', 'old@example.org', 'Old', NULL, 'x')")
+    old.execute("INSERT INTO organisations VALUES ('o1', 'acme', 'x')")
+    old.execute("INSERT INTO memberships VALUES ('u1', 'o1', 'member', 'x')")
+    old.execute(
+        "INSERT INTO api_keys VALUES ('k1', 'u1', 'o1', 'old key', ?, 'cret', 'x', NULL, NULL)",
+        (sha256_hex("the-secret"),),
+    )
+    old.close()
+    conn = connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert check_api_key(conn, "jrk_k1_the-secret", now=time.time() + 10**9) is not None
+    assert [k["expires_at"] for k in list_api_keys(conn, "u1")] == [None]
+    assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
+    conn.close()
