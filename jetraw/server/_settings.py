@@ -47,6 +47,11 @@ class ServerSettings:
     #: Secret for the admin API (``/admin/v1``) used by ``jetraw.testing.LocalPlatform``;
     #: ``None`` disables the admin API.
     admin_token: str | None = None
+    #: Lifetime (seconds) of an API key created without ``expires_in``/``expires_at`` on
+    #: ``/api/v1/api-keys`` or the settings page; ``None`` = keys never expire.
+    api_key_default_ttl: int | None = None
+    #: Serve ``/metrics`` to anyone; when ``False`` it needs the admin token as a Bearer token.
+    metrics_public: bool = False
     clock: Callable[[], float] = time.time
 
     @property

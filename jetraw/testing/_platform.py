@@ -465,7 +465,10 @@ class LocalPlatform:
 
     def metrics(self) -> dict[str, float]:
         """The ``/metrics`` samples keyed as written, e.g. ``'name{label="v"}'``."""
-        response = httpx.get(self.url + "/metrics", trust_env=False)
+        if self._http is None:
+            raise RuntimeError("the platform is not running")
+        # /metrics is not public by default: the platform's admin client sends the admin token.
+        response = self._http.get("/metrics")
         response.raise_for_status()
         return parse_metrics(response.text)
 

@@ -65,6 +65,7 @@ class AuthServer:
             "password_hash_n": PASSWORD_N,
             "rate_limit_per_minute": 0,
             "device_poll_interval": 1,
+            "metrics_public": True,  # the tests read the counters without the admin token
             "clock": self.clock,
         }
         options.update(overrides)

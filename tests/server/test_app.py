@@ -66,7 +66,8 @@ def test_metrics_count_responses_by_status(platform: LocalPlatform) -> None:
         "jetraw_refresh_failures_total",
     ):
         assert name in after
-    text = httpx.get(platform.url + "/metrics", trust_env=False)
+    admin = {"Authorization": f"Bearer {platform._admin_token}"}
+    text = httpx.get(platform.url + "/metrics", headers=admin, trust_env=False)
     assert text.headers["content-type"].startswith("text/plain")
     assert "# TYPE jetraw_http_responses_total counter" in text.text
 
@@ -75,7 +76,9 @@ def test_metrics_count_responses_by_status(platform: LocalPlatform) -> None:
 async def test_unexpected_errors_are_a_counted_500_problem(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = create_app(ServerSettings(data_dir=tmp_path, cleanup_interval_seconds=0))
+    app = create_app(
+        ServerSettings(data_dir=tmp_path, cleanup_interval_seconds=0, metrics_public=True)
+    )
 
     @app.get("/boom")
     def boom() -> None:

@@ -343,9 +343,9 @@ def _refresh_with_api_key(
     conn: sqlite3.Connection, policy: TokenPolicy, key: str, organisation: str | None
 ) -> dict[str, Any]:
     with transaction(conn):
-        row = check_api_key(conn, key)
+        row = check_api_key(conn, key, now=policy.now)
         if row is None:
-            raise _invalid_grant("The API key is invalid or revoked.")
+            raise _invalid_grant("The API key is invalid, expired or revoked.")
         organisation_id = _resolve_organisation(
             conn, row["user_id"], row["organisation_id"], organisation
         )

@@ -35,8 +35,9 @@ def authenticate_access_token(
         return None
     if claims.credential_kind == "api_key":
         live = conn.execute(
-            "SELECT 1 FROM api_keys WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
-            (claims.credential_id, claims.user_id),
+            "SELECT 1 FROM api_keys WHERE id = ? AND user_id = ? AND revoked_at IS NULL"
+            " AND (expires_at IS NULL OR expires_at > ?)",
+            (claims.credential_id, claims.user_id, now),
         ).fetchone()
     elif claims.credential_kind == "refresh":
         live = conn.execute(

@@ -22,6 +22,7 @@ from jetraw.server.auth import create_api_key, hash_password, revoke_api_key
 from jetraw.server.http._problems import problems
 from jetraw.server.http._schemas import (
     ApiKeyOut,
+    DisplayText,
     InModel,
     NameText,
     OrganisationOut,
@@ -89,7 +90,7 @@ class AdminOrganisationIn(InModel):
 class AdminUserIn(InModel):
     email: Annotated[Text, Field(max_length=320)]
     password: Annotated[Text | None, Field(max_length=1024)] = None
-    name: Annotated[Text | None, Field(max_length=200)] = None
+    name: Annotated[DisplayText | None, Field(max_length=200)] = None
 
 
 class AdminUserCreated(UserOut):
@@ -107,7 +108,7 @@ class AdminMemberIn(InModel):
 class AdminApiKeyIn(InModel):
     user: Text
     organisation: Text
-    name: Annotated[Text, Field(min_length=1, max_length=200)] = "api key"
+    name: Annotated[DisplayText, Field(min_length=1, max_length=200)] = "api key"
 
 
 class AdminSpaceIn(InModel):

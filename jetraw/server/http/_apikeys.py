@@ -1,4 +1,4 @@
-"""``/api/v1/api-keys``: the caller's API keys (list, create, revoke)."""
+"""``/api/v1/api-keys``: the caller's API keys (list, create with an optional expiry, revoke)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from jetraw.server._problems import Problem
-from jetraw.server.auth import create_api_key, get_api_key, list_api_keys, revoke_api_key
+from jetraw.server.auth import (
+    MAX_API_KEY_TTL,
+    api_key_expiry,
+    create_api_key,
+    get_api_key,
+    list_api_keys,
+    revoke_api_key,
+)
 from jetraw.server.http._deps import CallerDep
 from jetraw.server.http._problems import problems
 from jetraw.server.http._schemas import ApiKeyOut
@@ -23,6 +30,10 @@ class ApiKeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     #: Name (or id) of one of the caller's organisations; the token's organisation if omitted.
     organisation: str | None = Field(default=None, min_length=1, max_length=100)
+    #: Seconds until the key stops working; the server's default (or never) if omitted.
+    expires_in: int | None = Field(default=None, ge=1, le=MAX_API_KEY_TTL)
+    #: When the key stops working (RFC 3339 with a time zone); instead of ``expires_in``.
+    expires_at: str | None = Field(default=None, min_length=10, max_length=64)
 
 
 class ApiKeyList(BaseModel):
@@ -46,6 +57,15 @@ def get_api_keys(caller: CallerDep) -> dict[str, Any]:
 def post_api_key(body: ApiKeyIn, caller: CallerDep) -> dict[str, Any]:
     if not body.name.strip() or not body.name.isprintable():
         raise Problem(400, "invalid_request", "name: 1-100 printable characters.")
+    try:
+        expires_at = api_key_expiry(
+            now=caller.now(),
+            expires_in=body.expires_in,
+            expires_at=body.expires_at,
+            default_ttl=caller.state.settings.api_key_default_ttl,
+        )
+    except ValueError as exc:
+        raise Problem(400, "invalid_request", str(exc)) from None
     conn = caller.conn
     organisation_id = caller.organisation_id
     if body.organisation is not None:
@@ -61,6 +81,7 @@ def post_api_key(body: ApiKeyIn, caller: CallerDep) -> dict[str, Any]:
             organisation_id=organisation_id,
             name=body.name.strip(),
             now=caller.now(),
+            expires_at=expires_at,
         )
     except LookupError:
         raise Problem(

@@ -3,7 +3,9 @@
 ``GET /oauth/authorize`` shows the login form; ``POST`` checks it and redirects to the loopback
 ``redirect_uri`` with a code (RFC 6749 §4.1, PKCE S256 required, RFC 8252 loopback redirects).
 A user with several organisations and no (valid) ``organisation`` hint gets a second step with a
-choice of organisation. ``/device`` approves or denies a device authorization (RFC 8628).
+choice of organisation. ``/device`` approves or denies a device authorization (RFC 8628): the
+person signs in first, and only then is the code looked up, so an anonymous visitor can neither
+tell a live code from an unknown one nor deny someone else's request.
 The settings page lives in ``_settings_pages``.
 """
 
@@ -288,6 +290,8 @@ def _authorize_post(
 # --- /device ----------------------------------------------------------------------------------
 
 
+_BAD_CODE = "That code is not valid or has expired."
+_SIGN_IN_FIRST = "Sign in to approve or deny the request."
 _DEVICE_BUTTONS = (
     '<button type="submit" id="approve" name="action" value="approve">Approve</button> '
     '<button type="submit" id="deny" name="action" value="deny" formnovalidate>Deny</button>'
@@ -342,13 +346,11 @@ def _device_post(request: Request, conn: sqlite3.Connection, form: dict[str, str
     typed = form.get("user_code", "")[:64]
     email = form.get("email", "")
     user_code = normalise_user_code(typed)
-    device = user_code and find_pending_device(conn, user_code, now=moment)
-    if not user_code or not device:
-        error = "That code is not valid or has expired."
-        return render_with_csrf(request, conn, _device_step1(typed, email, error), 400)
-    if form.get("action") == "deny":
-        deny_device(conn, user_code, now=moment)
-        return message_page("Request denied", "The device was not connected.", element_id="denied")
+    if not user_code:
+        # Only the code's form is checked here: the answer tells nothing about live codes.
+        return render_with_csrf(request, conn, _device_step1(typed, email, _BAD_CODE), 400)
+    # The person comes first: before they have signed in, a live, an expired and an unknown
+    # code get the same answer, and nobody can deny someone else's request.
     ticket = form.get("login_ticket")
     if ticket:
         user_id = read_ticket(conn, request, ticket, now=moment)
@@ -356,14 +358,19 @@ def _device_post(request: Request, conn: sqlite3.Connection, form: dict[str, str
         if user is None:
             error = "Your sign-in expired; sign in again."
             return render_with_csrf(request, conn, _device_step1(typed, "", error), 400)
-        requested = form.get("organisation") or None
     else:
-        user = authenticate_user(
-            conn, email, form.get("password", ""), n=int(state.setting("password_hash_n"))
-        )
+        password = form.get("password", "")
+        user = authenticate_user(conn, email, password, n=int(state.setting("password_hash_n")))
         if user is None:
-            return render_with_csrf(request, conn, _device_step1(typed, email, WRONG_LOGIN), 401)
-        requested = device["organisation_name"]
+            error = WRONG_LOGIN if email or password else _SIGN_IN_FIRST
+            return render_with_csrf(request, conn, _device_step1(typed, email, error), 401)
+    device = find_pending_device(conn, user_code, now=moment)
+    if device is None:
+        return render_with_csrf(request, conn, _device_step1(typed, email, _BAD_CODE), 400)
+    if form.get("action") == "deny":
+        deny_device(conn, user_code, now=moment)
+        return message_page("Request denied", "The device was not connected.", element_id="denied")
+    requested = (form.get("organisation") or None) if ticket else device["organisation_name"]
     organisations = user_organisations(conn, user["id"])
     chosen = next((o for o in organisations if o["name"] == requested), None)
     if chosen is None and requested is None and len(organisations) == 1:
@@ -383,9 +390,7 @@ def _device_post(request: Request, conn: sqlite3.Connection, form: dict[str, str
     if not approve_device(
         conn, user_code, user_id=user["id"], organisation_id=chosen["id"], now=moment
     ):
-        return render_with_csrf(
-            request, conn, _device_step1(typed, "", "That code is not valid or has expired."), 400
-        )
+        return render_with_csrf(request, conn, _device_step1(typed, "", _BAD_CODE), 400)
     return message_page(
         "Device connected",
         f"Signed in to {chosen['name']}. You can close this window and return to your device.",

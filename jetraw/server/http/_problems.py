@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from jetraw.server._problems import Problem
-from jetraw.server.http._schemas import ProblemOut
+from jetraw.server.http._schemas import CONTROL_CHARACTER, ProblemOut
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -44,6 +44,7 @@ _DESCRIPTIONS = {
     409: "Conflict",
     413: "Body too large",
     415: "Body is not JSON",
+    422: "A string contains a control character (code control_character)",
 }
 
 
@@ -115,8 +116,13 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail = "; ".join(
                 f"{'.'.join(e['loc'][1:] or e['loc'])}: {e['msg']}" for e in errors[:5]
             )
+        if any(e["type"] == CONTROL_CHARACTER for e in errors):
+            # Its own status and code: a client can tell "escape what you send" from a typo.
+            status, code = 422, CONTROL_CHARACTER
+        else:
+            status, code = 400, "invalid_request"
         return problem_response(
-            request, Problem(400, "invalid_request", detail or "Invalid request.", errors=errors)
+            request, Problem(status, code, detail or "Invalid request.", errors=errors)
         )
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:

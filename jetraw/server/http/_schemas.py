@@ -17,8 +17,10 @@ from pydantic import (
     Field,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 __all__ = [
+    "CONTROL_CHARACTER",
     "MAX_BATCH",
     "MAX_SIZE",
     "ApiKeyOut",
@@ -35,6 +37,7 @@ __all__ = [
     "DeleteOut",
     "DirectoryIn",
     "DirectoryOut",
+    "DisplayText",
     "Entry",
     "FileList",
     "FileOut",
@@ -74,6 +77,10 @@ MAX_BATCH = 1000
 MAX_SIZE = 2**53 - 1
 
 
+#: The problem code of a string refused for a control character (answered 422).
+CONTROL_CHARACTER = "control_character"
+
+
 def _printable(value: str) -> str:
     # JSON may carry lone surrogates ("\ud800"), which SQLite cannot store.
     if any(unicodedata.category(c) == "Cs" for c in value):
@@ -81,15 +88,35 @@ def _printable(value: str) -> str:
     return value
 
 
+def _no_controls(value: str) -> str:
+    # A string shown to people later (a terminal, a page): C0 (incl. tab and newline), DEL and
+    # C1 (incl. the one-byte CSI "\x9b") would let it move the cursor, retitle the window or
+    # clear the screen of whoever lists it.
+    _printable(value)
+    for char in value:
+        if unicodedata.category(char) == "Cc":
+            raise PydanticCustomError(
+                CONTROL_CHARACTER,
+                "contains the control character U+{codepoint}",
+                {"codepoint": f"{ord(char):04X}"},
+            )
+    return value
+
+
 Text = Annotated[str, AfterValidator(_printable)]
+_NO_CONTROLS = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+#: Text people will read: no control character (``422 control_character``), no lone surrogate.
+DisplayText = Annotated[
+    str, AfterValidator(_no_controls), Field(json_schema_extra={"pattern": _NO_CONTROLS})
+]
 
 
 def _metadata(value: dict[str, str]) -> dict[str, str]:
     if len(value) > 64:
         raise ValueError("at most 64 keys")
     for key, item in value.items():
-        _printable(key)
-        _printable(item)
+        _no_controls(key)
+        _no_controls(item)
         if not key or len(key.encode()) > 128:
             raise ValueError("keys are 1-128 bytes")
         if len(item.encode()) > 1024:
@@ -103,8 +130,8 @@ Metadata = Annotated[
     Field(
         json_schema_extra={
             "maxProperties": 64,
-            "propertyNames": {"minLength": 1, "maxLength": 128},
-            "additionalProperties": {"type": "string", "maxLength": 1024},
+            "propertyNames": {"minLength": 1, "maxLength": 128, "pattern": _NO_CONTROLS},
+            "additionalProperties": {"type": "string", "maxLength": 1024, "pattern": _NO_CONTROLS},
         }
     ),
 ]
@@ -268,6 +295,9 @@ class ApiKeyOut(OutModel):
     created_at: str
     last_used_at: str | None = None
     revoked_at: str | None = None
+    expires_at: str | None = Field(
+        default=None, description="When the key stops working (RFC 3339); null: never."
+    )
     hint: str
     key: str | None = None
 

@@ -173,6 +173,22 @@ MIGRATIONS: list[Migration] = [
     # 4: the signing key leaves the database for its own 0600 file, <data dir>/signing.key: a
     # copy of the database (or of its WAL) must not be enough to forge tokens.
     move_legacy_key,
+    # 5: settings-page sessions recorded on the server, so logging out ends one for good and a
+    # password change ends them all (password_fp: a hash of the password hash it was made with).
+    """
+    CREATE TABLE sessions (
+        id_hash TEXT PRIMARY KEY,           -- sha256 hex of the id in the signed cookie
+        user_id TEXT NOT NULL REFERENCES users(id),
+        password_fp TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+    """,
+    # 6: an API key may expire (unix time; NULL = never).
+    """
+    ALTER TABLE api_keys ADD COLUMN expires_at REAL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
