@@ -13,6 +13,7 @@ A thin facade over parts that each own one thing:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
@@ -176,6 +177,25 @@ class AsyncClient:
             await self._transfers.aclose()
         finally:
             await self._login.aclose()
+
+    # -- the facade's own layer ----------------------------------------------------------------
+
+    def _checked_transfers(self) -> TransferSession:
+        """The transfer session, for ``AsyncJetrawPath``'s readers and writers (this layer).
+
+        Binds the client to the running loop like every other call, so a closed client, or one
+        of another event loop, is refused before a storage backend is opened for it.
+        """
+        self._lifecycle.check()
+        return self._transfers
+
+    def _serves_as_implicit_default(self, loop: asyncio.AbstractEventLoop | None) -> bool:
+        """Whether this implicit default may still serve ``loop`` (for ``_default_client``)."""
+        return self._lifecycle.usable_on(loop)
+
+    def _close_with_loop(self) -> None:
+        """Have the loop that first uses this client close it at its shutdown (implicit default)."""
+        self._lifecycle.close_with_loop = True
 
     # -- login ----------------------------------------------------------------------------------
 

@@ -362,7 +362,7 @@ class AsyncJetrawPath:
             return _OpenReader(self, buffer_size)
         if mode == "wb":
             return AsyncJetrawWriter(
-                self.client._transfers, self._remote(), overwrite=overwrite, config=config
+                self.client._checked_transfers, self._remote(), overwrite=overwrite, config=config
             )
         raise ValueError(f"Unsupported mode {mode!r}: use 'rb' or 'wb'.")
 
@@ -483,7 +483,7 @@ class _OpenReader:
         entry = await self._path.stat()
         if not isinstance(entry, RemoteFile):
             raise IsADirectoryError(f"{self._path} is a directory.")
-        storage = await self._path.client._transfers.storage_for(self._path.space)
+        storage = await self._path.client._checked_transfers().storage_for(self._path.space)
         self._reader = AsyncJetrawReader(entry, storage, buffer_size=self._buffer_size)
         return self._reader
 

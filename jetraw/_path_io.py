@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from types import TracebackType
 
 from jetraw._api import RemoteFile
@@ -148,13 +149,15 @@ class AsyncJetrawWriter:
 
     def __init__(
         self,
-        session: TransferSession,
+        session: Callable[[], TransferSession],
         remote: str,
         *,
         overwrite: bool = True,
         config: TransferConfig | None = None,
     ) -> None:
-        self._session = session
+        # Called when the writer is entered, so a client closed in between is refused then.
+        self._open_session = session
+        self._session: TransferSession | None = None
         self._remote = remote
         self._overwrite = overwrite
         self._config = config or TransferConfig()
@@ -190,6 +193,7 @@ class AsyncJetrawWriter:
 
     async def _open(self) -> StreamUpload:
         if self._stream is None:
+            self._session = self._open_session()
             self._stream = await self._session.open_stream(
                 self._remote, overwrite=self._overwrite, config=self._config
             )
@@ -215,7 +219,9 @@ class AsyncJetrawWriter:
         if self._closed:
             return
         self._closed = True
-        await self._session.finish_stream(await self._open())
+        stream = await self._open()
+        assert self._session is not None  # set by _open
+        await self._session.finish_stream(stream)
 
     async def discard(self) -> None:
         """Close without uploading anything: what was sent so far is removed."""

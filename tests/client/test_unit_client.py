@@ -213,6 +213,8 @@ def test_retry_policy_backoff_is_capped_with_jitter() -> None:
     assert [policy.delay(n) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 4.0]
     low = RetryPolicy(backoff=1.0, rand=lambda: 0.0)
     assert low.delay(2) == 0.0  # full jitter: anywhere between 0 and the ceiling
+    mid = RetryPolicy(backoff=1.0, max_backoff=10.0, rand=lambda: 0.5)
+    assert [mid.delay(n) for n in (1, 2, 3, 4, 5)] == [0.5, 1.0, 2.0, 4.0, 5.0]  # scales, capped
     assert policy.delay(1, retry_after=30) == 4.0  # Retry-After honoured up to the cap
     assert policy.delay(1, retry_after=0.5) == 0.5
 
