@@ -53,7 +53,10 @@ _PATTERNS = [
     # botocore.auth logs the signature on the line after "Signature:".
     re.compile(r"(?i)(\bsignature:\s*)[0-9a-f]{64}\b"),
     re.compile(
-        r"""(?i)((?<![A-Za-z0-9_-])(?:""" + "|".join(_NAMED) + r""")['"]?\s*[:=]\s*(?:b?['"])?)""" + _VALUE
+        r"""(?i)((?<![A-Za-z0-9_-])(?:"""
+        + "|".join(_NAMED)
+        + r""")['"]?\s*[:=]\s*(?:b?['"])?)"""
+        + _VALUE
     ),
     # An authorization code in a redirect or a form body.
     re.compile(r"(?i)((?:^|[?&\s])code=)[^&\s'\"]+"),
