@@ -63,7 +63,8 @@ ENV_SERVER = "JETRAW_SERVER"
 ENV_ORGANISATION = "JETRAW_ORGANISATION"
 ENV_PROFILE = "JETRAW_PROFILE"
 ENV_CONFIG_DIR = "JETRAW_CONFIG_DIR"
-ENV_TOKEN_STORAGE = "JETRAW_TOKEN_STORAGE"
+# S105: an environment variable's name, not a secret
+ENV_TOKEN_STORAGE = "JETRAW_TOKEN_STORAGE"  # noqa: S105
 
 DEFAULT_PROFILE = "default"
 
@@ -210,6 +211,27 @@ def _profile_from(name: str, table: Any, path: Path) -> Profile:
     )
 
 
+def _make_private_dirs(directory: Path) -> None:
+    """Create ``directory`` and every missing parent 0700, leaving existing ones as they are.
+
+    ``Path.mkdir(parents=True, mode=...)`` gives only the last directory that mode; the parents
+    it creates get the umask's default (often 0755), which would show who has a jetraw config.
+    """
+    missing: list[Path] = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # another process made it first: its mode is its own
+        path.chmod(0o700)  # mkdir's mode is masked by the umask
+
+
 def write_private_file(path: Path, text: str, *, secret: bool = False) -> None:
     """Replace ``path`` with ``text`` atomically (:func:`jetraw._util.atomic_write`), mode 0600
     in a 0700 directory, never half a file.
@@ -218,6 +240,7 @@ def write_private_file(path: Path, text: str, *, secret: bool = False) -> None:
         ConfigurationError: The directory or the file cannot be written.
     """
     try:
+        _make_private_dirs(path.parent)
         atomic_write(path, text, mode=0o600, parent_mode=0o700)
     except OSError as error:
         what = "write the secret file" if secret else "write the config file"

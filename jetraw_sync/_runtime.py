@@ -432,7 +432,8 @@ def _schedule_aclose(obj: object) -> None:
         async def close() -> None:
             try:
                 await aclose()
-            except Exception:  # a failing close of an abandoned object has no one to report to
+            # S110: a failing close of an abandoned object has no one to report to
+            except Exception:  # noqa: S110
                 pass
             finally:
                 unregister_closeable(obj)

@@ -132,7 +132,8 @@ async def browser_login(
     callback = _Callback(secrets.token_urlsafe(24))
     listeners = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
     listener = cast(anyio.abc.SocketListener, listeners.listeners[0])
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    # S610: anyio's typed-attribute .extra(), not Django's
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)  # noqa: S610
     redirect_uri = f"http://127.0.0.1:{port}{CALLBACK_PATH}"
     params = {
         "response_type": "code",

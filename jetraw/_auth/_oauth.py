@@ -29,7 +29,7 @@ __all__ = [
 
 CLIENT_ID = "jetraw"
 
-TOKEN_PATH = "/oauth/token"
+TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path, not a password
 REVOKE_PATH = "/oauth/revoke"
 AUTHORIZE_PATH = "/oauth/authorize"
 DEVICE_PATH = "/oauth/device_authorization"

@@ -18,7 +18,7 @@ from jetraw.aio import (
     LogoutResult,
     Space,
 )
-from jetraw.cli._common import ENV_API_KEY, ENV_SERVER, emit_json, run
+from jetraw.cli._common import ENV_API_KEY, ENV_SERVER, emit_json, printable, run
 
 __all__ = ["api_keys", "auth", "login", "logout", "spaces", "whoami"]
 
@@ -91,8 +91,10 @@ def login(
 
     ident, name = run(go)
     click.echo(
-        f"Logged in as {ident.user.email} in organisation {ident.organisation.name} "
-        f"(profile {name!r})."
+        printable(
+            f"Logged in as {ident.user.email} in organisation {ident.organisation.name} "
+            f"(profile {name!r})."
+        )
     )
 
 
@@ -110,10 +112,10 @@ def logout(ctx: click.Context) -> None:
     if result.removed or result.revoked:
         click.echo("Logged out" + (" (revoked on the server)." if result.revoked else "."))
         for item in result.removed:
-            click.echo(f"  removed {item}")
+            click.echo(printable(f"  removed {item}"))
     elif foreign is not None:
         # The saved login is another server's: left alone, and the user told why.
-        click.echo(f"Nothing logged out: {foreign}")
+        click.echo(printable(f"Nothing logged out: {foreign}"))
     else:
         click.echo("No saved login to remove.")
     for name in result.still_logged_in_by:
@@ -135,8 +137,10 @@ def whoami(ctx: click.Context, as_json: bool) -> None:
         emit_json(data)
     else:
         click.echo(
-            f"{data['user']['email']} in organisation {data['organisation']['name']} "
-            f"({data['role']}) on {data['server']} [credentials: {data['auth_source']}]"
+            printable(
+                f"{data['user']['email']} in organisation {data['organisation']['name']} "
+                f"({data['role']}) on {data['server']} [credentials: {data['auth_source']}]"
+            )
         )
 
 
@@ -190,18 +194,18 @@ def auth_status(ctx: click.Context, as_json: bool) -> None:
         emit_json(status)
         return
     if not status.get("configured"):
-        click.echo(f"Not configured: {status.get('error', 'no server')}")
+        click.echo(printable(f"Not configured: {status.get('error', 'no server')}"))
     else:
-        click.echo(f"Server:        {status['server']}")
-        click.echo(f"Profile:       {status['profile']}")
-        click.echo(f"Organisation:  {status.get('organisation')}")
-        click.echo(f"Credentials:   {status.get('auth_source') or 'none'}")
+        click.echo(printable(f"Server:        {status['server']}"))
+        click.echo(printable(f"Profile:       {status['profile']}"))
+        click.echo(printable(f"Organisation:  {status.get('organisation')}"))
+        click.echo(printable(f"Credentials:   {status.get('auth_source') or 'none'}"))
         if status.get("stored_in"):
-            click.echo(f"Stored in:     {status['stored_in']}")
+            click.echo(printable(f"Stored in:     {status['stored_in']}"))
         if status.get("valid"):
-            click.echo(f"Logged in as:  {status['user']}")
+            click.echo(printable(f"Logged in as:  {status['user']}"))
         else:
-            click.echo(f"Not usable:    {status.get('error')}")
+            click.echo(printable(f"Not usable:    {status.get('error')}"))
     for name in status["env"]:
         click.echo(f"Environment:   {name} is set")
 
@@ -227,7 +231,7 @@ def spaces(ctx: click.Context, as_json: bool) -> None:
         emit_json([_space_json(s) for s in items])
         return
     for space in items:
-        click.echo(f"{space.name}\t{space.storage.get('type', '?')}")
+        click.echo(f"{printable(space.name)}\t{printable(space.storage.get('type', '?'))}")
 
 
 @spaces.command("create")
@@ -252,7 +256,7 @@ def spaces_create(ctx: click.Context, name: str, storage_json: str | None, as_js
     if as_json:
         emit_json(_space_json(space))
     else:
-        click.echo(f"Created space {space.name}.")
+        click.echo(printable(f"Created space {space.name}."))
 
 
 def _key_json(key: ApiKey) -> dict[str, Any]:
@@ -288,7 +292,8 @@ def api_keys_list(ctx: click.Context, as_json: bool) -> None:
         return
     for k in keys:
         state = "revoked" if k.revoked_at else "active"
-        click.echo(f"{k.id}\t{k.name}\t{k.organisation.name}\t…{k.hint}\t{state}")
+        fields = (k.id, k.name, k.organisation.name, f"…{k.hint}", state)
+        click.echo("\t".join(printable(field) for field in fields))
 
 
 @api_keys.command("create")
@@ -307,8 +312,10 @@ def api_keys_create(ctx: click.Context, name: str, organisation: str | None, as_
     if as_json:
         emit_json({**_key_json(key), "key": key.key})
     else:
-        click.echo(f"Created API key {key.id} ({key.name}). Copy it now, it is not shown again:")
-        click.echo(key.key or "")
+        click.echo(
+            printable(f"Created API key {key.id} ({key.name}). Copy it now, it is not shown again:")
+        )
+        click.echo(printable(key.key or ""))
 
 
 @api_keys.command("revoke")

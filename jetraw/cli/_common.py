@@ -47,6 +47,7 @@ __all__ = [
     "human_size",
     "local_errors",
     "parse_size",
+    "printable",
     "remote_path",
     "run",
     "upload_json",
@@ -87,7 +88,8 @@ class CommandError(click.ClickException):
     """A one-line error with a chosen exit code (``Error: ...`` on stderr)."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
+        # Messages quote paths and server text: shown escaped (:func:`printable`).
+        super().__init__(printable(message))
         # click declares `exit_code` a ClassVar but reads it from the instance.
         self.exit_code = exit_code  # type: ignore[misc]
 
@@ -134,9 +136,37 @@ def remote_path(text: str) -> AsyncJetrawPath:
     return AsyncJetrawPath(text)
 
 
+# What a terminal may act on rather than show: C0 controls (tab and newline too: a name must not
+# fake a line of output), DEL, C1 controls (U+009B is a one-character CSI on many terminals), lone
+# surrogates (not text at all), and the bidirectional overrides and isolates, which reorder what
+# follows them on screen ("Trojan Source").
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
+
+
+def printable(value: object) -> str:
+    """``value`` as text safe to print on a terminal: control characters shown as ``\\x1b``.
+
+    Everything the CLI prints that came from the server or from storage (paths, names, metadata,
+    error messages quoting the server) goes through this, so a hostile file name or metadata
+    value cannot clear the screen, set the window title or write the clipboard (OSC 52). Only
+    the characters a terminal acts on are changed; other text, non-ASCII included, stays as is.
+    """
+    return _UNPRINTABLE.sub(_escape, str(value))
+
+
 def emit_json(data: Any) -> None:
-    """Print ``data`` as indented JSON on stdout."""
-    click.echo(json.dumps(data, indent=2, sort_keys=True))
+    """Print ``data`` as indented JSON on stdout.
+
+    ``json.dumps`` escapes every control character and (with its default ``ensure_ascii``) every
+    non-ASCII one, C1 controls and lone surrogates included, so JSON output needs no
+    :func:`printable` and stays valid JSON.
+    """
+    click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=True))
 
 
 def file_error_code(exc: BaseException | None) -> int:
@@ -157,9 +187,10 @@ def describe_error(exc: BaseException | None) -> str:
     if exc is None:
         return "unknown error"
     if isinstance(exc, OSError) and not isinstance(exc, JetrawError) and exc.strerror:
-        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+        return printable(text)
     text = str(exc) or type(exc).__name__
-    return text.splitlines()[0] if text else type(exc).__name__
+    return printable(text.splitlines()[0] if text else type(exc).__name__)
 
 
 @contextlib.contextmanager

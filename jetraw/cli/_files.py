@@ -26,6 +26,7 @@ from jetraw.cli._common import (
     emit_json,
     entry_json,
     human_size,
+    printable,
     remote_path,
     run,
     upload_json,
@@ -40,17 +41,18 @@ Entry = RemoteFile | RemoteDirectory
 
 def _long_line(entry: Entry) -> str:
     name = f"/{entry.space}/{entry.path}" if entry.path else f"/{entry.space}/"
+    name = printable(name)
     if isinstance(entry, RemoteDirectory):
         return f"{'-':>12}  {'-':<20}  {'-':<8}  {name}/"
     modified = (entry.modified_at or entry.created_at or "-")[:19].replace("T", " ")
-    return f"{entry.size:>12}  {modified:<20}  {entry.checksum or '-':<8}  {name}"
+    return printable(f"{entry.size:>12}  {modified:<20}  {entry.checksum or '-':<8}  {name}")
 
 
 def _short_line(entry: Entry, base: str) -> str:
     rel = (
         entry.path[len(base) :].lstrip("/") if base and entry.path.startswith(base) else entry.path
     )
-    return rel + "/" if isinstance(entry, RemoteDirectory) else rel
+    return printable(rel + "/" if isinstance(entry, RemoteDirectory) else rel)
 
 
 @click.command()
@@ -72,7 +74,7 @@ def ls(ctx: click.Context, path: str | None, long: bool, recursive: bool, as_jso
             emit_json([{"path": f"/{n}/", "type": "space"} for n in names])
         else:
             for name in names:
-                click.echo(f"/{name}/")
+                click.echo(f"/{printable(name)}/")
         return
 
     remote_path(path)
@@ -114,17 +116,17 @@ def stat(ctx: click.Context, path: str, as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
-    click.echo(f"Path:      {data['path']}")
-    click.echo(f"Type:      {data['type']}")
+    click.echo(f"Path:      {printable(data['path'])}")
+    click.echo(f"Type:      {printable(data['type'])}")
     if isinstance(entry, RemoteFile):
         click.echo(f"Size:      {entry.size} ({human_size(entry.size)})")
-        click.echo(f"CRC-32C:   {entry.checksum or '-'}")
+        click.echo(f"CRC-32C:   {printable(entry.checksum or '-')}")
         if entry.sha256:
-            click.echo(f"SHA-256:   {entry.sha256}")
-        click.echo(f"Created:   {entry.created_at or '-'}")
-        click.echo(f"Modified:  {entry.modified_at or '-'}")
+            click.echo(f"SHA-256:   {printable(entry.sha256)}")
+        click.echo(f"Created:   {printable(entry.created_at or '-')}")
+        click.echo(f"Modified:  {printable(entry.modified_at or '-')}")
         for key, value in sorted(entry.metadata.items()):
-            click.echo(f"Metadata:  {key}={value}")
+            click.echo(f"Metadata:  {printable(key)}={printable(value)}")
 
 
 @click.command()
@@ -265,7 +267,7 @@ def uploads(ctx: click.Context, space: str | None, as_json: bool) -> None:
         return
     for u in items:
         expires = (u.expires_at or "-")[:19].replace("T", " ")
-        click.echo(f"{u.id}  {u.size:>12}  expires {expires}  /{u.space}/{u.path}")
+        click.echo(printable(f"{u.id}  {u.size:>12}  expires {expires}  /{u.space}/{u.path}"))
 
 
 @uploads.command("abort")

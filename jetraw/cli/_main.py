@@ -7,16 +7,16 @@ back) and the set of commands is written down in one place.
 
 from __future__ import annotations
 
-import logging
-import sys
+import os
 from typing import Any
 
 import click
 
 from jetraw.aio import JetrawError
 from jetraw.cli._auth import api_keys, auth, login, logout, spaces, whoami
-from jetraw.cli._common import ENV_PROFILE, exit_code_for
+from jetraw.cli._common import ENV_PROFILE, exit_code_for, printable
 from jetraw.cli._files import cat, ls, mkdir, mv, rm, stat, uploads
+from jetraw.cli._logging import configure_debug_logging
 from jetraw.cli._server import server
 from jetraw.cli._transfer import download, upload
 
@@ -29,15 +29,29 @@ _EPILOG = (
 )
 
 
+#: ``JETRAW_DEBUG=1`` is ``--debug``, ``JETRAW_DEBUG=all`` is ``--debug-all``.
+ENV_DEBUG = "JETRAW_DEBUG"
+
+
+def _debug_level(debug: bool, debug_all: bool) -> str | None:
+    """``"all"``, ``"jetraw"`` or ``None`` from the options and the environment."""
+    env = os.environ.get(ENV_DEBUG, "").strip().lower()
+    if debug_all or env == "all":
+        return "all"
+    if debug or env in ("1", "true", "yes", "jetraw"):
+        return "jetraw"
+    return None
+
+
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
-        debug = bool(ctx.params.get("debug"))
+        debug = _debug_level(bool(ctx.params.get("debug")), bool(ctx.params.get("debug_all")))
         try:
             return super().invoke(ctx)
         except JetrawError as exc:
             if debug:
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {printable(exc)}", err=True)
             ctx.exit(exit_code_for(exc))
         except KeyboardInterrupt:
             if debug:
@@ -47,17 +61,27 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, epilog=_EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.option(
+    "--debug", is_flag=True, help="Show tracebacks and jetraw's debug logs ($JETRAW_DEBUG=1)."
+)
+@click.option(
+    "--debug-all",
+    is_flag=True,
+    help="--debug, and every library's debug logs, credentials masked ($JETRAW_DEBUG=all).",
+)
 @click.option("--profile", envvar=ENV_PROFILE, default=None, help="Configuration profile.")
 @click.version_option(package_name="jetraw")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, profile: str | None) -> None:
+def cli(ctx: click.Context, debug: bool, debug_all: bool, profile: str | None) -> None:
     """Jetraw: keep large scientific image data in spaces."""
+    level = _debug_level(debug, debug_all)
     ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
+    ctx.obj["debug"] = level is not None
     ctx.obj["profile"] = profile
-    if debug:
-        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    if level is not None:
+        # Never DEBUG for every library unasked: botocore would log the session token and the
+        # request signatures. What is logged is redacted either way.
+        configure_debug_logging(third_party=level == "all")
 
 
 for _command in (

@@ -27,7 +27,7 @@ from rich.progress import (
 from rich.text import Text
 
 from jetraw.aio import FileTransfer, ProgressEvent
-from jetraw.cli._common import human_size
+from jetraw.cli._common import human_size, printable
 
 __all__ = ["TransferProgress"]
 
@@ -168,7 +168,7 @@ class TransferProgress:
             self._progress.remove_task(self._current.pop(key))
             if kind == "failed":
                 self._progress.console.print(
-                    Text.assemble(("failed ", "red"), f"{_short(file)}: {file.error}")
+                    Text.assemble(("failed ", "red"), f"{_short(file)}: {printable(file.error)}")
                 )
 
     @property
@@ -179,4 +179,5 @@ class TransferProgress:
 
 def _short(file: FileTransfer) -> str:
     name = str(file.local) if file.status != "downloaded" else file.remote
+    name = printable(name)  # a remote name may hold terminal escapes
     return name if len(name) <= 48 else "…" + name[-47:]

@@ -27,6 +27,7 @@ from jetraw.cli._common import (
     file_error_code,
     human_size,
     local_errors,
+    printable,
     remote_path,
     run,
 )
@@ -84,7 +85,8 @@ def _finish(
         emit_json(_result_json(result, progress))
 
     def route(f: FileTransfer) -> str:
-        return f"{f.local} -> {f.remote}" if verb == "Uploaded" else f"{f.remote} -> {f.local}"
+        text = f"{f.local} -> {f.remote}" if verb == "Uploaded" else f"{f.remote} -> {f.local}"
+        return printable(text)
 
     if len(result.files) == 1 and result.failed:
         # One file: one line, and the exit code of its own error (5 for "exists"...).

@@ -248,7 +248,8 @@ class LocalPlatform:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         # A file, not a pipe: a chatty server must never block on a full pipe nobody reads.
         with open(log_path, "ab") as log:
-            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+            # S603: argv built here: sys.executable -m jetraw.server
+            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)  # noqa: S603
         self._proc = proc
         self._finalizer = weakref.finalize(self, _terminate_if_owner, proc, os.getpid())
         deadline = time.monotonic() + self.startup_timeout
