@@ -3,10 +3,10 @@
 Local storage only: a moto S3 server would hold the gibibyte in the test's memory. Up to eight
 kills, chained: each resumed run is killed again at a random point of what it has left, and the
 chain ends when a run gets to the end (the default seed kills three or four times, among the parts
-and at the commit: how far a run gets before its point varies with timing). Not twenty: each run starts a child and re-reads every resumed part (up
-to 1 GiB of CRC-32C), and the upload journal is written every 64 parts or second, so more
-points mostly repeat "killed between two journal writes"; these cross the start, the middle of
-the parts and the commit in about fifteen seconds.
+and at the commit: how far a run gets before its point varies with timing). Not twenty: each run
+starts a child and re-reads every resumed part (up to 1 GiB of CRC-32C), and the upload journal is
+written every 64 parts or second, so more points mostly repeat "killed between two journal writes";
+these cross the start, the middle of the parts and the commit in about fifteen seconds.
 """
 
 from __future__ import annotations
