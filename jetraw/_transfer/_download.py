@@ -1,12 +1,16 @@
-"""Downloads: concurrent ranged reads into a temporary file, verified, then renamed.
+"""Downloads: concurrent ranged reads into a partial file, verified, then renamed; resumable.
 
-Each file is written with ``pwrite`` at each range's offset into ``.<name>.jetraw-<id>`` beside
-the destination; the CRC-32C of every range is combined in order and compared with the checksum
-the platform recorded before the temporary file is fsynced and renamed into place. When the
-file's record also has a SHA-256 (given by the uploader at complete), the temporary file is read
-back once and that is checked too: a cost paid only for files that asked for it. A failure of
-any kind (a short read, a wrong checksum, a full disk, cancellation) removes the temporary file,
-so the destination holds the old bytes or the new, never a part.
+Each file is written with ``pwrite`` at each range's offset into ``.<name>.jetraw-partial``
+beside the destination; the CRC-32C of every range is combined in order and compared with the
+checksum the platform recorded before the partial file is fsynced and renamed into place. When
+the file's record also has a SHA-256 (given by the uploader at complete), the partial file is
+read back once and that is checked too: a cost paid only for files that asked for it.
+
+A file of several ranges is resumable (:mod:`._download_journal`): the ranges that landed are
+journaled beside the partial file, and a later download of the same file to the same place
+re-verifies and keeps them. A cancellation or a storage failure keeps the partial file for that;
+a wrong checksum, a full disk or a local write error removes it. Either way the destination
+holds the old bytes or the new, never a part.
 
 The server names the files: a path it sends with a ``..``, empty or control-character segment
 fails that file with :class:`~jetraw.InvalidPathError` before anything is written.
@@ -19,8 +23,6 @@ import dataclasses
 import errno
 import hashlib
 import io
-import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,7 +41,8 @@ from jetraw._exceptions import (
 )
 from jetraw._storage import Storage
 from jetraw._transfer._budget import Scheduler
-from jetraw._transfer._config import TransferConfig
+from jetraw._transfer._config import MAX_PARTS, TransferConfig
+from jetraw._transfer._download_journal import PartialDownload
 from jetraw._transfer._localpaths import check_relative
 from jetraw._transfer._results import DownloadResult, FileTransfer, Progress, ProgressCallback
 from jetraw._transfer._retry import with_retries
@@ -127,10 +130,11 @@ class Downloader:
     async def _one(self, item: DownloadItem, entry: FileTransfer, files: anyio.Semaphore) -> None:
         try:
             await self.progress.emit("started", entry)
-            await self.download_file(item.remote, item.local)
+            resumed = await self.download_file(item.remote, item.local)
             entry.status = "downloaded"
             entry.checksum = item.remote.checksum
-            entry.bytes_sent = item.remote.size
+            entry.bytes_sent = item.remote.size - resumed
+            entry.bytes_resumed = resumed
             await self.progress.emit("done", entry)
         except Exception as exc:
             entry.status, entry.error = "failed", exc
@@ -138,10 +142,14 @@ class Downloader:
         finally:
             files.release()
 
-    async def download_file(self, remote: RemoteFile, local: Path) -> None:
+    async def download_file(self, remote: RemoteFile, local: Path) -> int:
         """Fetch one file to ``local`` atomically, verifying its size, CRC-32C and SHA-256.
 
-        The SHA-256 is checked only if the file's record has one.
+        The SHA-256 is checked only if the file's record has one. Chunks that an earlier,
+        interrupted download of the same file left (and that still verify) are kept.
+
+        Returns:
+            The bytes resumed from that earlier download (not fetched again).
         """
         # Defence in depth: the caller built ``local`` from this path; one with ".." in it
         # must not be written at all (jetraw._transfer._localpaths.safe_local_target).
@@ -149,6 +157,7 @@ class Downloader:
         expected_sha256 = _expected_sha256(remote)
 
         def prepare() -> None:
+            # Only the destination counts as existing: a partial file beside it does not.
             if not self.overwrite and (local.exists() or local.is_symlink()):
                 raise LocalPathExistsError(
                     f"{local} exists: pass overwrite=True (--overwrite) to replace it."
@@ -161,63 +170,82 @@ class Downloader:
                 raise LocalPathExistsError(f"{local} is a directory, not a file.")
 
         await anyio.to_thread.run_sync(prepare)
-        tmp = local.with_name(f".{local.name}.jetraw-{uuid.uuid4().hex[:12]}")
-        size = remote.size
-        chunk = self.config.part_size if size >= self.config.multipart_threshold else max(size, 1)
-        ranges = [(start, min(chunk, size - start)) for start in range(0, size, chunk)]
-        crcs: list[int] = [0] * len(ranges)
+        partial = PartialDownload(local, remote, _chunk_size(remote.size, self.config))
         try:
-            fd = await anyio.to_thread.run_sync(
-                lambda: os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            )
+            await anyio.to_thread.run_sync(partial.open)
         except OSError as exc:
             raise _prepare_error(exc, local) from exc
         try:
-            try:
-                errors: list[BaseException] = []
-                async with anyio.create_task_group() as tg:
-                    for index, (start, length) in enumerate(ranges):
-                        tg.start_soon(
-                            self._range,
-                            remote,
-                            fd,
-                            index,
-                            start,
-                            length,
-                            crcs,
-                            errors,
-                            tg.cancel_scope,
-                        )
-                if errors:
-                    raise errors[0]
-                total = 0
-                for (_, length), value in zip(ranges, crcs, strict=True):
-                    total = crc32c_combine(total, value, length)
-                if remote.crc32c is not None and total != remote.crc32c:
-                    raise IntegrityError(
-                        f"{remote.space}/{remote.path}: CRC-32C {crc32c_hex(total)} of the "
-                        f"downloaded bytes does not match the recorded {remote.checksum}."
-                    )
-                if expected_sha256 is not None:
-                    actual = await _sha256_of(tmp)
-                    if actual != expected_sha256:
-                        raise IntegrityError(
-                            f"{remote.space}/{remote.path}: SHA-256 {actual} of the downloaded "
-                            f"bytes does not match the recorded {expected_sha256}."
-                        )
-                await anyio.to_thread.run_sync(os.fsync, fd)
-            finally:
-                await anyio.to_thread.run_sync(os.close, fd)
-            await anyio.to_thread.run_sync(os.replace, tmp, local)
+            resumed = await self._fetch(remote, partial, expected_sha256)
+            await anyio.to_thread.run_sync(partial.finish)
+            return resumed
         except BaseException as exc:
+            keep = _keeps_partial(exc)
             with anyio.CancelScope(shield=True), contextlib.suppress(OSError):
-                await anyio.to_thread.run_sync(tmp.unlink)
+                await anyio.to_thread.run_sync(partial.keep if keep else partial.discard)
             if isinstance(exc, OSError) and not isinstance(exc, JetrawError):
                 translated = _translate_local(exc, local)
                 if translated is exc:
                     translated = StorageError(f"Cannot write {local}: {exc.strerror or exc}.")
                 raise translated from exc
             raise
+
+    async def _fetch(
+        self, remote: RemoteFile, partial: PartialDownload, expected_sha256: str | None
+    ) -> int:
+        """Verify what an earlier run left, fetch the rest, check the whole file's checksums."""
+        size = remote.size
+        found = await anyio.to_thread.run_sync(partial.recorded)
+        if found is not None:
+            partial.chunk = found[0]  # the journal's chunking, whatever this call's config
+        chunk = partial.chunk
+        ranges = [(start, min(chunk, size - start)) for start in range(0, size, chunk)]
+        crcs: list[int] = [0] * len(ranges)
+        resumed = 0
+        for index, crc in sorted(found[1].items()) if found is not None else ():
+            start, length = ranges[index]
+            # Never trust an unverified byte: each kept chunk is read back and checked.
+            if await anyio.to_thread.run_sync(partial.verify, start, length, crc):
+                crcs[index] = partial.crcs[index] = crc
+                resumed += length
+        fd = partial.fd
+        errors: list[BaseException] = []
+        saving = anyio.Lock()
+        async with anyio.create_task_group() as tg:
+            for index, (start, length) in enumerate(ranges):
+                if index in partial.crcs:
+                    continue
+                tg.start_soon(
+                    self._range,
+                    remote,
+                    fd,
+                    index,
+                    start,
+                    length,
+                    crcs,
+                    errors,
+                    tg.cancel_scope,
+                    partial,
+                    saving,
+                )
+        if errors:
+            raise errors[0]
+        total = 0
+        for (_, length), value in zip(ranges, crcs, strict=True):
+            total = crc32c_combine(total, value, length)
+        if remote.crc32c is not None and total != remote.crc32c:
+            raise IntegrityError(
+                f"{remote.space}/{remote.path}: CRC-32C {crc32c_hex(total)} of the "
+                f"downloaded bytes does not match the recorded {remote.checksum}."
+            )
+        if expected_sha256 is not None:
+            actual = await _sha256_of(partial.path)
+            if actual != expected_sha256:
+                raise IntegrityError(
+                    f"{remote.space}/{remote.path}: SHA-256 {actual} of the downloaded "
+                    f"bytes does not match the recorded {expected_sha256}."
+                )
+        return resumed
 
     async def _range(
         self,
@@ -229,6 +257,8 @@ class Downloader:
         crcs: list[int],
         errors: list[BaseException],
         scope: anyio.CancelScope,
+        partial: PartialDownload,
+        saving: anyio.Lock,
     ) -> None:
         async def attempt() -> None:
             offset, value = start, 0
@@ -256,11 +286,36 @@ class Downloader:
             # Budget first, then a request slot: the order the upload engine takes them in.
             async with self.pool.reserve(length), self.limiter:
                 await with_retries(self.config.attempts, attempt)
+            if partial.landed(index, crcs[index]) and not saving.locked():
+                async with saving:  # one journal write at a time; a later chunk catches up
+                    await anyio.to_thread.run_sync(partial.save)
         except Exception as exc:
             # Kept, not raised (a task group would wrap it in an ExceptionGroup); the file's
             # other ranges are pointless now.
             errors.append(exc)
             scope.cancel()
+
+
+def _chunk_size(size: int, config: TransferConfig) -> int:
+    """The range size: the part size for large files (grown to keep fewer than 10,000 ranges,
+    so a journal stays small), the whole file otherwise."""
+    if size < config.multipart_threshold:
+        return max(size, 1)
+    return max(config.part_size, -(-size // MAX_PARTS))
+
+
+def _keeps_partial(exc: BaseException) -> bool:
+    """Whether a download stopped by ``exc`` keeps its partial file to resume from.
+
+    Kept: a cancellation or interruption, and a failure of the storage or the network (the
+    bytes written are still good). Discarded: a wrong checksum (what was written cannot be
+    trusted), a full disk (the partial file holds the space needed) and any local write error.
+    """
+    if not isinstance(exc, Exception):
+        return True
+    if isinstance(exc, (IntegrityError, InsufficientStorageError)):
+        return False
+    return isinstance(exc, JetrawError)
 
 
 def _expected_sha256(remote: RemoteFile) -> str | None:
