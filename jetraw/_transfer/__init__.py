@@ -2,9 +2,12 @@
 
 :class:`TransferSession` (one per client) plans a transfer (:mod:`._plan`), takes the shared
 byte budget and request limit (:mod:`._budget`), opens the space's storage, and runs the engine:
-:class:`Uploader` (small files by :mod:`._single`, large ones by :mod:`._multipart`, their storage
-calls in :mod:`._parts`, their commit in :mod:`._commit`), :class:`Downloader`, or a streamed
-write (:mod:`._stream`, the journal-less multipart variant).
+:class:`Uploader` (small files by :mod:`._single`, large ones by :mod:`._multipart`),
+:class:`Downloader`, or a streamed write (:mod:`._stream`). Large files and streamed writes
+drive the same open multipart upload, :mod:`._multipart_upload` (parts sent, assembled,
+committed or aborted; its storage calls in :mod:`._parts`, its commit in :mod:`._commit`):
+:mod:`._multipart` adds the resume journal and reading parts from the file, :mod:`._stream`
+the buffering of written bytes and the single PUT of a write that ends below the threshold.
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ __all__ = [
     "AbortOutcome",
     "abort_checked",
     "complete_checked",
-    "complete_or_settle",
     "is_definitive",
     "upload_status",
 ]
@@ -70,6 +69,7 @@ async def complete_checked(
     *,
     attempts: int = 4,
     backoff: Backoff = COMMIT_BACKOFF,
+    settle: Upload | None = None,
 ) -> RemoteFile:
     """Complete an upload; an ambiguous failure is looked up before the complete is retried.
 
@@ -77,10 +77,45 @@ async def complete_checked(
     returns its file, and one of a still pending upload commits it. An upload found aborted (or
     expired) ends the retries with the error.
 
+    Args:
+        settle: The upload (``upload_id``'s) to settle here if no answer ever arrives: it is
+            aborted, and an abort the server refuses because the upload is completed means the
+            commit went through: the file (as far as the client knows it) is returned. Without
+            it the caller settles a failure (``UploadContext.finish_failed`` does, for files).
+
     Raises:
         JetrawError: A definitive refusal, or the last ambiguous error once ``attempts`` are
             spent (the upload may then be committed or not: the caller must not delete it).
     """
+    try:
+        return await _complete_retried(api, upload_id, size, crc32c, space, attempts, backoff)
+    except Exception as exc:
+        if settle is None or is_definitive(exc):
+            raise
+        with anyio.CancelScope(shield=True):
+            outcome = await abort_checked(api, upload_id)
+        if outcome != "completed":
+            raise
+    return RemoteFile(
+        space=space,
+        path=settle.path,
+        size=size,
+        crc32c=crc32c,
+        metadata={},
+        object_key=settle.object_key,
+    )
+
+
+async def _complete_retried(
+    api: StateServerAPI,
+    upload_id: str,
+    size: int,
+    crc32c: int,
+    space: str,
+    attempts: int,
+    backoff: Backoff,
+) -> RemoteFile:
+    """The tries of :func:`complete_checked`, each ambiguous failure looked up first."""
     for attempt in range(attempts):
         try:
             return await api.complete_upload(upload_id, size, crc32c, space)
@@ -113,31 +148,3 @@ async def abort_checked(api: StateServerAPI, upload_id: str) -> AbortOutcome:
     if status == "completed":
         return "completed"
     return "unknown"
-
-
-async def complete_or_settle(
-    api: StateServerAPI, upload: Upload, size: int, crc32c: int, space: str
-) -> RemoteFile:
-    """:func:`complete_checked`; if no answer ever arrives, settle it by aborting the upload.
-
-    An abort the server refuses because the upload is completed means the commit went through:
-    the file (as far as the client knows it) is returned. Otherwise the error is raised; the
-    upload is then aborted or in an unknown state, which the caller's abort handles.
-    """
-    try:
-        return await complete_checked(api, upload.id, size, crc32c, space)
-    except Exception as exc:
-        if is_definitive(exc):
-            raise
-        with anyio.CancelScope(shield=True):
-            outcome = await abort_checked(api, upload.id)
-        if outcome != "completed":
-            raise
-    return RemoteFile(
-        space=space,
-        path=upload.path,
-        size=size,
-        crc32c=crc32c,
-        metadata={},
-        object_key=upload.object_key,
-    )

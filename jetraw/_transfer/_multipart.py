@@ -1,5 +1,9 @@
 """Large files: a multipart upload each, started or resumed, its parts sent, assembled, committed.
 
+This is the file strategy around :class:`~jetraw._transfer._multipart_upload.MultipartUpload`
+(the open upload: parts sent, assembled, committed): it adds the resume journal and reads each
+part from the local file. A failed job is settled by ``UploadContext.finish_failed``.
+
 A multipart upload is journaled as its parts finish, so a killed run is resumed by the next one.
 The journal is keyed by the file's path only; its identity (inode, size, mtime, ctime) and the
 CRC-32C of every resumed part, re-read from the local file, decide whether the stored parts are
@@ -17,12 +21,12 @@ import anyio.to_thread
 
 from jetraw._exceptions import JetrawError, StorageError
 from jetraw._storage import PartInfo
-from jetraw._transfer._commit import complete_checked
 from jetraw._transfer._config import part_count, plan_part_size
 from jetraw._transfer._context import UploadContext
 from jetraw._transfer._job import UploadJob, read_part, verify_parts, whole_crc
 from jetraw._transfer._journal import Journal, JournalStore, RunningJournal
-from jetraw._transfer._parts import assemble, object_size, open_multipart, send_part
+from jetraw._transfer._multipart_upload import MultipartUpload
+from jetraw._transfer._parts import object_size
 
 __all__ = ["Multipart"]
 
@@ -47,6 +51,18 @@ class Multipart:
             return
         if job.done:  # resumed an upload that had been committed
             return
+        assert job.upload is not None
+        assert job.storage_upload_id is not None
+        unit = MultipartUpload(
+            ctx.api,
+            ctx.storage,
+            job.upload,
+            job.storage_upload_id,
+            limiter=ctx.limiter,
+            attempts=ctx.config.attempts,
+            parts=job.parts,  # shared: the journal records what the unit stores
+            stored=job.stored,
+        )
         job.pending = 1  # the producer's hold, so the job cannot finish mid-dispatch
         for number in range(1, job.nparts + 1):
             if job.error is not None:
@@ -57,8 +73,8 @@ class Multipart:
             buffer = await ctx.pool.acquire(size)
             job.pending += 1
             ctx.outstanding += 1
-            work.start_soon(self._part, job, number, buffer, size)
-        await self._unit_done(job)
+            work.start_soon(self._part, job, unit, number, buffer, size)
+        await self._unit_done(job, unit)
 
     async def _start(self, job: UploadJob) -> None:
         ctx = self.ctx
@@ -89,9 +105,15 @@ class Multipart:
             metadata=opts.metadata,
             multipart=True,
         )
-        sid = job.storage_upload_id = await open_multipart(
-            ctx.api, ctx.storage, upload, job.part_size, ctx.config.attempts
+        opened = await MultipartUpload.open(
+            ctx.api,
+            ctx.storage,
+            upload,
+            job.part_size,
+            limiter=ctx.limiter,
+            attempts=ctx.config.attempts,
         )
+        sid = job.storage_upload_id = opened.storage_upload_id
         job.journal.record = Journal(
             upload_id=upload.id,
             storage_upload_id=sid,
@@ -186,7 +208,9 @@ class Multipart:
             logger.info("%s changed since its upload was journaled; restarting.", job.item.local)
         return ok
 
-    async def _part(self, job: UploadJob, number: int, buffer: mmap.mmap, size: int) -> None:
+    async def _part(
+        self, job: UploadJob, unit: MultipartUpload, number: int, buffer: mmap.mmap, size: int
+    ) -> None:
         ctx = self.ctx
         view = memoryview(buffer)[:size]
         try:
@@ -194,18 +218,7 @@ class Multipart:
                 async with ctx.limiter:
                     offset = (number - 1) * job.part_size
                     crc = await anyio.to_thread.run_sync(read_part, job, view, offset)
-                    assert job.upload is not None
-                    assert job.storage_upload_id is not None
-                    job.parts[number] = await send_part(
-                        ctx.storage,
-                        job.upload,
-                        job.storage_upload_id,
-                        number,
-                        view,
-                        crc32c=crc,
-                        attempts=ctx.config.attempts,
-                        on_bytes=ctx.progress.add_bytes,
-                    )
+                    await unit.send(number, view, crc32c=crc, on_bytes=ctx.progress.add_bytes)
                 job.sent += size
                 job.result.bytes_sent = job.sent
                 await job.save_journal()
@@ -215,15 +228,15 @@ class Multipart:
             view.release()
             ctx.pool.release(buffer, size)
             ctx.outstanding -= 1
-        await self._unit_done(job)
+        await self._unit_done(job, unit)
 
-    async def _unit_done(self, job: UploadJob) -> None:
+    async def _unit_done(self, job: UploadJob, unit: MultipartUpload) -> None:
         job.pending -= 1
         if job.pending > 0:
             return
         if job.error is None and len(job.parts) == job.nparts:
             try:
-                await self._finish(job)
+                await self._finish(job, unit)
                 return
             except Exception as exc:
                 job.fail(exc)
@@ -231,28 +244,16 @@ class Multipart:
             job.fail(StorageError(f"Parts of {job.item.local} are missing."))
         await self.ctx.finish_failed(job)
 
-    async def _finish(self, job: UploadJob) -> None:
+    async def _finish(self, job: UploadJob, unit: MultipartUpload) -> None:
         """Assemble the parts (unless a resumed run already did), then commit the upload."""
         ctx = self.ctx
-        assert job.upload is not None
-        assert job.storage_upload_id is not None
-        upload = job.upload
-        parts = [job.parts[n] for n in range(1, job.nparts + 1)]
-        job.crc = total = await anyio.to_thread.run_sync(whole_crc, job.parts, job.nparts)
-        if not job.stored:
+        job.crc = total = await unit.whole_crc(job.nparts)
+        if not unit.stored:
             # Every part journaled before the object is assembled: a run stopped between the
             # assembly and the commit resumes with only the commit left to do.
             await job.save_journal(force=True)
-            async with ctx.limiter:
-                await assemble(
-                    ctx.storage,
-                    upload.object_key,
-                    job.storage_upload_id,
-                    parts,
-                    crc32c=total,
-                    size=job.size,
-                    attempts=ctx.config.attempts,
-                )
+            await unit.assemble(job.size, job.nparts, total)
             job.stored = True
-        remote = await complete_checked(ctx.api, upload.id, job.size, total, ctx.space)
+        # A failure is settled by ``ctx.finish_failed`` (it also keeps or drops the journal).
+        remote = await unit.commit(job.size, total, ctx.space, settle=False)
         await ctx.succeeded(job, remote)

@@ -15,9 +15,11 @@ each run in a different task (the sync facade runs every call as its own task on
 a task group cannot span them. Every task is awaited (or cancelled and awaited) before the
 writer finishes.
 
-It is the journal-less variant of a multipart upload: its parts are opened, sent, assembled and
-aborted by :mod:`jetraw._transfer._parts`, and committed by :mod:`jetraw._transfer._commit`, the
-code file uploads use.
+The multipart upload itself is a :class:`~jetraw._transfer._multipart_upload.MultipartUpload`,
+the unit file uploads drive too (part sends, assembly, commit, abort); this module adds only the
+buffering of written bytes, the single PUT below the threshold, and a size known only at close.
+Its commit settles an ambiguous failure itself (``settle=True``): :meth:`StreamUpload.finish`
+must answer committed or failed.
 """
 
 from __future__ import annotations
@@ -32,18 +34,12 @@ import anyio.to_thread
 from jetraw._api import RemoteFile, StateServerAPI, Upload
 from jetraw._crc import crc32c
 from jetraw._exceptions import ConfigurationError, RemotePathExistsError, RemotePathNotFoundError
-from jetraw._storage import PartInfo, Storage
+from jetraw._storage import Storage
 from jetraw._transfer._budget import BufferPool, Scheduler
-from jetraw._transfer._commit import abort_checked, complete_or_settle
+from jetraw._transfer._commit import abort_checked, complete_checked
 from jetraw._transfer._config import MAX_PARTS, TransferConfig
-from jetraw._transfer._job import whole_crc
-from jetraw._transfer._parts import (
-    abort_storage_upload,
-    assemble,
-    delete_object,
-    open_multipart,
-    send_part,
-)
+from jetraw._transfer._multipart_upload import MultipartUpload
+from jetraw._transfer._parts import delete_object
 from jetraw._transfer._retry import with_retries
 
 __all__ = ["StreamUpload"]
@@ -107,10 +103,10 @@ class StreamUpload:
         self.pool = scheduler.pool
         self.limiter = scheduler.limiter
         self.size = 0
+        #: The single PUT's upload (below the threshold), until committed or aborted.
         self.upload: Upload | None = None
-        self.storage_upload_id: str | None = None
-        self.stored = False  # the object exists under upload.object_key
-        self.parts: dict[int, PartInfo] = {}
+        #: The multipart upload (once the head is full), until committed or aborted.
+        self.multipart: MultipartUpload | None = None
         self.garbage: list[str] = []
         self._next_part = 1
         self._buffer: _Lease | None = None
@@ -144,7 +140,7 @@ class StreamUpload:
             total, offset = len(view), 0
             while offset < total:
                 if self._buffer is None:
-                    size = self.part_size if self.upload is not None else self.head_size
+                    size = self.part_size if self.multipart is not None else self.head_size
                     memory = await self.pool.acquire(size)
                     self._buffer = _Lease(self.pool, memory, size)
                     self._raise_failure()
@@ -176,7 +172,7 @@ class StreamUpload:
                 f"A streamed write of more than {MAX_PARTS} parts of {self.part_size} bytes "
                 "(the S3 limit is 10,000 parts): open it with a larger TransferConfig.part_size."
             )
-        if self.upload is None:
+        if self.multipart is None:
             await self._start_multipart()
         self._buffer = None
         buffer.sealed = True
@@ -191,26 +187,30 @@ class StreamUpload:
             buffer.release()
 
     async def _start_multipart(self) -> None:
-        self.upload = upload = await self.api.create_upload(
+        upload = await self.api.create_upload(
             self.space, self.path, None, overwrite=self.overwrite, multipart=True
         )
-        self.storage_upload_id = await open_multipart(
-            self.api, self.storage, upload, self.part_size, self.attempts
-        )
+        try:
+            self.multipart = await MultipartUpload.open(
+                self.api,
+                self.storage,
+                upload,
+                self.part_size,
+                limiter=self.limiter,
+                attempts=self.attempts,
+            )
+        except BaseException:
+            self.upload = upload  # no storage upload to drop: abort() settles the server's
+            raise
 
     async def _send(self, number: int, buffer: _Lease, start: int, length: int) -> None:
         view = memoryview(buffer.memory)[start : start + length]
         try:
             if self._error is not None:
                 return
-            assert self.upload is not None
-            assert self.storage_upload_id is not None
-            upload, sid = self.upload, self.storage_upload_id
+            assert self.multipart is not None
             async with self.limiter:
-                crc = await anyio.to_thread.run_sync(crc32c, view)  # off the event loop
-                self.parts[number] = await send_part(
-                    self.storage, upload, sid, number, view, crc32c=crc, attempts=self.attempts
-                )
+                await self.multipart.send(number, view)  # its CRC-32C off the event loop
         except Exception as exc:
             if self._error is None:
                 self._error = exc
@@ -226,7 +226,7 @@ class StreamUpload:
         On any failure the caller must :meth:`abort`.
         """
         self._raise_failure()
-        if self.upload is None and not self.config.is_multipart(self.size):
+        if self.multipart is None and not self.config.is_multipart(self.size):
             remote = await self._put_whole()
         else:
             if self._buffer is not None and self._buffer.fill > 0:
@@ -255,34 +255,23 @@ class StreamUpload:
                     self.attempts,
                     lambda: self.storage.put_object(upload.object_key, view, crc32c=crc),
                 )
-            self.stored = True
         finally:
             view.release()
             if buffer is not None:
                 buffer.release()
-        return await self._commit(crc)
+        remote = await complete_checked(
+            self.api, upload.id, self.size, crc, self.space, settle=upload
+        )
+        self.upload = None  # committed: nothing to abort any more
+        self.garbage = list(remote.garbage)
+        return remote
 
     async def _complete_multipart(self) -> RemoteFile:
-        assert self.upload is not None
-        assert self.storage_upload_id is not None
-        key, sid = self.upload.object_key, self.storage_upload_id
+        assert self.multipart is not None
         count = self._next_part - 1
-        parts = [self.parts[n] for n in range(1, count + 1)]
-        total = await anyio.to_thread.run_sync(whole_crc, self.parts, count)
-        async with self.limiter:
-            await assemble(
-                self.storage, key, sid, parts, crc32c=total, size=self.size, attempts=self.attempts
-            )
-        self.stored = True
-        return await self._commit(total)
-
-    async def _commit(self, crc: int) -> RemoteFile:
-        assert self.upload is not None
-        remote = await complete_or_settle(self.api, self.upload, self.size, crc, self.space)
+        remote = await self.multipart.finish(self.size, count, self.space, settle=True)
+        self.multipart = None  # committed: nothing to abort any more
         self.garbage = list(remote.garbage)
-        self.upload = None  # committed: nothing to abort any more
-        self.stored = False
-        self.storage_upload_id = None
         return remote
 
     async def abort(self) -> None:
@@ -296,13 +285,12 @@ class StreamUpload:
             if self._buffer is not None:
                 self._buffer.release()
                 self._buffer = None
-            upload, sid = self.upload, self.storage_upload_id
-            self.upload = self.storage_upload_id = None
-            if upload is not None and sid is not None:
-                await abort_storage_upload(self.storage, upload.object_key, sid, self.attempts)
+            multipart, self.multipart = self.multipart, None
+            if multipart is not None:
+                await multipart.abort()
+            upload, self.upload = self.upload, None
             # Only an abort the server confirms frees the object: after a lost complete answer
             # the file may be committed, and its bytes must stay.
             if upload is not None and await abort_checked(self.api, upload.id) == "aborted":
                 await delete_object(self.storage, upload.object_key)
-            self.stored = False
             self.pool.clear()
