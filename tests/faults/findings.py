@@ -54,8 +54,6 @@ for _op in ("put", "part", "get", "commit"):
     FINDINGS[(_op, "stall", "persistent")] = (
         F1 + " (not run: the transient cell's first attempt already hangs)"
     )
-    FINDINGS[(_op, "tls_refused", "transient")] = F2
-    FINDINGS[(_op, "tls_refused", "persistent")] = F2
 for _fault in (
     "reset_before_body",
     "reset_during_body",

@@ -42,7 +42,7 @@ async def _faulty_put(
     space = make_space(platform)
     src = tmp_path / "f.bin"
     src.write_bytes(os.urandom(1000))
-    config = TransferConfig(retries=3)
+    config = TransferConfig(attempts=3)
     async with AsyncClient(platform.api_key, server=platform.url, timeout=1.0) as client:
         await client.upload(src, f"/{space.name}/warm.bin", config=config)  # a kept-alive pool
         rule = Rule(fault, "PUT", r"/objects/[0-9a-f]+$", times=times)
@@ -85,7 +85,7 @@ async def test_storage_requests_per_request_are_at_most_retries(
     )
     assert isinstance(error, UploadError)
     assert isinstance(error.result.failed[0].error, StorageConnectionError)
-    assert rule.fired <= 3, f"{rule.fired} PUTs for TransferConfig(retries=3)"
+    assert rule.fired <= 3, f"{rule.fired} PUTs for TransferConfig(attempts=3)"
 
 
 async def test_proxy_is_transparent(
@@ -115,3 +115,39 @@ async def test_proxy_is_transparent(
 async def _stat(platform: LocalPlatform, space: S3Space, name: str) -> object:
     async with AsyncClient(platform.api_key, server=platform.url) as c:
         return await c.stat(f"/{space.name}/{name}")
+
+
+def test_tls_errors_are_connection_errors_and_cert_failures_are_not_retried() -> None:
+    """Finding 2: a refused handshake is a retryable StorageConnectionError naming TLS; a
+    certificate that does not verify (wrong CA) is not retried and says so."""
+    import ssl
+
+    import botocore.exceptions
+
+    from jetraw._storage._s3 import translate_error
+
+    refused = botocore.exceptions.SSLError(
+        endpoint_url="https://s3.example", error=ssl.SSLError(1, "[SSL] record layer failure")
+    )
+    error = translate_error(refused, "writing 'k'")
+    assert isinstance(error, StorageConnectionError)
+    assert error.retryable
+    assert "TLS" in str(error)
+    wrong_ca = botocore.exceptions.SSLError(
+        endpoint_url="https://s3.example",
+        error=ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] unable to get"),
+    )
+    error = translate_error(wrong_ca, "writing 'k'")
+    assert isinstance(error, StorageConnectionError)
+    assert not error.retryable
+    assert "certificate" in str(error)
+    assert "Not retried" in str(error)
+    for exc in (
+        botocore.exceptions.EndpointConnectionError(endpoint_url="https://s3.example"),
+        botocore.exceptions.ConnectionClosedError(endpoint_url="https://s3.example"),
+        botocore.exceptions.ReadTimeoutError(endpoint_url="https://s3.example"),
+        botocore.exceptions.ConnectTimeoutError(endpoint_url="https://s3.example"),
+    ):
+        error = translate_error(exc, "reading 'k'")
+        assert isinstance(error, StorageConnectionError), exc
+        assert error.retryable, exc

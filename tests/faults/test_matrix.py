@@ -62,7 +62,7 @@ TIMEOUT = 1.0
 RETRIES = 1
 #: Storage attempts per request; parts of 5 MiB, files of 6 MiB go in two parts.
 CONFIG = TransferConfig(
-    multipart_threshold=5 * MiB, part_size=5 * MiB, retries=3, max_concurrency=4
+    multipart_threshold=5 * MiB, part_size=5 * MiB, attempts=3, max_concurrency=4
 )
 BIG = 6 * MiB
 SMALL = 64 * 1024
@@ -158,11 +158,11 @@ def max_requests(op: str) -> int:
     # aiohttp re-sends an idempotent request (GET, PUT) once when a kept-alive connection drops
     # under it, inside one of our attempts: storage requests may go twice per attempt.
     if op == "put":
-        return 2 * CONFIG.retries
+        return 2 * CONFIG.attempts
     if op == "commit":
-        return CONFIG.retries  # a POST: never re-sent by aiohttp
+        return CONFIG.attempts  # a POST: never re-sent by aiohttp
     if op in ("part", "get"):
-        return 2 * 2 * CONFIG.retries  # two parts / ranges
+        return 2 * 2 * CONFIG.attempts  # two parts / ranges
     if op == "complete":
         # One batch-complete (http retries), then per file complete_checked: 4 tries, each with
         # the http retries.
@@ -184,7 +184,7 @@ def bound(op: str, fault: str) -> float:
         return 2.0 + 2 * TIMEOUT
     if op in S3_OPS:
         # Storage has no timeout setting (finding 1): we hold it to the client's, per attempt.
-        per = CONFIG.retries * (attempt + 0.8) + (CONFIG.retries - 1) * float(RETRY_AFTER)
+        per = CONFIG.attempts * (attempt + 0.8) + (CONFIG.attempts - 1) * float(RETRY_AFTER)
         return 4.0 + per * (2 if op == "commit" else 1)
     http = RETRIES + 1
     per = http * attempt + 0.75 + RETRIES * float(RETRY_AFTER)
