@@ -91,6 +91,7 @@ class SinglePut:
                     lambda: ctx.storage.put_object(
                         key, view, crc32c=crc, on_bytes=ctx.progress.add_bytes
                     ),
+                    what=f"writing {key}",
                 )
             job.crc, job.stored = crc, True
             job.sent = job.result.bytes_sent = size

@@ -56,7 +56,6 @@ async def _faulty_put(
     return space, rule, error
 
 
-@pytest.mark.xfail(strict=True, reason=F5)
 async def test_storage_retries_are_logged(
     jetraw_platform: LocalPlatform,
     make_space: Callable[..., S3Space],
@@ -74,6 +73,14 @@ async def test_storage_retries_are_logged(
         if r.name.startswith("jetraw") and "retr" in r.getMessage().lower()
     ]
     assert retries, "... that left no log record"
+    record = retries[0]
+    assert record.name == "jetraw.transfer"
+    assert record.levelno == logging.INFO
+    message = record.getMessage()
+    assert "attempt 1/3" in message
+    assert "StorageError" in message
+    assert "retry in" in message
+    assert "http" not in message.lower()  # no URL (a presigned one is a credential)
 
 
 @pytest.mark.xfail(strict=True, reason=F6)
