@@ -40,7 +40,11 @@ class TransferConfig:
         max_bytes_in_flight: Part buffers held at once, over all files (the memory budget). A
             part larger than this still goes, alone.
         attempts: Tries of one storage request, the first included, on throttling, 5xx and
-            connection errors (so ``attempts=1`` never retries).
+            connection errors (so ``attempts=1`` never retries). botocore's own retries are
+            off, but aiohttp (under it) re-sends an idempotent request (a PUT of a file or a
+            part, a GET, a HEAD) once when a kept-alive connection drops under it, and that
+            cannot be switched off: such a request goes at most ``2 * attempts`` times; a POST
+            (starting or completing a multipart upload) at most ``attempts`` times.
         retries: Deprecated: the old name of ``attempts`` (it counted the first try too, unlike
             ``AsyncClient(retries=)``, which counts only the extra ones).
         batch_size: Files per batch call to the state server (create and complete).
