@@ -236,6 +236,8 @@ class S3Storage:
         verify: bool | str = True,
         aws_profile: str | None = None,
         max_pool_connections: int = 10,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 30.0,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
@@ -245,6 +247,8 @@ class S3Storage:
         self.verify = verify
         self.aws_profile = aws_profile
         self.max_pool_connections = max(10, max_pool_connections)
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
         self._client: Any = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._lock = anyio.Lock()
@@ -282,8 +286,9 @@ class S3Storage:
                 max_pool_connections=self.max_pool_connections,
                 s3={"addressing_style": self.addressing_style, "payload_signing_enabled": False},
                 retries={"total_max_attempts": 1, "mode": "standard"},
-                connect_timeout=20,
-                read_timeout=120,
+                # A stalled connection fails the attempt (StorageConnectionError, retried).
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
             )
             stack = contextlib.AsyncExitStack()
             try:

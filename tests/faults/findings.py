@@ -8,19 +8,6 @@ from __future__ import annotations
 
 __all__ = ["FINDINGS", "NOT_RUN", "finding"]
 
-F1 = (
-    "finding 1: a stalled storage connection hangs. S3Storage hard-codes aiobotocore "
-    "read_timeout=120 s / connect_timeout=20 s and neither AsyncClient(timeout=) nor "
-    "TransferConfig sets them, so one stalled request blocks for 120 s per attempt "
-    "(x TransferConfig.retries), far past the client's configured timeout"
-)
-F2 = (
-    "finding 2: a refused TLS handshake with storage is not retried and is reported as a plain "
-    "StorageError ('SSL validation failed ...'), not StorageConnectionError: botocore's "
-    "SSLError (a botocore ConnectionError, not the builtin) is missing from "
-    "_storage/_s3.py _CONNECTION_ERRORS; the state server's client retries the same fault "
-    "(httpx ConnectError counts as not sent) and calls it ServerConnectionError"
-)
 F3 = (
     "finding 3: one transient fault on a token refresh fails the caller's request: the grant "
     "is sent with idempotent=False, so a connection reset, a read timeout or a 500 is not "
@@ -44,16 +31,9 @@ F7 = (
 )
 
 #: Cells whose finding is proved by a sibling cell and that would only repeat its wait.
-NOT_RUN: set[tuple[str, str, str]] = {
-    (op, "stall", "persistent") for op in ("put", "part", "get", "commit")
-}
+NOT_RUN: set[tuple[str, str, str]] = set()
 
 FINDINGS: dict[tuple[str, str, str], str] = {}
-for _op in ("put", "part", "get", "commit"):
-    FINDINGS[(_op, "stall", "transient")] = F1
-    FINDINGS[(_op, "stall", "persistent")] = (
-        F1 + " (not run: the transient cell's first attempt already hangs)"
-    )
 for _fault in (
     "reset_before_body",
     "reset_during_body",

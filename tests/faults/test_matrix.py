@@ -60,9 +60,15 @@ MiB = 1 << 20
 #: The client's state-server timeout (s) and retries: short, so stalls are found quickly.
 TIMEOUT = 1.0
 RETRIES = 1
-#: Storage attempts per request; parts of 5 MiB, files of 6 MiB go in two parts.
+#: Storage attempts per request and its timeouts (the client's); parts of 5 MiB, files of
+#: 6 MiB go in two parts.
 CONFIG = TransferConfig(
-    multipart_threshold=5 * MiB, part_size=5 * MiB, attempts=3, max_concurrency=4
+    multipart_threshold=5 * MiB,
+    part_size=5 * MiB,
+    attempts=3,
+    max_concurrency=4,
+    connect_timeout=TIMEOUT,
+    read_timeout=TIMEOUT,
 )
 BIG = 6 * MiB
 SMALL = 64 * 1024
@@ -174,16 +180,19 @@ def max_requests(op: str) -> int:
     return 64  # device: one poll per interval until the login times out
 
 
-def bound(op: str, fault: str) -> float:
+def bound(op: str, fault: str, variant: str = "transient") -> float:
     """Seconds the call may take: every attempt may use ~2 timeouts (connect + read), plus the
     backoff caps and Retry-After waits, plus the operation's own work."""
     attempt = 2 * TIMEOUT
+    if op in S3_OPS and fault == "stall" and variant == "transient":
+        # The stalled attempt is given up after TransferConfig.read_timeout, the retry succeeds.
+        return 2.0 + 2 * CONFIG.read_timeout
     if op in S3_OPS and fault == "stall":
-        # Were the client's timeout applied to storage, the stalled attempt would be given up
-        # after it and the retry succeed at once.
-        return 2.0 + 2 * TIMEOUT
+        # Every attempt is given up after read_timeout (plus the backoff, < 0.8 s each).
+        per = CONFIG.attempts * (CONFIG.read_timeout + 0.8)
+        return 4.0 + per * (2 if op == "commit" else 1)
     if op in S3_OPS:
-        # Storage has no timeout setting (finding 1): we hold it to the client's, per attempt.
+        # Per attempt: TransferConfig.connect_timeout + read_timeout (the client's timeout).
         per = CONFIG.attempts * (attempt + 0.8) + (CONFIG.attempts - 1) * float(RETRY_AFTER)
         return 4.0 + per * (2 if op == "commit" else 1)
     http = RETRIES + 1
@@ -389,7 +398,7 @@ async def test_cell(
 
     error: BaseException | None = None
     value: Any = None
-    limit = bound(op, fault)
+    limit = bound(op, fault, variant)
     started = time.monotonic()
     try:
         async with anyio.create_task_group() as tg:
