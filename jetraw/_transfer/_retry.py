@@ -42,13 +42,14 @@ async def with_retries(
             if attempt >= attempts or not is_retryable(exc):
                 raise
             delay = backoff.delay(attempt)
+            code = getattr(exc, "code", None)
             logger.info(
                 "%s failed on attempt %d/%d (%s%s); retry in %.2fs",
                 what,
                 attempt,
                 attempts,
                 type(exc).__name__,
-                f" {exc.code}" if getattr(exc, "code", None) else "",
+                f" {code}" if code else "",
                 delay,
             )
         await anyio.sleep(delay)
