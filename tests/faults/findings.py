@@ -8,14 +8,6 @@ from __future__ import annotations
 
 __all__ = ["FINDINGS", "NOT_RUN", "finding"]
 
-F3 = (
-    "finding 3: one transient fault on a token refresh fails the caller's request: the grant "
-    "is sent with idempotent=False, so a connection reset, a read timeout or a 500 is not "
-    "retried (only 429/503 and errors before sending are), although the refresh grant of an "
-    "API key is repeatable and jetraw/_auth/_oauth.py says the server's grace period makes a "
-    "repeat harmless; every call made when the access token is due fails with "
-    "ServerConnectionError/APIError"
-)
 F4 = (
     "finding 4: one transient fault on a device-login poll aborts the whole login "
     "(ServerConnectionError/APIError from authorize): polls go with idempotent=False, so a "
@@ -43,7 +35,6 @@ for _fault in (
     "truncated",
     "stall",
 ):
-    FINDINGS[("refresh", _fault, "transient")] = F3
     FINDINGS[("device", _fault, "transient")] = F4
 FINDINGS[("complete", "stall", "persistent")] = F7
 
