@@ -8,14 +8,6 @@ from __future__ import annotations
 
 __all__ = ["FINDINGS", "NOT_RUN", "finding"]
 
-F7 = (
-    "finding 7: a stalled complete endpoint costs files x 4 x (retries + 1) timeouts: "
-    "complete_checked's own 4 attempts (not configurable) wrap StateServerHTTP's retries + 1 "
-    "attempts, and after a failed batch-complete every file is completed alone, one after "
-    "another; with 2 files, timeout=1 and retries=1 the upload takes ~21 s (18 requests), "
-    "with the defaults (timeout=30, retries=3) ~8 min per file"
-)
-
 F4 = (
     "finding 4 (rest, server side): a device-login poll whose answer is lost after the server "
     "processed it fails the login when that poll was the approving one: the server marks the "
@@ -31,7 +23,6 @@ NOT_RUN: set[tuple[str, str, str]] = set()
 FINDINGS: dict[tuple[str, str, str], str] = {}
 for _fault in ("reset_after_body", "reset_during_response", "truncated"):
     FINDINGS[("device", _fault, "transient")] = F4
-FINDINGS[("complete", "stall", "persistent")] = F7
 
 
 def finding(op: str, fault: str, variant: str) -> str | None:

@@ -170,9 +170,10 @@ def max_requests(op: str) -> int:
     if op in ("part", "get"):
         return 2 * 2 * CONFIG.attempts  # two parts / ranges
     if op == "complete":
-        # One batch-complete (http retries), then per file complete_checked: 4 tries, each with
-        # the http retries.
-        return http + 2 * 4 * http
+        # One batch-complete, then one file alone (each with the http retries); once that one
+        # fails without an answer too, the other files are not tried (their abort settles them).
+        # A file found committed by its lookup costs one more complete, to fetch it.
+        return 2 * http + 2
     if op == "list":
         return http
     if op == "refresh":
@@ -199,10 +200,10 @@ def bound(op: str, fault: str, variant: str = "transient") -> float:
     per = http * attempt + 0.75 + RETRIES * float(RETRY_AFTER)
     if op == "complete" and fault == "stall":
         # What the caller can expect from the documented per-request budget: the batch-complete
-        # and one more round, each within (retries + 1) timeouts (finding 7: far more).
+        # and one more round, each within (retries + 1) timeouts.
         return 4.0 + 2 * (http * TIMEOUT + 0.75)
     if op == "complete":
-        return 4.0 + per * (1 + 2 * 4)
+        return 4.0 + per * 3
     if op == "device":
         return 8.0 + 3 * per
     return 3.0 + 2 * per
