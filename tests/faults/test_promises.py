@@ -21,7 +21,7 @@ pytestmark = pytest.mark.anyio
 
 MiB = 1 << 20
 SERIAL = TransferConfig(
-    multipart_threshold=5 * MiB, part_size=5 * MiB, max_concurrency=1, retries=2
+    multipart_threshold=5 * MiB, part_size=5 * MiB, max_concurrency=1, attempts=2
 )
 
 
