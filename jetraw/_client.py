@@ -445,6 +445,7 @@ class AsyncClient:
             InvalidPathError: ``dest`` is malformed or escapes its space.
             SpaceNotFoundError: The space does not exist.
             StorageCredentialsError: No usable storage credentials (nothing was sent).
+            ServerConnectionError: The state server is unreachable before any file is tried.
         """
         return await self._transfers.upload(
             src,

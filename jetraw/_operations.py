@@ -52,6 +52,7 @@ async def upload(
 
     Raises:
         UploadError: Some files failed; ``error.result`` has every file's outcome.
+        ServerConnectionError: The state server is unreachable before any file is tried.
     """
     if client is None:
         client = get_default_client()

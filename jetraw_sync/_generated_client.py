@@ -400,6 +400,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
             InvalidPathError: ``dest`` is malformed or escapes its space.
             SpaceNotFoundError: The space does not exist.
             StorageCredentialsError: No usable storage credentials (nothing was sent).
+            ServerConnectionError: The state server is unreachable before any file is tried.
         """
         return _runtime.run(
             self._io().upload,

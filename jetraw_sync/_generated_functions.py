@@ -97,6 +97,7 @@ def upload(
 
     Raises:
         UploadError: Some files failed; ``error.result`` has every file's outcome.
+        ServerConnectionError: The state server is unreachable before any file is tried.
     """
     client = client if client is not None else get_default_client()
     return _runtime.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,9 +12,11 @@ import anyio
 import jetraw._exceptions as exc
 from jetraw._auth._browser import Opener, default_notify
 from jetraw._auth._oauth import CLIENT_ID, DEVICE_PATH, TOKEN_PATH, TokenSet
-from jetraw._http import StateServerHTTP, error_from_response
+from jetraw._http import StateServerHTTP, error_from_response, parse_retry_after
 
 __all__ = ["DEVICE_GRANT", "device_login"]
+
+logger = logging.getLogger("jetraw.auth")
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -95,9 +98,44 @@ async def _poll(
     sleep: Callable[[float], Awaitable[None]],
 ) -> TokenSet:
     form = {"grant_type": DEVICE_GRANT, "device_code": device_code, "client_id": CLIENT_ID}
+    # A poll is idempotent while the code is pending: a transient failure (connection error,
+    # timeout, 5xx, 429) costs one poll, not the login. The failures in a row are bounded by the
+    # client's attempts (AsyncClient(retries=) + 1), the whole flow by its deadline; the retry
+    # waits the poll interval (an earlier one would only earn a slow_down).
+    failures = 0
+    wait: float | None = None  # a longer wait than the interval (Retry-After)
     while True:
-        await sleep(interval)
-        response = await http.send("POST", TOKEN_PATH, data=form, idempotent=False)
+        await sleep(interval if wait is None else wait)
+        wait = None
+        try:
+            response = await http.send("POST", TOKEN_PATH, data=form, idempotent=False)
+        except exc.ServerConnectionError as failure:
+            failures += 1
+            if failures >= http.retry.attempts:
+                raise
+            logger.info(
+                "device login poll failed (%s); retry %d/%d in %.2fs",
+                type(failure).__name__,
+                failures,
+                http.retry.attempts - 1,
+                interval,
+            )
+            continue
+        if response.status_code == 429 or response.status_code >= 500:
+            failures += 1
+            if failures >= http.retry.attempts:
+                raise error_from_response(response, server=http.server)
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            wait = max(interval, http.retry.delay(failures, retry_after))
+            logger.info(
+                "device login poll answered %d; retry %d/%d in %.2fs",
+                response.status_code,
+                failures,
+                http.retry.attempts - 1,
+                wait,
+            )
+            continue
+        after_failure, failures = failures > 0, 0
         if response.status_code == 200:
             return TokenSet.from_json(response.json())
         error = str(_json(response).get("error") or "")
@@ -108,6 +146,13 @@ async def _poll(
             continue
         if error == "access_denied":
             raise exc.LoginError("The device login was denied in the browser.")
+        if error == "invalid_grant" and after_failure:
+            # The server uses a device code once: the failed poll was the approval, and its
+            # answer (the tokens) was lost. Nothing to retry.
+            raise exc.LoginError(
+                "The device login was approved, but the server's answer was lost on the way "
+                "(a connection failure) and a device code is used only once; log in again."
+            )
         if error in ("expired_token", "invalid_grant"):
             raise exc.LoginError("The device code expired before it was approved; log in again.")
         raise error_from_response(response, server=http.server)

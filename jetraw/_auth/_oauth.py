@@ -78,9 +78,22 @@ def pkce_pair() -> tuple[str, str]:
 
 
 async def request_token(
-    http: StateServerHTTP, form: Mapping[str, str], *, organisation: str | None = None
+    http: StateServerHTTP,
+    form: Mapping[str, str],
+    *,
+    organisation: str | None = None,
+    repeatable: bool = False,
 ) -> TokenSet:
     """POST the token endpoint and translate its errors.
+
+    Args:
+        http: The state server.
+        form: The grant.
+        organisation: The organisation to log in to.
+        repeatable: The grant may be sent again after a lost answer (a refresh grant): it is
+            then retried, within the client's retries, on connection errors, timeouts and 5xx
+            too. Other grants are retried only when they surely were not processed (an error
+            before sending, 429, 503): a repeated authorization code counts as a replay.
 
     Raises:
         InvalidGrant: The grant was rejected (the caller decides what that means).
@@ -90,9 +103,11 @@ async def request_token(
     body = {"client_id": CLIENT_ID, **form}
     if organisation:
         body["organisation"] = organisation
-    # A token grant is not idempotent for rotating refresh tokens, but the server's grace period
-    # makes a repeat after a lost answer harmless; connection failures before sending are retried.
-    response = await http.send("POST", TOKEN_PATH, data=body, idempotent=False)
+    # A refresh grant is repeatable: an API key does not rotate, and within its grace period
+    # (30 s) the server answers a repeated rotating refresh token with the same successor. An
+    # authorization code is not: the server takes a second exchange for a replay (RFC 6749
+    # §4.1.2) and revokes the login.
+    response = await http.send("POST", TOKEN_PATH, data=body, idempotent=repeatable)
     if response.status_code == 200:
         try:
             return TokenSet.from_json(response.json())

@@ -286,6 +286,7 @@ class TokenManager:
             self._http,
             {"grant_type": "refresh_token", "refresh_token": self._refresh_token},
             organisation=self.organisation,
+            repeatable=True,  # see request_token: the grace period makes a repeat harmless
         )
 
     def _rejected(self, request_id: str | None) -> exc.AuthenticationError:

@@ -28,6 +28,8 @@ def open_storage(
     verify: bool | str = True,
     aws_profile: str | None = None,
     max_pool_connections: int = 10,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 30.0,
 ) -> Storage:
     """Build the backend for a space's storage descriptor (no I/O happens here)."""
     kind = descriptor.get("type")
@@ -43,5 +45,7 @@ def open_storage(
             verify=verify,
             aws_profile=aws_profile,
             max_pool_connections=max_pool_connections,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
         )
     raise ConfigurationError(f"Unsupported storage type {kind!r} in the space descriptor.")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import ssl
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -58,13 +59,19 @@ _TRANSIENT_CODES = {
     "500",
 }
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    # botocore's ConnectionError (not the builtin) covers SSLError, EndpointConnectionError,
+    # ConnectTimeoutError and ProxyConnectionError.
+    botocore.exceptions.ConnectionError,
     botocore.exceptions.EndpointConnectionError,
     botocore.exceptions.ConnectionClosedError,
     botocore.exceptions.ConnectTimeoutError,
     botocore.exceptions.ReadTimeoutError,
     botocore.exceptions.HTTPClientError,
     aiohttp.ClientConnectionError,
+    aiohttp.ClientConnectorError,
+    aiohttp.ServerDisconnectedError,
     aiohttp.ClientPayloadError,
+    ssl.SSLError,
     asyncio.TimeoutError,
     ConnectionError,
 )
@@ -102,11 +109,59 @@ def translate_error(exc: BaseException, what: str) -> JetrawError:
         if code in _TRANSIENT_CODES or (isinstance(status, int) and status >= 500):
             return StorageError(message + ".", retryable=True, **kw)
         return StorageError(message + ".", **kw)
+    if _cert_verify_failed(exc):
+        # A wrong CA or a bad certificate: retrying cannot help, and must not be tried.
+        return StorageConnectionError(
+            f"Storage's TLS certificate could not be verified while {what}: pass verify= a CA "
+            "bundle that signs it (or set AWS_CA_BUNDLE). Not retried.",
+            retryable=False,
+        )
+    if _is_tls(exc):
+        return StorageConnectionError(
+            f"The TLS handshake with storage failed while {what} ({type(exc).__name__}).",
+            retryable=True,
+        )
     if isinstance(exc, _CONNECTION_ERRORS):
         return StorageConnectionError(
             f"Lost the connection to storage while {what}: {exc}.", retryable=True
         )
     return StorageError(f"Storage error while {what}: {type(exc).__name__}: {exc}.")
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The error, what it wraps (botocore keeps the original in ``kwargs["error"]``) and its
+    causes, without looping."""
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or any(item is f for f in found) or len(found) > 16:
+            continue
+        found.append(item)
+        kwargs = getattr(item, "kwargs", None)
+        inner = kwargs.get("error") if isinstance(kwargs, dict) else None
+        todo.extend([item.__cause__, item.__context__])
+        if isinstance(inner, BaseException):
+            todo.append(inner)
+        os_error = getattr(item, "os_error", None)  # aiohttp's ClientConnectorError
+        if isinstance(os_error, BaseException):
+            todo.append(os_error)
+    return found
+
+
+def _cert_verify_failed(exc: BaseException) -> bool:
+    return any(
+        isinstance(e, ssl.SSLCertVerificationError | aiohttp.ClientConnectorCertificateError)
+        or "CERTIFICATE_VERIFY_FAILED" in str(e)
+        for e in _causes(exc)
+    )
+
+
+def _is_tls(exc: BaseException) -> bool:
+    return any(
+        isinstance(e, ssl.SSLError | botocore.exceptions.SSLError | aiohttp.ClientSSLError)
+        for e in _causes(exc)
+    )
 
 
 class _PartBody(io.RawIOBase):
@@ -181,6 +236,8 @@ class S3Storage:
         verify: bool | str = True,
         aws_profile: str | None = None,
         max_pool_connections: int = 10,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 30.0,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
@@ -190,6 +247,8 @@ class S3Storage:
         self.verify = verify
         self.aws_profile = aws_profile
         self.max_pool_connections = max(10, max_pool_connections)
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
         self._client: Any = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._lock = anyio.Lock()
@@ -227,8 +286,9 @@ class S3Storage:
                 max_pool_connections=self.max_pool_connections,
                 s3={"addressing_style": self.addressing_style, "payload_signing_enabled": False},
                 retries={"total_max_attempts": 1, "mode": "standard"},
-                connect_timeout=20,
-                read_timeout=120,
+                # A stalled connection fails the attempt (StorageConnectionError, retried).
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
             )
             stack = contextlib.AsyncExitStack()
             try:

@@ -2,8 +2,12 @@
 
 A complete whose answer is lost (connection reset, timeout, a 5xx from a proxy) may or may not
 have made the file visible. Deleting the stored object then could destroy a committed file, so an
-ambiguous complete is looked up (``GET /uploads/{id}``) before it is retried, and an upload's
-bytes are deleted only once the server has confirmed its abort.
+ambiguous complete is looked up (``GET /uploads/{id}``), and an upload's bytes are deleted only
+once the server has confirmed its abort.
+
+One layer owns the retries of a call: the state server's client retries the complete (it is
+idempotent) ``AsyncClient(retries=) + 1`` times; nothing here repeats that budget, so a stalled
+complete endpoint costs one round of timeouts per phase, not a product of nested retries.
 """
 
 from __future__ import annotations
@@ -67,15 +71,15 @@ async def complete_checked(
     crc32c: int,
     space: str,
     *,
-    attempts: int = 4,
     backoff: Backoff = COMMIT_BACKOFF,
     settle: Upload | None = None,
 ) -> RemoteFile:
-    """Complete an upload; an ambiguous failure is looked up before the complete is retried.
+    """Complete an upload; an ambiguous failure is looked up, not blindly repeated.
 
-    Completing is idempotent: after a lost answer a second complete of a committed upload
-    returns its file, and one of a still pending upload commits it. An upload found aborted (or
-    expired) ends the retries with the error.
+    The complete itself is retried by the state server's client (it is idempotent: after a
+    lost answer a second complete of a committed upload returns its file). If it still fails
+    ambiguously, one status lookup decides: committed, the file is fetched with one more
+    complete; anything else (pending, aborted, unknown) raises the error.
 
     Args:
         settle: The upload (``upload_id``'s) to settle here if no answer ever arrives: it is
@@ -84,11 +88,11 @@ async def complete_checked(
             it the caller settles a failure (``UploadContext.finish_failed`` does, for files).
 
     Raises:
-        JetrawError: A definitive refusal, or the last ambiguous error once ``attempts`` are
-            spent (the upload may then be committed or not: the caller must not delete it).
+        JetrawError: A definitive refusal, or the ambiguous error (the upload may then be
+            committed or not: the caller must not delete its bytes before aborting it).
     """
     try:
-        return await _complete_retried(api, upload_id, size, crc32c, space, attempts, backoff)
+        return await _complete_looked_up(api, upload_id, size, crc32c, space, backoff)
     except Exception as exc:
         if settle is None or is_definitive(exc):
             raise
@@ -106,29 +110,26 @@ async def complete_checked(
     )
 
 
-async def _complete_retried(
+async def _complete_looked_up(
     api: StateServerAPI,
     upload_id: str,
     size: int,
     crc32c: int,
     space: str,
-    attempts: int,
     backoff: Backoff,
 ) -> RemoteFile:
-    """The tries of :func:`complete_checked`, each ambiguous failure looked up first."""
-    for attempt in range(attempts):
-        try:
-            return await api.complete_upload(upload_id, size, crc32c, space)
-        except Exception as exc:
-            if is_definitive(exc) or attempt + 1 >= attempts:
-                raise
-            status = await upload_status(api, upload_id)
-            if status in ("aborted", "gone"):
-                raise
-            if status == "completed":
-                continue  # committed: the retried complete just fetches its file
-        await anyio.sleep(backoff.delay(attempt + 1))
-    raise AssertionError("unreachable")  # pragma: no cover
+    """One complete (the state server's client retries it); an ambiguous failure looked up once."""
+    try:
+        return await api.complete_upload(upload_id, size, crc32c, space)
+    except Exception as exc:
+        if is_definitive(exc):
+            raise
+        status = await upload_status(api, upload_id)
+        if status != "completed":
+            raise
+    # Committed though its answer was lost: the complete of a completed upload returns its file.
+    await anyio.sleep(backoff.delay(1))
+    return await api.complete_upload(upload_id, size, crc32c, space)
 
 
 async def abort_checked(api: StateServerAPI, upload_id: str) -> AbortOutcome:

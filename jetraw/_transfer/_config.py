@@ -40,9 +40,19 @@ class TransferConfig:
         max_bytes_in_flight: Part buffers held at once, over all files (the memory budget). A
             part larger than this still goes, alone.
         attempts: Tries of one storage request, the first included, on throttling, 5xx and
-            connection errors (so ``attempts=1`` never retries).
+            connection errors (so ``attempts=1`` never retries). botocore's own retries are
+            off, but aiohttp (under it) re-sends an idempotent request (a PUT of a file or a
+            part, a GET, a HEAD) once when a kept-alive connection drops under it, and that
+            cannot be switched off: such a request goes at most ``2 * attempts`` times; a POST
+            (starting or completing a multipart upload) at most ``attempts`` times.
         retries: Deprecated: the old name of ``attempts`` (it counted the first try too, unlike
             ``AsyncClient(retries=)``, which counts only the extra ones).
+        connect_timeout: Seconds to wait for a connection (and TLS handshake) to storage
+            before the attempt counts as failed and is retried.
+        read_timeout: Seconds storage may stay silent (no byte of an answer) once a request
+            is sent, before the attempt counts as failed and is retried. S3 answers a PUT or
+            GET within milliseconds and keeps a slow CompleteMultipartUpload alive with
+            whitespace, so 30 s of silence is a stalled connection, not a slow store.
         batch_size: Files per batch call to the state server (create and complete).
         garbage_grace: Seconds before the client deletes an S3 object that an overwrite,
             delete or move replaced (when the server leaves that to the client), so readers
@@ -54,6 +64,8 @@ class TransferConfig:
     max_concurrency: int = 10
     max_bytes_in_flight: int = 64 * MiB
     attempts: int = 5
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
     batch_size: int = 100
     garbage_grace: float = 3600.0
     retries: dataclasses.InitVar[int | None] = None
@@ -77,6 +89,8 @@ class TransferConfig:
             raise ConfigurationError("max_bytes_in_flight must be positive.")
         if self.attempts < 1:
             raise ConfigurationError("attempts must be at least 1.")
+        if not self.connect_timeout > 0 or not self.read_timeout > 0:
+            raise ConfigurationError("connect_timeout and read_timeout must be positive.")
         if not 1 <= self.batch_size <= 1000:
             raise ConfigurationError("batch_size must be between 1 and 1000.")
 

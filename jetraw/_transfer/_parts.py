@@ -42,7 +42,9 @@ async def open_multipart(
     cleanup of what a crash leaves): the caller's journal has it too.
     """
     sid = await with_retries(
-        attempts, lambda: storage.create_multipart(upload.object_key, part_size=part_size)
+        attempts,
+        lambda: storage.create_multipart(upload.object_key, part_size=part_size),
+        what=f"starting the multipart upload of {upload.object_key}",
     )
     with contextlib.suppress(JetrawError):
         await api.set_storage_upload_id(upload.id, sid)
@@ -66,6 +68,7 @@ async def send_part(
         lambda: storage.upload_part(
             upload.object_key, sid, number, view, crc32c=crc32c, on_bytes=on_bytes
         ),
+        what=f"writing part {number} of {upload.object_key}",
     )
     return PartInfo(number, info.etag, len(view), crc32c)
 
@@ -95,13 +98,17 @@ async def assemble(
                 return
             raise
 
-    await with_retries(attempts, complete)
+    await with_retries(attempts, complete, what=f"completing the multipart upload of {key}")
 
 
 async def abort_storage_upload(storage: Storage, key: str, sid: str, attempts: int) -> None:
     """Drop an open storage multipart upload and its parts (best effort)."""
     with contextlib.suppress(JetrawError):
-        await with_retries(attempts, lambda: storage.abort_multipart(key, sid))
+        await with_retries(
+            attempts,
+            lambda: storage.abort_multipart(key, sid),
+            what=f"aborting the multipart upload of {key}",
+        )
 
 
 async def delete_object(storage: Storage, key: str) -> None:

@@ -43,6 +43,22 @@ def _pool_size(storage: Storage) -> int:
     return 1 << 30
 
 
+def _timeout_kwargs(timeouts: tuple[float, float] | None) -> dict[str, float]:
+    """``open_storage``'s timeout arguments (none: the backend's defaults)."""
+    if timeouts is None:
+        return {}
+    return {"connect_timeout": timeouts[0], "read_timeout": timeouts[1]}
+
+
+def _fits(storage: Storage, concurrency: int, timeouts: tuple[float, float] | None) -> bool:
+    """Whether a cached backend serves a transfer (pool large enough, the asked timeouts)."""
+    if _pool_size(storage) < concurrency:
+        return False
+    if timeouts is None or not isinstance(storage, S3Storage):
+        return True
+    return (storage.connect_timeout, storage.read_timeout) == timeouts
+
+
 class TransferSession:
     """The transfers of one client.
 
@@ -77,7 +93,9 @@ class TransferSession:
 
     # -- shared parts ---------------------------------------------------------------------------
 
-    async def storage_for(self, space: str, *, concurrency: int = 10) -> Storage:
+    async def storage_for(
+        self, space: str, *, concurrency: int = 10, timeouts: tuple[float, float] | None = None
+    ) -> Storage:
         """The storage backend of a space (one per space and session).
 
         Its connection pool is at least ``concurrency``: a transfer asking for more requests in
@@ -85,10 +103,10 @@ class TransferSession:
         old one, which transfers in flight may still use, is closed with the session).
         """
         found = self.storages.get(space)
-        if found is None or _pool_size(found) < concurrency:
+        if found is None or not _fits(found, concurrency, timeouts):
             info = await self.api.get_space(space)
             found = self.storages.get(space)
-            if found is None or _pool_size(found) < concurrency:
+            if found is None or not _fits(found, concurrency, timeouts):
                 if found is not None:
                     self._retired.append(found)
                 found = self.storages[space] = open_storage(
@@ -96,11 +114,16 @@ class TransferSession:
                     verify=self.verify,
                     aws_profile=self.aws_profile,
                     max_pool_connections=max(32, concurrency),
+                    **_timeout_kwargs(timeouts),
                 )
         return found
 
     async def _ready_storage(self, space: str, config: TransferConfig) -> Storage:
-        storage = await self.storage_for(space, concurrency=config.max_concurrency)
+        storage = await self.storage_for(
+            space,
+            concurrency=config.max_concurrency,
+            timeouts=(config.connect_timeout, config.read_timeout),
+        )
         await storage.check_credentials()  # missing credentials fail here, before any request
         return storage
 
@@ -219,7 +242,11 @@ class TransferSession:
         config = config or TransferConfig()
         ref = parse_remote(src)
         items = await plan_download(self.api, ref, src, dest)
-        storage = await self.storage_for(ref.space, concurrency=config.max_concurrency)
+        storage = await self.storage_for(
+            ref.space,
+            concurrency=config.max_concurrency,
+            timeouts=(config.connect_timeout, config.read_timeout),
+        )
         downloader = Downloader(
             storage,
             config=config,

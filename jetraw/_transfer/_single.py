@@ -91,6 +91,7 @@ class SinglePut:
                     lambda: ctx.storage.put_object(
                         key, view, crc32c=crc, on_bytes=ctx.progress.add_bytes
                     ),
+                    what=f"writing {key}",
                 )
             job.crc, job.stored = crc, True
             job.sent = job.result.bytes_sent = size
@@ -139,13 +140,26 @@ class SinglePut:
                     except Exception as exc:
                         if is_definitive(exc):
                             answers = [BatchItem(None, exc)] * len(chunk)
+                unreachable: BaseException | None = None
                 for i, job in enumerate(chunk):
                     answer = answers[i] if answers is not None else None
-                    if answer is None or (
+                    if unreachable is not None and answer is None:
+                        # The batch and one file alone failed without an answer: trying each
+                        # other file would cost the same timeouts again, file after file. They
+                        # fail now; their abort (finish_failed) finds any that committed.
+                        answer = BatchItem(None, unreachable)
+                    elif answer is None or (
                         answer.error is not None and not is_definitive(answer.error)
                     ):
                         # Alone, or the batch's answer says nothing of what was committed.
                         answer = await self._complete_one(job)
+                        if (
+                            answers is None
+                            and len(chunk) > 1
+                            and answer.error is not None
+                            and not is_definitive(answer.error)
+                        ):
+                            unreachable = answer.error
                     if answer.error is not None:
                         job.fail(answer.error)
                         await ctx.finish_failed(job)

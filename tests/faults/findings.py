@@ -8,66 +8,21 @@ from __future__ import annotations
 
 __all__ = ["FINDINGS", "NOT_RUN", "finding"]
 
-F1 = (
-    "finding 1: a stalled storage connection hangs. S3Storage hard-codes aiobotocore "
-    "read_timeout=120 s / connect_timeout=20 s and neither AsyncClient(timeout=) nor "
-    "TransferConfig sets them, so one stalled request blocks for 120 s per attempt "
-    "(x TransferConfig.retries), far past the client's configured timeout"
-)
-F2 = (
-    "finding 2: a refused TLS handshake with storage is not retried and is reported as a plain "
-    "StorageError ('SSL validation failed ...'), not StorageConnectionError: botocore's "
-    "SSLError (a botocore ConnectionError, not the builtin) is missing from "
-    "_storage/_s3.py _CONNECTION_ERRORS; the state server's client retries the same fault "
-    "(httpx ConnectError counts as not sent) and calls it ServerConnectionError"
-)
-F3 = (
-    "finding 3: one transient fault on a token refresh fails the caller's request: the grant "
-    "is sent with idempotent=False, so a connection reset, a read timeout or a 500 is not "
-    "retried (only 429/503 and errors before sending are), although the refresh grant of an "
-    "API key is repeatable and jetraw/_auth/_oauth.py says the server's grace period makes a "
-    "repeat harmless; every call made when the access token is due fails with "
-    "ServerConnectionError/APIError"
-)
 F4 = (
-    "finding 4: one transient fault on a device-login poll aborts the whole login "
-    "(ServerConnectionError/APIError from authorize): polls go with idempotent=False, so a "
-    "reset, a read timeout or a 500 ends the flow although the next poll would succeed; the "
-    "person has to start over and enter a new code"
-)
-F7 = (
-    "finding 7: a stalled complete endpoint costs files x 4 x (retries + 1) timeouts: "
-    "complete_checked's own 4 attempts (not configurable) wrap StateServerHTTP's retries + 1 "
-    "attempts, and after a failed batch-complete every file is completed alone, one after "
-    "another; with 2 files, timeout=1 and retries=1 the upload takes ~21 s (18 requests), "
-    "with the defaults (timeout=30, retries=3) ~8 min per file"
+    "finding 4 (rest, server side): a device-login poll whose answer is lost after the server "
+    "processed it fails the login when that poll was the approving one: the server marks the "
+    "device code used on the first successful poll (jetraw/server/auth/_grants.py "
+    "grant_device_code), so the retried poll gets invalid_grant; the SDK now retries transient "
+    "poll failures and says the answer was lost, but only a server-side grace (the same "
+    "tokens again for a few seconds, as for rotated refresh tokens) can recover this"
 )
 
 #: Cells whose finding is proved by a sibling cell and that would only repeat its wait.
-NOT_RUN: set[tuple[str, str, str]] = {
-    (op, "stall", "persistent") for op in ("put", "part", "get", "commit")
-}
+NOT_RUN: set[tuple[str, str, str]] = set()
 
 FINDINGS: dict[tuple[str, str, str], str] = {}
-for _op in ("put", "part", "get", "commit"):
-    FINDINGS[(_op, "stall", "transient")] = F1
-    FINDINGS[(_op, "stall", "persistent")] = (
-        F1 + " (not run: the transient cell's first attempt already hangs)"
-    )
-    FINDINGS[(_op, "tls_refused", "transient")] = F2
-    FINDINGS[(_op, "tls_refused", "persistent")] = F2
-for _fault in (
-    "reset_before_body",
-    "reset_during_body",
-    "reset_after_body",
-    "reset_during_response",
-    "status_500",
-    "truncated",
-    "stall",
-):
-    FINDINGS[("refresh", _fault, "transient")] = F3
+for _fault in ("reset_after_body", "reset_during_response", "truncated"):
     FINDINGS[("device", _fault, "transient")] = F4
-FINDINGS[("complete", "stall", "persistent")] = F7
 
 
 def finding(op: str, fault: str, variant: str) -> str | None:

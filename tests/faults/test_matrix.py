@@ -60,9 +60,15 @@ MiB = 1 << 20
 #: The client's state-server timeout (s) and retries: short, so stalls are found quickly.
 TIMEOUT = 1.0
 RETRIES = 1
-#: Storage attempts per request; parts of 5 MiB, files of 6 MiB go in two parts.
+#: Storage attempts per request and its timeouts (the client's); parts of 5 MiB, files of
+#: 6 MiB go in two parts.
 CONFIG = TransferConfig(
-    multipart_threshold=5 * MiB, part_size=5 * MiB, attempts=3, max_concurrency=4
+    multipart_threshold=5 * MiB,
+    part_size=5 * MiB,
+    attempts=3,
+    max_concurrency=4,
+    connect_timeout=TIMEOUT,
+    read_timeout=TIMEOUT,
 )
 BIG = 6 * MiB
 SMALL = 64 * 1024
@@ -164,9 +170,10 @@ def max_requests(op: str) -> int:
     if op in ("part", "get"):
         return 2 * 2 * CONFIG.attempts  # two parts / ranges
     if op == "complete":
-        # One batch-complete (http retries), then per file complete_checked: 4 tries, each with
-        # the http retries.
-        return http + 2 * 4 * http
+        # One batch-complete, then one file alone (each with the http retries); once that one
+        # fails without an answer too, the other files are not tried (their abort settles them).
+        # A file found committed by its lookup costs one more complete, to fetch it.
+        return 2 * http + 2
     if op == "list":
         return http
     if op == "refresh":
@@ -174,26 +181,29 @@ def max_requests(op: str) -> int:
     return 64  # device: one poll per interval until the login times out
 
 
-def bound(op: str, fault: str) -> float:
+def bound(op: str, fault: str, variant: str = "transient") -> float:
     """Seconds the call may take: every attempt may use ~2 timeouts (connect + read), plus the
     backoff caps and Retry-After waits, plus the operation's own work."""
     attempt = 2 * TIMEOUT
+    if op in S3_OPS and fault == "stall" and variant == "transient":
+        # The stalled attempt is given up after TransferConfig.read_timeout, the retry succeeds.
+        return 2.0 + 2 * CONFIG.read_timeout
     if op in S3_OPS and fault == "stall":
-        # Were the client's timeout applied to storage, the stalled attempt would be given up
-        # after it and the retry succeed at once.
-        return 2.0 + 2 * TIMEOUT
+        # Every attempt is given up after read_timeout (plus the backoff, < 0.8 s each).
+        per = CONFIG.attempts * (CONFIG.read_timeout + 0.8)
+        return 4.0 + per * (2 if op == "commit" else 1)
     if op in S3_OPS:
-        # Storage has no timeout setting (finding 1): we hold it to the client's, per attempt.
+        # Per attempt: TransferConfig.connect_timeout + read_timeout (the client's timeout).
         per = CONFIG.attempts * (attempt + 0.8) + (CONFIG.attempts - 1) * float(RETRY_AFTER)
         return 4.0 + per * (2 if op == "commit" else 1)
     http = RETRIES + 1
     per = http * attempt + 0.75 + RETRIES * float(RETRY_AFTER)
     if op == "complete" and fault == "stall":
         # What the caller can expect from the documented per-request budget: the batch-complete
-        # and one more round, each within (retries + 1) timeouts (finding 7: far more).
+        # and one more round, each within (retries + 1) timeouts.
         return 4.0 + 2 * (http * TIMEOUT + 0.75)
     if op == "complete":
-        return 4.0 + per * (1 + 2 * 4)
+        return 4.0 + per * 3
     if op == "device":
         return 8.0 + 3 * per
     return 3.0 + 2 * per
@@ -389,7 +399,7 @@ async def test_cell(
 
     error: BaseException | None = None
     value: Any = None
-    limit = bound(op, fault)
+    limit = bound(op, fault, variant)
     started = time.monotonic()
     try:
         async with anyio.create_task_group() as tg:
