@@ -25,6 +25,9 @@ MAX_PART_SIZE = 5 * GiB
 MAX_PARTS = 9_999
 
 
+_DEFAULT_ATTEMPTS = 5
+
+
 @dataclasses.dataclass(frozen=True)
 class TransferConfig:
     """How uploads and downloads are cut up and how much runs at once.
@@ -63,7 +66,7 @@ class TransferConfig:
     part_size: int = 8 * MiB
     max_concurrency: int = 10
     max_bytes_in_flight: int = 64 * MiB
-    attempts: int = 5
+    attempts: int = _DEFAULT_ATTEMPTS
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     batch_size: int = 100
@@ -72,6 +75,8 @@ class TransferConfig:
 
     def __post_init__(self, retries: int | None) -> None:
         if retries is not None:
+            if self.attempts != _DEFAULT_ATTEMPTS:
+                raise TypeError("TransferConfig: pass attempts= only (retries= is its old name).")
             warnings.warn(
                 "TransferConfig(retries=) is deprecated: use attempts= (the same number: tries "
                 "of a storage request, the first included).",
@@ -97,6 +102,11 @@ class TransferConfig:
     def is_multipart(self, size: int) -> bool:
         """Whether a file of ``size`` bytes is sent in parts."""
         return size >= self.multipart_threshold and size > 0
+
+
+# typing.get_type_hints cannot evaluate an InitVar annotation before Python 3.11, and the
+# deprecated alias is init-only anyway: drop it from the annotations the public class shows.
+del TransferConfig.__annotations__["retries"]
 
 
 def plan_part_size(size: int, config: TransferConfig) -> int:

@@ -189,6 +189,8 @@ def test_transfer_config_retries_is_a_deprecated_name_of_attempts() -> None:
         old = TransferConfig(retries=2)
     assert old == TransferConfig(attempts=2)
     assert old.attempts == 2
+    with pytest.raises(TypeError, match="attempts= only"):
+        TransferConfig(retries=2, attempts=7)  # never silently one of the two
 
 
 def test_storage_error_declares_retryable() -> None:
