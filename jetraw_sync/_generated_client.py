@@ -451,9 +451,10 @@ class Client(_runtime.Wrapper[AsyncClient]):
     ) -> DownloadResult:
         """Download a file or a directory tree.
 
-        Each file is fetched with concurrent ranged reads into a temporary file beside its
-        destination, its CRC-32C checked, then renamed into place: a failure never leaves a
-        partial file.
+        Each file is fetched with concurrent ranged reads into a hidden partial file beside its
+        destination, its CRC-32C checked, then renamed into place: the destination never holds
+        a partial file. An interrupted download of a large file keeps its verified chunks, and
+        running the same download again resumes it.
 
         Args:
             src: ``/space/path`` of a file, or of a directory (its whole tree).

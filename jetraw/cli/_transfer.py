@@ -241,7 +241,7 @@ def download(
 
     One SRC directory puts its contents under DEST; a file goes to DEST, or into it when DEST is
     a directory; several SRCs go into DEST (created if needed) by name. Every file's CRC-32C is
-    checked, and a failed file leaves no partial file behind.
+    checked; a file appears at DEST only whole, and an interrupted download resumes when rerun.
     """
     refs = [remote_path(s) for s in sources]
     config = _config(None, None, concurrency)
@@ -285,6 +285,8 @@ def download(
     except KeyboardInterrupt:
         if (ctx.obj or {}).get("debug"):
             raise
-        click.echo("Interrupted: no partial file was left behind.", err=True)
+        click.echo(
+            "Interrupted: nothing incomplete is at the destination; rerun to resume.", err=True
+        )
         raise SystemExit(130) from None
     _finish(result, progress, "Downloaded", as_json, quiet)

@@ -206,7 +206,9 @@ def test_ctrl_c_during_download_leaves_no_partial_file(jetraw: Jetraw, tmp_path:
     args = ["download", remote, str(out), "--concurrency", "1"]
     stopped = interrupt_when(args, writing, delay=0.05)
     assert stopped.returncode == 130, stopped.stderr
-    assert one_error_free_line(stopped.stderr) == ("Interrupted: no partial file was left behind.")
+    assert one_error_free_line(stopped.stderr) == (
+        "Interrupted: nothing incomplete is at the destination; rerun to resume."
+    )
     assert list(out.iterdir()) == []
     done = jetraw.proc(*args)
     assert done.returncode == 0, done.stderr
