@@ -368,8 +368,12 @@ class S3Storage:
                 ContentLength=len(stream),
                 ChecksumCRC32C=crc32c_b64(crc32c),
             )
-        except BaseException:
+        except BaseException as exc:
             stream.retract()
+            if isinstance(exc, StorageError):
+                mapped = _as_no_such_upload(exc, f"writing part {number} of {key!r}")
+                if mapped is not exc:
+                    raise mapped from exc
             raise
         return PartInfo(number, str(response["ETag"]), len(stream), crc32c)
 
@@ -387,16 +391,10 @@ class S3Storage:
                     PartNumberMarker=marker,
                 )
             except StorageError as exc:
-                # Ceph RGW answers ListParts of an unknown upload with 404 NoSuchKey; the
-                # contract's code (AWS's, moto's) is NoSuchUpload.
-                if exc.code == "NoSuchKey" and exc.status_code == 404:
-                    raise StorageError(
-                        f"No such multipart upload ({what}).",
-                        status_code=404,
-                        code="NoSuchUpload",
-                        request_id=exc.request_id,
-                    ) from exc
-                raise
+                mapped = _as_no_such_upload(exc, what)
+                if mapped is exc:
+                    raise
+                raise mapped from exc
             for item in response.get("Parts", []):
                 crc = item.get("ChecksumCRC32C")
                 parts.append(
@@ -494,3 +492,19 @@ def _b64(text: str) -> bytes:
     import base64
 
     return base64.b64decode(text)
+
+
+def _as_no_such_upload(exc: StorageError, what: str) -> StorageError:
+    """The contract's error for an unknown multipart upload, whatever the store calls it.
+
+    Ceph RGW answers ListParts and UploadPart of an unknown (or deleted-bucket) upload with 404
+    NoSuchKey; AWS and moto say NoSuchUpload.
+    """
+    if exc.code == "NoSuchKey" and exc.status_code == 404:
+        return StorageError(
+            f"No such multipart upload ({what}).",
+            status_code=404,
+            code="NoSuchUpload",
+            request_id=exc.request_id,
+        )
+    return exc

@@ -26,6 +26,8 @@ from tests.transfer.conftest import (  # noqa: F401 - fixtures, registered by be
     bucket,
     client,
     moto_url,
+    pytest_generate_tests,
+    s3_endpoint,
     space,
 )
 
