@@ -101,10 +101,19 @@ class LocalStorage:
         self._staging(upload_id)  # a valid id (uuid4 hex always is)
 
         def create() -> None:
+            # Assembled aside and renamed into place whole: a crash leaves either nothing
+            # under the id or a complete staging, and what it left aside names the key.
             self._check_root()
-            self.layout.parts_dir(upload_id).mkdir(parents=True)
-            self.layout.data_path(upload_id).touch()
-            self.layout.write_meta(upload_id, StagingMeta(key, part_size))
+            new = self.layout.new_dir(upload_id, key)
+            try:
+                (new / "parts").mkdir(parents=True)
+                (new / "data").touch()
+                self.layout.write_meta(new, StagingMeta(key, part_size))
+                os.rename(new, self.layout.upload_dir(upload_id))
+            except BaseException:
+                shutil.rmtree(new, ignore_errors=True)
+                raise
+            fsync_dir(self.layout.base)
 
         await self._run(f"starting a multipart upload of {key!r}", create)
         return upload_id

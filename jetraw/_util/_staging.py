@@ -8,6 +8,11 @@ what an expired or aborted upload left behind. Inside a space's root::
         meta.json                      {"key": <object key>, "part_size": <bytes>}
         data                           the object, preallocated, parts written at their offsets
         parts/<n>.json                 {"etag", "size", "crc32c"} once part n is durable
+      .new-<key tag>-<upload id>/      the same, while it is being created: renamed into place
+                                       whole, so a crash never leaves a directory without meta
+
+The key tag (:func:`key_tag`) names the object key in the directory name itself, so what a crash
+left mid-creation is still found by object key.
 
 ``docs/protocol.md`` describes the same layout for other implementations of a local space.
 """
@@ -15,15 +20,22 @@ what an expired or aborted upload left behind. Inside a space's root::
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 from jetraw._util._atomic import atomic_write
 
-__all__ = ["STAGING_DIR", "StagingLayout", "StagingMeta"]
+__all__ = ["STAGING_DIR", "StagingLayout", "StagingMeta", "key_tag"]
 
 STAGING_DIR = ".jetraw-multipart"
+_NEW = ".new-"
+
+
+def key_tag(key: str) -> str:
+    """A file-name-safe tag of an object key: the first 32 hex digits of its SHA-256."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +74,18 @@ class StagingLayout:
             raise ValueError(f"Invalid multipart upload id {upload_id!r}.")
         return self.base / upload_id
 
+    def new_dir(self, upload_id: str, key: str) -> Path:
+        """Where ``upload_id`` of ``key`` is assembled before :meth:`upload_dir` names it."""
+        self.upload_dir(upload_id)  # refuses an id that could escape
+        return self.base / f"{_NEW}{key_tag(key)}-{upload_id}"
+
+    def new_dirs(self, key: str) -> list[Path]:
+        """What a crash left while creating an upload of ``key`` (see :meth:`new_dir`)."""
+        try:
+            return sorted(self.base.glob(f"{_NEW}{key_tag(key)}-*"))
+        except OSError:
+            return []
+
     def meta_path(self, upload_id: str) -> Path:
         return self.upload_dir(upload_id) / "meta.json"
 
@@ -74,10 +98,11 @@ class StagingLayout:
     def part_record(self, upload_id: str, number: int) -> Path:
         return self.parts_dir(upload_id) / f"{number}.json"
 
-    def write_meta(self, upload_id: str, meta: StagingMeta) -> None:
-        """Record ``meta`` for ``upload_id`` atomically (its directory must exist)."""
+    @staticmethod
+    def write_meta(directory: Path, meta: StagingMeta) -> None:
+        """Record ``meta`` atomically in a staging ``directory`` (which must exist)."""
         body = json.dumps({"key": meta.key, "part_size": meta.part_size})
-        atomic_write(self.meta_path(upload_id), body, mode=0o644, parent_mode=None)
+        atomic_write(directory / "meta.json", body, mode=0o644, parent_mode=None)
 
     def read_meta(self, upload_id: str) -> StagingMeta | None:
         """The recorded meta of ``upload_id``; None if absent or unreadable."""

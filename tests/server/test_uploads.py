@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import google_crc32c
 from server_support import Api, assert_problem, crc32c_hex
 
 from jetraw._storage import LocalStorage
+from jetraw._util import StagingLayout, StagingMeta
 from jetraw.testing import LocalPlatform
 
 
@@ -386,3 +389,42 @@ def test_schema_2_database_gains_the_replaced_keys(tmp_path: Path) -> None:
         assert (row["status"], row["replaced"]) == ("completed", "[]")
     finally:
         conn.close()
+
+
+def test_cleanup_removes_what_a_crash_left_while_creating_a_staging(
+    jetraw_platform_factory: Callable[..., LocalPlatform],
+) -> None:
+    """A client killed inside ``create_multipart`` (its thread between ``mkdir`` and the meta)
+    leaves only ``.new-<key tag>-<id>``: never an id directory without a ``meta.json``, and the
+    name alone is enough for the cleanup to find it by the aborted upload's object key."""
+    platform = jetraw_platform_factory(garbage_grace_seconds=0, cleanup_interval_seconds=0)
+    api = Api(platform)
+    try:
+        space = api.get(f"/spaces/{platform.space}").json()
+        root = Path(space["storage"]["root"])
+        layout = StagingLayout(root)
+        crashed, other = (api.create(space, f"{n}.bin", 10, multipart=True) for n in "ab")
+        bare = layout.new_dir(uuid.uuid4().hex, crashed["object_key"])
+        bare.mkdir(parents=True)  # killed right after the mkdir
+        with_meta = layout.new_dir(uuid.uuid4().hex, crashed["object_key"])
+        (with_meta / "parts").mkdir(parents=True)
+        layout.write_meta(with_meta, StagingMeta(crashed["object_key"], 10))  # before the rename
+        untouched = layout.new_dir(uuid.uuid4().hex, other["object_key"])
+        untouched.mkdir()
+        assert layout.new_dirs(crashed["object_key"]) == sorted([bare, with_meta])
+
+        assert api.delete(f"/uploads/{crashed['id']}").status_code == 204
+        platform.cleanup()
+        assert sorted(layout.base.iterdir()) == [untouched]  # the other key's: still pending
+    finally:
+        api.close()
+
+
+def test_a_created_staging_is_complete_under_its_id(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    sid = anyio.run(partial(storage.create_multipart, "objects/k", part_size=5))
+    layout = StagingLayout(tmp_path)
+    assert [p.name for p in layout.base.iterdir()] == [sid]  # nothing aside
+    assert layout.read_meta(sid) == StagingMeta("objects/k", 5)
+    assert layout.data_path(sid).is_file()
+    assert layout.parts_dir(sid).is_dir()

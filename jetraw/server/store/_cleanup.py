@@ -53,7 +53,8 @@ class _Staging:
             for upload_id, meta in layout.iter_uploads():
                 if meta is not None:
                     index.setdefault(meta.key, []).append(layout.upload_dir(upload_id))
-        return list(index.get(object_key, ()))
+        # Plus what a crash left while creating one (named by the key's tag, meta or not).
+        return [*index.get(object_key, ()), *StagingLayout(root).new_dirs(object_key)]
 
 
 def _remove_local(root: Path, object_key: str, staging: list[Path]) -> bool:
