@@ -88,11 +88,44 @@ def test_device_flow_approved_on_the_page(server: AuthServer) -> None:
         f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {token['access_token']}"}
     )
     assert me.status_code == 200
-    # The device code is single use.
+    # The device code is single use: a poll retried within the refresh grace period (its answer
+    # was lost) gets the same login again, and one after it nothing.
     server.clock.advance(10)
+    again = _poll(server, start["device_code"])
+    assert again["refresh_token"] == token["refresh_token"]
+    assert again["access_token"] != token["access_token"]
+    server.clock.advance(21)
     assert _poll(server, start["device_code"]) == {"error": "invalid_grant"}
     metrics = httpx.get(f"{server.url}/metrics").text
-    assert f'jetraw_token_grants_total{{grant_type="{DEVICE_GRANT}"}} 1' in metrics
+    assert f'jetraw_token_grants_total{{grant_type="{DEVICE_GRANT}"}} 2' in metrics
+
+
+def test_a_replayed_device_code_gets_nothing_once_its_login_was_used(server: AuthServer) -> None:
+    user = server.user("ada@example.org", "acme")
+    start = _start(server)
+    _approve(server, user, start["user_code"])
+    token = _poll(server, start["device_code"])
+    refreshed = server.oauth_client().refresh_token(
+        server.token_url, refresh_token=token["refresh_token"]
+    )
+    assert refreshed["refresh_token"] != token["refresh_token"]
+    # Within the grace period, but the login it started has moved on: the code is spent.
+    server.clock.advance(1)
+    assert _poll(server, start["device_code"]) == {"error": "invalid_grant"}
+
+
+def test_a_replayed_device_code_gets_nothing_once_its_login_was_revoked(
+    server: AuthServer,
+) -> None:
+    user = server.user("bob@example.org", "acme")
+    start = _start(server)
+    _approve(server, user, start["user_code"])
+    token = _poll(server, start["device_code"])
+    revoked = httpx.post(
+        f"{server.url}/oauth/revoke", data={"token": token["refresh_token"], "client_id": "jetraw"}
+    )
+    assert revoked.status_code == 200
+    assert _poll(server, start["device_code"]) == {"error": "invalid_grant"}
 
 
 def test_slow_down_when_polling_too_fast(server: AuthServer) -> None:

@@ -143,14 +143,17 @@ def _new_family(
     organisation_id: str,
     now: float,
     family: str | None = None,
+    refresh: str | None = None,
 ) -> tuple[str, str]:
-    """Start a token family (one interactive login): its id and its first refresh token."""
+    """Start a token family (one interactive login): its id and its first refresh token
+    (``refresh``, a ``jrt_<id>_<secret>`` chosen by the caller, or a random one)."""
     family = family or new_id()
     conn.execute(
         "INSERT INTO token_families (id, user_id, organisation_id, created_at) VALUES (?, ?, ?, ?)",
         (family, user_id, organisation_id, rfc3339(now)),
     )
-    ident, secret = new_id(), secrets.token_urlsafe(32)
+    parsed = parse_secret(refresh, REFRESH_PREFIX) if refresh else None
+    ident, secret = parsed or (new_id(), secrets.token_urlsafe(32))
     conn.execute(
         "INSERT INTO refresh_tokens (id, family_id, secret_hash, created_at) VALUES (?, ?, ?, ?)",
         (ident, family, sha256_hex(secret), rfc3339(now)),
@@ -366,13 +369,20 @@ def _refresh_with_api_key(
 def grant_device_code(
     conn: sqlite3.Connection, policy: TokenPolicy, *, device_code: str, organisation: str | None
 ) -> dict[str, Any]:
-    """Poll for a device authorization (RFC 8628 §3.4, §3.5)."""
+    """Poll for a device authorization (RFC 8628 §3.4, §3.5).
+
+    The approving poll's answer can be lost (a reset, a timeout): the poll retried within the
+    refresh grace period gets the same login again, as long as its refresh token is unused.
+    """
     outcome: GrantError | None = None
+    code_hash = sha256_hex(device_code)
     with transaction(conn):
         row = conn.execute(
-            "SELECT * FROM device_codes WHERE device_code_hash = ?", (sha256_hex(device_code),)
+            "SELECT * FROM device_codes WHERE device_code_hash = ?", (code_hash,)
         ).fetchone()
-        if row is None or row["status"] == "used":
+        if row is not None and row["status"] == "used":
+            return _replay_device_grant(conn, policy, row, device_code)
+        if row is None:
             raise _invalid_grant("The device code is invalid or was already used.")
         if row["expires_at"] <= policy.now:
             raise GrantError("expired_token", "The device code has expired; start again.")
@@ -390,17 +400,18 @@ def grant_device_code(
                 )
             conn.execute(
                 "UPDATE device_codes SET last_poll_at = ?, interval = ? WHERE device_code_hash = ?",
-                (policy.now, interval, row["device_code_hash"]),
+                (policy.now, interval, code_hash),
             )
         else:  # approved
             organisation_id = _resolve_organisation(
                 conn, row["user_id"], row["organisation_id"], organisation
             )
             conn.execute(
-                "UPDATE device_codes SET status = 'used' WHERE device_code_hash = ?",
-                (row["device_code_hash"],),
+                "UPDATE device_codes SET status = 'used', used_at = ? WHERE device_code_hash = ?",
+                (policy.now, code_hash),
             )
-            family, refresh = _new_family(conn, row["user_id"], organisation_id, policy.now)
+            family, refresh = _device_family(conn, device_code)
+            _new_family(conn, row["user_id"], organisation_id, policy.now, family, refresh)
     if outcome is not None:
         raise outcome
     return _token_response(
@@ -408,6 +419,45 @@ def grant_device_code(
         policy,
         user_id=row["user_id"],
         organisation_id=organisation_id,
+        kind="refresh",
+        credential_id=family,
+        refresh_token=refresh,
+    )
+
+
+def _device_family(conn: sqlite3.Connection, device_code: str) -> tuple[str, str]:
+    """The family id and first refresh token a device code starts, derived (HMAC) from the
+    code so that a retried poll can be given them again while only hashes are stored."""
+    mac = hmac.new(derived_key(conn, "device-grant"), device_code.encode(), hashlib.sha256)
+    digest = mac.hexdigest()
+    secret = base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+    return digest[:16], f"{REFRESH_PREFIX}{digest[16:32]}_{secret}"
+
+
+def _replay_device_grant(
+    conn: sqlite3.Connection, policy: TokenPolicy, row: sqlite3.Row, device_code: str
+) -> dict[str, Any]:
+    """A poll for a device code already redeemed: the same login within the grace period, if
+    nothing has used it since (rotated, revoked); otherwise invalid_grant."""
+    used = _invalid_grant("The device code is invalid or was already used.")
+    used_at = row["used_at"]
+    if used_at is None or policy.now - used_at > policy.refresh_grace_seconds:
+        raise used
+    family, refresh = _device_family(conn, device_code)
+    ident = refresh[len(REFRESH_PREFIX) :].partition("_")[0]
+    token = conn.execute(
+        "SELECT t.rotated_at, f.organisation_id, f.revoked_at FROM refresh_tokens t"
+        " JOIN token_families f ON f.id = t.family_id WHERE t.id = ? AND f.id = ?",
+        (ident, family),
+    ).fetchone()
+    if token is None or token["rotated_at"] is not None or token["revoked_at"] is not None:
+        raise used
+    log.info("device code polled again within the grace period; login %s handed out again", family)
+    return _token_response(
+        conn,
+        policy,
+        user_id=row["user_id"],
+        organisation_id=token["organisation_id"],
         kind="refresh",
         credential_id=family,
         refresh_token=refresh,

@@ -189,6 +189,11 @@ MIGRATIONS: list[Migration] = [
     """
     ALTER TABLE api_keys ADD COLUMN expires_at REAL;
     """,
+    # 7: when a device code was redeemed, so a poll retried after its answer was lost gets the
+    # same login again within the refresh grace period (instead of invalid_grant).
+    """
+    ALTER TABLE device_codes ADD COLUMN used_at REAL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
