@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -35,6 +36,13 @@ _CLEARED = (
     "AWS_SESSION_TOKEN",
     "AWS_ENDPOINT_URL",
 )
+
+# A shell without job control starts background commands (`cmd &`, nohup) with SIGINT ignored,
+# and an ignored signal stays ignored across exec: every Ctrl-C test would then see no
+# KeyboardInterrupt, here or in the processes it starts. Python's own handler is reset to the
+# default on exec, so the children get a working Ctrl-C too.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Set before anything imports botocore: without credentials it would probe 169.254.169.254.
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
