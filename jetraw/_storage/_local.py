@@ -9,6 +9,7 @@ copied twice.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -193,24 +194,30 @@ class LocalStorage:
             if combined != crc32c:
                 raise IntegrityError(f"The parts of {key!r} do not add up to its checksum.")
             data = self.layout.data_path(upload_id)
-            fd = os.open(data, os.O_WRONLY)
             try:
-                os.ftruncate(fd, total)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(data, target)
-            fsync_dir(target.parent)
-            shutil.rmtree(staging, ignore_errors=True)
+                fd = os.open(data, os.O_WRONLY)
+            except FileNotFoundError:
+                # Stopped between moving the bytes into place and removing the staging: done
+                # (an object key names one upload's object only), unless the object is wrong.
+                if not target.is_file() or target.stat().st_size != total:
+                    raise
+            else:
+                try:
+                    os.ftruncate(fd, total)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(data, target)
+                fsync_dir(target.parent)
+            with contextlib.suppress(OSError):
+                self.layout.retire(staging)
 
         await self._run(f"completing {key!r}", complete)
 
     async def abort_multipart(self, key: str, upload_id: str) -> None:
         staging = self._staging(upload_id)
-        await self._run(
-            f"aborting the upload of {key!r}", lambda: shutil.rmtree(staging, ignore_errors=True)
-        )
+        await self._run(f"aborting the upload of {key!r}", lambda: self.layout.retire(staging))
 
     async def list_multipart_uploads(self) -> list[MultipartInfo]:
         def uploads() -> list[MultipartInfo]:

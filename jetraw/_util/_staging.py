@@ -10,6 +10,9 @@ what an expired or aborted upload left behind. Inside a space's root::
         parts/<n>.json                 {"etag", "size", "crc32c"} once part n is durable
       .new-<key tag>-<upload id>/      the same, while it is being created: renamed into place
                                        whole, so a crash never leaves a directory without meta
+      .gone-<upload id>/               a staging being removed (completed or aborted): renamed
+                                       here first, so it vanishes from under its id at once;
+                                       what a crash leaves here is garbage to anyone
 
 The key tag (:func:`key_tag`) names the object key in the directory name itself, so what a crash
 left mid-creation is still found by object key.
@@ -22,6 +25,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +36,7 @@ __all__ = ["STAGING_DIR", "StagingLayout", "StagingMeta", "key_tag"]
 
 STAGING_DIR = ".jetraw-multipart"
 _NEW = ".new-"
+_GONE = ".gone-"
 
 
 def key_tag(key: str) -> str:
@@ -85,6 +91,27 @@ class StagingLayout:
             return sorted(self.base.glob(f"{_NEW}{key_tag(key)}-*"))
         except OSError:
             return []
+
+    def retire(self, directory: Path) -> None:
+        """Remove a staging ``directory`` (under its id, or a ``.new-`` one): renamed to
+        ``.gone-<name>`` first, then deleted, so a crash midway never leaves a partial
+        staging where an upload or a cleanup would look for one. Raises OSError."""
+        gone = self.base / f"{_GONE}{directory.name}"
+        try:
+            os.rename(directory, gone)
+        except FileNotFoundError:
+            return
+        shutil.rmtree(gone)
+
+    def sweep(self) -> int:
+        """Delete what crashes left half-removed (``.gone-*``); how many. Never raises."""
+        try:
+            leftovers = list(self.base.glob(f"{_GONE}*"))
+        except OSError:
+            return 0
+        for path in leftovers:
+            shutil.rmtree(path, ignore_errors=True)
+        return len(leftovers)
 
     def meta_path(self, upload_id: str) -> Path:
         return self.upload_dir(upload_id) / "meta.json"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -11,8 +13,10 @@ from typing import Any
 
 import anyio
 import google_crc32c
+import pytest
 from server_support import Api, assert_problem, crc32c_hex
 
+from jetraw._exceptions import StorageError
 from jetraw._storage import LocalStorage
 from jetraw._util import StagingLayout, StagingMeta
 from jetraw.testing import LocalPlatform
@@ -428,3 +432,64 @@ def test_a_created_staging_is_complete_under_its_id(tmp_path: Path) -> None:
     assert layout.read_meta(sid) == StagingMeta("objects/k", 5)
     assert layout.data_path(sid).is_file()
     assert layout.parts_dir(sid).is_dir()
+
+
+def _staged_one_part(storage: LocalStorage, key: str, data: bytes) -> tuple[str, list[Any]]:
+    async def go() -> tuple[str, list[Any]]:
+        sid = await storage.create_multipart(key, part_size=len(data))
+        part = await storage.upload_part(
+            key, sid, 1, memoryview(data), crc32c=google_crc32c.value(data)
+        )
+        return sid, [part]
+
+    return anyio.run(go)
+
+
+def test_a_complete_stopped_after_moving_the_bytes_finishes_on_the_next_try(
+    tmp_path: Path,
+) -> None:
+    """Killed between ``os.replace(data, object)`` and removing the staging: the staging (meta,
+    parts, no data) is still under its id; completing again finishes the job, not an error."""
+    storage, layout, data = LocalStorage(tmp_path), StagingLayout(tmp_path), b"0123456789"
+    sid, parts = _staged_one_part(storage, "objects/k", data)
+    (tmp_path / "objects").mkdir()
+    os.replace(layout.data_path(sid), tmp_path / "objects" / "k")  # the step that was done
+    complete = partial(
+        storage.complete_multipart, "objects/k", sid, parts, crc32c=google_crc32c.value(data)
+    )
+    anyio.run(complete)
+    assert (tmp_path / "objects" / "k").read_bytes() == data
+    assert list(layout.base.iterdir()) == []
+
+
+def test_a_staging_vanishes_from_under_its_id_at_once_and_cleanup_sweeps_the_rest(
+    jetraw_platform_factory: Callable[..., LocalPlatform], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Removing a staging (complete, abort, cleanup) renames it to ``.gone-<id>`` first: a crash
+    in the middle of deleting it (here: the delete fails) leaves nothing under the id, where a
+    resumed upload would take a half-deleted staging for a live one, and the next cleanup pass
+    deletes the ``.gone-`` leftover in any local space."""
+    platform = jetraw_platform_factory(garbage_grace_seconds=0, cleanup_interval_seconds=0)
+    api = Api(platform)
+    try:
+        space = api.get(f"/spaces/{platform.space}").json()
+        root = Path(space["storage"]["root"])
+        storage, layout = LocalStorage(root), StagingLayout(root)
+        upload = api.create(space, "a.bin", 10, multipart=True)
+        sid, _ = _staged_one_part(storage, upload["object_key"], b"0123456789")
+
+        def killed(path: Any, *args: Any, **kwargs: Any) -> None:
+            raise OSError(errno.EIO, "killed mid-delete")
+
+        with monkeypatch.context() as patched:
+            patched.setattr("jetraw._util._staging.shutil.rmtree", killed)
+            with pytest.raises(StorageError):
+                anyio.run(partial(storage.abort_multipart, upload["object_key"], sid))
+        assert [p.name for p in layout.base.iterdir()] == [f".gone-{sid}"]
+        with pytest.raises(StorageError) as info:
+            anyio.run(partial(storage.list_parts, upload["object_key"], sid))
+        assert info.value.code == "NoSuchUpload"
+        assert platform.cleanup()["swept_staging"] == 1
+        assert list(layout.base.iterdir()) == []
+    finally:
+        api.close()

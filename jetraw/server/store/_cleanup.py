@@ -4,17 +4,17 @@ Runs periodically in every server process (SQLite serialises them; each step is 
 on demand (``POST /admin/v1/cleanup``, ``LocalPlatform.cleanup()``). Objects in local storage are
 deleted here, and so is the staging directory of a retired (expired or aborted) multipart upload
 in a local space (it holds up to the whole file's bytes), found by the object key its
-``meta.json`` records, never by a client-reported id. The server holds no S3 credentials, so
-garbage in S3 spaces is only forgotten after the grace period: the client was told about it
-(``garbage`` in the answers of complete, move and delete) and removes it, and a bucket lifecycle
-rule catches stale multipart uploads.
+``meta.json`` records (or its ``.new-`` name tags), never by a client-reported id; every pass
+also deletes what a crash left half-removed (``.gone-*``) in any local space. The server holds
+no S3 credentials, so garbage in S3 spaces is only forgotten after the grace period: the client
+was told about it (``garbage`` in the answers of complete, move and delete) and removes it, and
+a bucket lifecycle rule catches stale multipart uploads.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +59,9 @@ class _Staging:
 
 def _remove_local(root: Path, object_key: str, staging: list[Path]) -> bool:
     """Delete an object's staging and bytes; True if the object file existed. Raises OSError."""
+    layout = StagingLayout(root)
     for directory in staging:
-        shutil.rmtree(directory)
+        layout.retire(directory)
     try:
         os.unlink(root / object_key)
     except FileNotFoundError:
@@ -115,7 +116,23 @@ def run_cleanup(db: Database, settings: ServerSettings) -> dict[str, Any]:
                 "DELETE FROM garbage WHERE space_id = ? AND object_key = ?",
                 (row["space_id"], row["object_key"]),
             )
-    return {"expired_uploads": len(expired), "deleted_objects": deleted, "forgotten": forgotten}
+    swept = _sweep_local_spaces(conn)
+    return {
+        "expired_uploads": len(expired),
+        "deleted_objects": deleted,
+        "forgotten": forgotten,
+        "swept_staging": swept,
+    }
+
+
+def _sweep_local_spaces(conn: Any) -> int:
+    """Delete the half-removed staging (``.gone-*``) a crash left in any local space."""
+    swept = 0
+    for row in conn.execute("SELECT storage FROM spaces").fetchall():
+        root = local_root(row)
+        if root is not None:
+            swept += StagingLayout(root).sweep()
+    return swept
 
 
 async def periodic_cleanup(db: Database, settings: ServerSettings) -> None:
