@@ -39,10 +39,19 @@ def test_document_describes_what_the_server_answers() -> None:
     for path, item in doc["paths"].items():
         for method, operation in item.items():
             responses = operation["responses"]
-            assert "422" not in responses, (method, path)  # validation errors are 400 problems
+            # Validation errors are 400 problems; 422 only ever means a control character.
+            if "422" in responses:
+                assert "control_character" in responses["422"]["description"], (method, path)
+                assert "400" in responses, (method, path)
             for status, response in responses.items():
                 if status.startswith(("4", "5")) and "content" in response:
-                    assert "application/problem+json" in response["content"], (method, path)
+                    # OAuth errors are application/json (RFC 6749 §5.2), with the problem fields.
+                    media = "application/json" if path.startswith("/oauth/") else None
+                    expected_media = media or "application/problem+json"
+                    assert expected_media in response["content"], (method, path)
+                    if media:
+                        ref = response["content"][media]["schema"]["$ref"]
+                        assert ref.endswith("/OAuthErrorOut"), (method, path)
             if path.startswith("/api/v1/"):
                 assert operation["security"] == [{"accessToken": []}]
                 assert "401" in responses

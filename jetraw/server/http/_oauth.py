@@ -29,6 +29,7 @@ from jetraw.server.auth import (
 )
 from jetraw.server.http._deps import check_rate_limit, issuer
 from jetraw.server.http._problems import request_id_of
+from jetraw.server.http._schemas import OAuthErrorOut
 from jetraw.server.http._state import AppState, state_of
 
 __all__ = ["DEVICE_GRANT", "GRANT_TYPES", "router"]
@@ -50,6 +51,16 @@ _FORM_SCHEMA: dict[str, Any] = {
         },
     }
 }
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the OAuth errors (``application/json``, RFC 6749 §5.2)."""
+    described = {
+        400: "An OAuth error: invalid_request, invalid_grant, authorization_pending, ...",
+        401: "invalid_client: an unknown client_id",
+        429: "rate_limited: too many requests from this address (see Retry-After)",
+    }
+    return {s: {"model": OAuthErrorOut, "description": described[s]} for s in statuses}
 
 
 def _oauth_error(request: Request, err: GrantError) -> JSONResponse:
@@ -140,7 +151,12 @@ def discovery(request: Request) -> dict[str, Any]:
     }
 
 
-@router.post("/oauth/token", summary="Token endpoint (RFC 6749 §3.2)", openapi_extra=_FORM_SCHEMA)
+@router.post(
+    "/oauth/token",
+    summary="Token endpoint (RFC 6749 §3.2)",
+    openapi_extra=_FORM_SCHEMA,
+    responses=_errors(400, 401, 429),
+)
 async def token(request: Request) -> JSONResponse:
     state = state_of(request)
     grant_type = ""
@@ -203,6 +219,7 @@ async def token(request: Request) -> JSONResponse:
     "/oauth/device_authorization",
     summary="Device authorization (RFC 8628 §3.1)",
     openapi_extra=_FORM_SCHEMA,
+    responses=_errors(400, 401, 429),
 )
 async def device_authorization(request: Request) -> JSONResponse:
     state = state_of(request)
@@ -243,7 +260,12 @@ async def device_authorization(request: Request) -> JSONResponse:
     )
 
 
-@router.post("/oauth/revoke", summary="Token revocation (RFC 7009)", openapi_extra=_FORM_SCHEMA)
+@router.post(
+    "/oauth/revoke",
+    summary="Token revocation (RFC 7009)",
+    openapi_extra=_FORM_SCHEMA,
+    responses=_errors(400, 401, 429),
+)
 async def revoke(request: Request) -> JSONResponse:
     state = state_of(request)
     try:

@@ -23,6 +23,11 @@ def _problem_schema_ref() -> dict[str, Any]:
     return {"$ref": "#/components/schemas/ProblemOut"}
 
 
+def _problem(description: str) -> dict[str, Any]:
+    content = {"application/problem+json": {"schema": _problem_schema_ref()}}
+    return {"description": description, "content": content}
+
+
 def install_openapi(app: FastAPI) -> None:
     """FastAPI's document, adjusted to what the server really answers.
 
@@ -64,11 +69,13 @@ def install_openapi(app: FastAPI) -> None:
         for path, item in schema.get("paths", {}).items():
             for operation in item.values():
                 responses = operation.get("responses", {})
-                if responses.pop("422", None) is not None and "400" not in responses:
-                    responses["400"] = {
-                        "description": "Invalid request",
-                        "content": {"application/problem+json": {"schema": _problem_schema_ref()}},
-                    }
+                if responses.pop("422", None) is not None:
+                    # FastAPI's 422 is our 400 invalid_request, plus 422 control_character for
+                    # a string that people will read (names, metadata) with a control character.
+                    responses.setdefault("400", _problem("Invalid request"))
+                    responses["422"] = _problem(
+                        "A string contains a control character (code control_character)"
+                    )
                 for status, response in responses.items():
                     content = response.get("content", {})
                     if status[0] in "45" and "application/problem+json" in content:

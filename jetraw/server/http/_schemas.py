@@ -50,6 +50,7 @@ __all__ = [
     "MetadataIn",
     "MoveIn",
     "NameText",
+    "OAuthErrorOut",
     "OrganisationList",
     "OrganisationOut",
     "OrganisationRoleOut",
@@ -193,6 +194,13 @@ class ProblemOut(OutModel):
     code: str
     request_id: str | None = None
     errors: list[dict[str, Any]] | None = None
+
+
+class OAuthErrorOut(ProblemOut):
+    """An RFC 6749 §5.2 error of the OAuth endpoints, with the RFC 9457 problem fields."""
+
+    error: str
+    error_description: str
 
 
 class UserOut(OutModel):
