@@ -306,6 +306,11 @@ class LocalPlatform:
     # -- what a test needs ---------------------------------------------------------------------
 
     @property
+    def pid(self) -> int | None:
+        """The server's process id (``None`` when it runs in a thread, or is stopped)."""
+        return None if self._proc is None else self._proc.pid
+
+    @property
     def url(self) -> str:
         """Base URL of the running server, ``http://127.0.0.1:<port>``."""
         if self._url is None:
