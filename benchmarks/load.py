@@ -49,6 +49,8 @@ class LoadResult:
     peak_rss_mib: float = 0.0
     uploaded: dict[str, int] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    server_cpu_s: float = 0.0
+    clients_cpu_s: float = 0.0
 
     def percentile(self, kind: str, q: float) -> float:
         values = sorted(self.latencies[kind])
@@ -77,6 +79,11 @@ class LoadResult:
                 "median": round(statistics.median(self.rss_mib), 1) if self.rss_mib else None,
                 "peak": round(self.peak_rss_mib, 1),
             },
+            # Of the run's seconds x 2 cores: who was busy (the clients share this one process).
+            "cpu_seconds": {
+                "server": round(self.server_cpu_s, 1),
+                "clients": round(self.clients_cpu_s, 1),
+            },
             "uploads_checked": len(self.uploaded),
             "uploads_missing": len(self.missing),
         }
@@ -90,6 +97,14 @@ def _status_mib(pid: int, field_name: str) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _sample_rss(pid: int, into: list[float], stop: asyncio.Event) -> None:
@@ -175,12 +190,16 @@ async def _run(platform: Any, clients: int, seconds: float, seed: int) -> LoadRe
             if platform.pid is not None:
                 sampler = asyncio.create_task(_sample_rss(platform.pid, result.rss_mib, stop))
             deadline = time.monotonic() + seconds
+            cpu0 = (_cpu_seconds(platform.pid) if platform.pid else 0.0, time.process_time())
             await asyncio.gather(
                 *(
                     _client_loop(i, c, platform.space, source, SIZE, deadline, result, seed)
                     for i, c in enumerate(pool)
                 )
             )
+            result.clients_cpu_s = time.process_time() - cpu0[1]
+            if platform.pid is not None:
+                result.server_cpu_s = _cpu_seconds(platform.pid) - cpu0[0]
             stop.set()
             if sampler is not None:
                 await sampler
