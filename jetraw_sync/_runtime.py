@@ -172,12 +172,43 @@ def _refuse_loop_thread(what: str) -> None:
         )
 
 
+class _DoneFlag:
+    """A one-shot flag set by the loop thread and waited on by the calling thread.
+
+    Not a :class:`threading.Event`: on Python 3.10 a Ctrl-C landing inside ``Condition.wait``'s
+    Python-level lock bookkeeping makes ``Event.wait`` raise ``RuntimeError: release unlocked lock``
+    instead of :class:`KeyboardInterrupt`. Here a wait is one C-level ``Lock.acquire(timeout=...)``,
+    which a signal either interrupts before the lock is taken or not at all.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()  # held until set(); set() may run on another thread
+        self._set = False
+
+    def set(self) -> None:
+        if not self._set:
+            self._set = True
+            self._lock.release()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float) -> bool:
+        if self._set:
+            return True
+        if self._lock.acquire(timeout=timeout):
+            self._lock.release()  # leave it free for any other waiter
+            return True
+        return False
+
+
 class _Call(Generic[T]):
     """One coroutine running on the loop on behalf of a waiting thread."""
 
     def __init__(self, fn: Callable[[], Awaitable[T]]) -> None:
         self._fn = fn
-        self.done = threading.Event()
+        self.done = _DoneFlag()
         self._result: Any = None
         self._error: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
@@ -217,11 +248,11 @@ class _Call(Generic[T]):
         return cast(T, self._result)
 
 
-def _wait(done: threading.Event, timeout: float | None, runner: _LoopThread) -> bool:
+def _wait(done: _DoneFlag, timeout: float | None, runner: _LoopThread) -> bool:
     # Poll: a bounded wait returns to the interpreter regularly, so signals are handled promptly on
     # every platform (an unbounded `Future.result()` can hold Ctrl-C off indefinitely).
     deadline = None if timeout is None else time.monotonic() + timeout
-    step = POLL_INTERVAL
+    step = POLL_INTERVAL if timeout is None else min(POLL_INTERVAL, timeout)
     while not done.wait(step):
         if not runner.thread.is_alive():
             raise RuntimeError("jetraw's sync event-loop thread has stopped")

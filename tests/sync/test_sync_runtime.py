@@ -282,6 +282,62 @@ def test_ctrl_c_waits_for_cleanup_at_most_the_grace_period(
         assert word not in err
 
 
+INTERRUPTED_WAITS_CHILD = """
+import signal, time
+from jetraw_sync import _runtime
+
+armed = False
+
+def interrupt(*_):
+    global armed
+    if armed:  # one Ctrl-C per wait, and none while a fresh flag is being made
+        armed = False
+        raise KeyboardInterrupt
+
+signal.signal(signal.SIGALRM, interrupt)
+interrupted = other = 0
+signal.setitimer(signal.ITIMER_REAL, 0.0003, 0.0003)
+end = time.monotonic() + 2
+while time.monotonic() < end:
+    flag = _runtime._DoneFlag()  # never set: each wait ends by timeout or by Ctrl-C
+    armed = True
+    try:
+        while True:
+            flag.wait(0.00001)
+    except KeyboardInterrupt:
+        interrupted += 1
+    except BaseException as error:
+        other += 1
+        last = repr(error)
+signal.setitimer(signal.ITIMER_REAL, 0)
+print(interrupted, other, last if other else "")
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="setitimer is POSIX")
+def test_ctrl_c_at_any_instant_of_a_wait_is_a_keyboard_interrupt(child_env: dict[str, str]) -> None:
+    # Thousands of Ctrl-Cs at arbitrary points of the waiting thread's poll. With a
+    # threading.Event, a few in every thousand land inside Condition.wait's lock bookkeeping and
+    # surface as "RuntimeError: release unlocked lock" (seen in CI on Python 3.10).
+    done = run_child(INTERRUPTED_WAITS_CHILD, child_env, timeout=30)
+    assert done.returncode == 0, done.stderr
+    interrupted, other, last = [*done.stdout.split(maxsplit=2), ""][:3]
+    assert int(interrupted) > 1000
+    assert int(other) == 0, last
+
+
+def test_a_done_flag_set_on_another_thread_wakes_every_waiter() -> None:
+    flag = _runtime._DoneFlag()
+    assert not flag.wait(0.01)
+    threading.Timer(0.05, flag.set).start()
+    assert flag.wait(5)
+    assert flag.is_set()
+    assert flag.wait(0)
+    assert flag.wait(0)  # a wait leaves the flag free for the next waiter
+    flag.set()  # a second set is harmless
+    assert flag.wait(0)
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
 @pytest.mark.filterwarnings(FORK_WARNING)
 def test_fork_child_uses_a_fresh_loop_and_the_parent_is_unaffected(toy_sync: ModuleType) -> None:
