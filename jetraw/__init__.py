@@ -83,6 +83,7 @@ __all__ = [
     "PermissionDeniedError",
     "ProgressEvent",
     "RateLimitedError",
+    "RedactingFilter",
     "RemoteDirectory",
     "RemoteFile",
     "RemotePathExistsError",
@@ -120,6 +121,7 @@ _VALUE_NAMES = (
     "Membership",
     "Organisation",
     "ProgressEvent",
+    "RedactingFilter",
     "RemoteDirectory",
     "RemoteFile",
     "Space",
@@ -153,6 +155,7 @@ if _typing.TYPE_CHECKING:
     from jetraw.aio import Membership as Membership
     from jetraw.aio import Organisation as Organisation
     from jetraw.aio import ProgressEvent as ProgressEvent
+    from jetraw.aio import RedactingFilter as RedactingFilter
     from jetraw.aio import RemoteDirectory as RemoteDirectory
     from jetraw.aio import RemoteFile as RemoteFile
     from jetraw.aio import Space as Space

@@ -69,6 +69,7 @@ from jetraw._transfer import (
     TransferResult,
     UploadResult,
 )
+from jetraw._util import RedactingFilter
 
 __all__ = [
     "APIError",
@@ -106,6 +107,7 @@ __all__ = [
     "PermissionDeniedError",
     "ProgressEvent",
     "RateLimitedError",
+    "RedactingFilter",
     "RemoteDirectory",
     "RemoteFile",
     "RemotePathExistsError",

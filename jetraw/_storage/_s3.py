@@ -33,6 +33,7 @@ from jetraw._exceptions import (
     StorageError,
 )
 from jetraw._storage._base import ByteCallback, MultipartInfo, PartInfo
+from jetraw._util import protect_library_loggers
 
 __all__ = ["S3Storage"]
 
@@ -268,6 +269,8 @@ class S3Storage:
         async with self._lock:
             if self._client is not None:
                 return self._client
+            # botocore logs every signed request (session token, signature) at DEBUG: mask them.
+            protect_library_loggers()
             try:
                 session = AioSession(profile=self.aws_profile)
                 # Resolve credentials before any request: a missing chain must fail here,
@@ -305,6 +308,7 @@ class S3Storage:
             except Exception as exc:
                 await stack.aclose()
                 raise translate_error(exc, f"bucket {self.bucket!r}") from exc
+            protect_library_loggers()  # and the loggers of modules the client just imported
             self._stack, self._client = stack, client
             return client
 

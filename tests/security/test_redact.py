@@ -69,3 +69,70 @@ def test_formatter_redacts_arguments_and_tracebacks() -> None:
     assert SECRETS["apikey"] not in out
     assert SECRETS["refresh"] not in out
     assert "ValueError" in out
+
+
+def _record(name: str, msg: str, args: tuple[object, ...], exc: bool = False) -> logging.LogRecord:
+    info = None
+    if exc:
+        try:
+            raise ValueError(f"bad token {SECRETS['refresh']}")
+        except ValueError:
+            import sys
+
+            info = sys.exc_info()
+    return logging.LogRecord(name, logging.DEBUG, __file__, 1, msg, args, info)
+
+
+def test_the_public_filter_masks_message_arguments_and_traceback_in_place() -> None:
+    from jetraw import RedactingFilter
+
+    record = _record("anything", "key %s session %s", (SECRETS["apikey"], SECRETS["session"]))
+    record.msg = "X-Amz-Security-Token: %s and key %s"
+    record.args = (SECRETS["session"], SECRETS["apikey"])
+    broken = _record("anything", "oops", (), exc=True)
+    broken.stack_info = f"Stack (most recent call last):\n  refresh_token={SECRETS['refresh']}"
+    assert RedactingFilter().filter(record)  # never drops a record
+    assert RedactingFilter().filter(broken)
+    out = logging.Formatter("%(message)s").format(record)
+    assert SECRETS["session"] not in out
+    assert SECRETS["apikey"] not in out
+    assert out.startswith("X-Amz-Security-Token: ***")
+    text = logging.Formatter("%(message)s").format(broken)
+    assert SECRETS["refresh"] not in text
+    assert "ValueError" in text
+    plain = _record("anything", "part %d of %d", (2, 5))
+    assert RedactingFilter().filter(plain)
+    assert plain.getMessage() == "part 2 of 5"
+    assert plain.args == (2, 5)  # untouched when there is nothing to mask
+
+
+def test_library_loggers_are_protected_where_the_records_are_made() -> None:
+    # A logger's filters see only its own records, so the filter must sit on botocore.auth
+    # itself, not only on "botocore"; any handler then writes the masked record.
+    import botocore.auth  # noqa: F401  (its logger exists once the module is imported)
+
+    from jetraw._util import protect_library_loggers
+
+    protect_library_loggers()
+    protect_library_loggers()  # idempotent
+    logger = logging.getLogger("botocore.auth")
+    assert len([f for f in logger.filters if type(f).__name__ == "RedactingFilter"]) == 1
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    handler = Keep(logging.DEBUG)
+    root = logging.getLogger()
+    old = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        logger.debug("CanonicalRequest:\nx-amz-security-token:%s", SECRETS["session"])
+        logger.debug("Signature:\n%s", SECRETS["sig"])
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old)
+    assert len(seen) == 2
+    assert all(SECRETS["session"] not in m and SECRETS["sig"] not in m for m in seen), seen
