@@ -2,7 +2,7 @@
 # ruff: noqa: E501  (templates of generated lines are clearer unwrapped)
 """Generate the sync facade ``jetraw_sync`` from the async public API ``jetraw.aio``.
 
-    python scripts/gen_sync.py            # rewrite jetraw_sync/ (except _runtime.py)
+    python scripts/gen_sync.py            # rewrite jetraw_sync/ (not _runtime, _loop, _iterate)
     python scripts/gen_sync.py --check    # exit 1, with a diff, if the committed files differ,
                                           # a rule no longer applies, or a name has no mapping
 

@@ -23,7 +23,7 @@ import pytest
 from _synctools import ROOT, run_child
 
 from jetraw import EventLoopError
-from jetraw_sync import _runtime
+from jetraw_sync import _loop, _runtime
 
 FORK_WARNING = (
     r"ignore:This process \(pid=\d+\) is multi-threaded, use of fork\(\) may lead to deadlocks in "
@@ -186,7 +186,7 @@ def test_one_client_is_safe_from_many_threads(toy_sync: ModuleType) -> None:
     assert errors == []
     assert seen == [40] * 16
     assert len(loop_threads()) == 1
-    assert client._async._loop is _runtime._loop_thread.loop  # type: ignore[union-attr]
+    assert client._async._loop is _loop._loop_thread.loop  # type: ignore[union-attr]
 
 
 def test_first_use_from_many_threads_creates_one_async_client(toy_sync: ModuleType) -> None:
@@ -247,8 +247,8 @@ def test_ctrl_c_cancels_the_work_waits_for_its_cleanup_and_reraises(
 
 SLOW_CLEANUP_CHILD = """
 import sys
-from jetraw_sync import _runtime
-_runtime.CANCEL_GRACE = 0.5
+from jetraw_sync import _loop
+_loop.CANCEL_GRACE = 0.5
 from toy_sync import Client
 client = Client(refresh_token="k")
 print("ready", flush=True)
@@ -284,7 +284,7 @@ def test_ctrl_c_waits_for_cleanup_at_most_the_grace_period(
 
 INTERRUPTED_WAITS_CHILD = """
 import signal, time
-from jetraw_sync import _runtime
+from jetraw_sync import _loop
 
 armed = False
 
@@ -299,7 +299,7 @@ interrupted = other = 0
 signal.setitimer(signal.ITIMER_REAL, 0.0003, 0.0003)
 end = time.monotonic() + 2
 while time.monotonic() < end:
-    flag = _runtime._DoneFlag()  # never set: each wait ends by timeout or by Ctrl-C
+    flag = _loop._DoneFlag()  # never set: each wait ends by timeout or by Ctrl-C
     armed = True
     try:
         while True:
@@ -327,7 +327,7 @@ def test_ctrl_c_at_any_instant_of_a_wait_is_a_keyboard_interrupt(child_env: dict
 
 
 def test_a_done_flag_set_on_another_thread_wakes_every_waiter() -> None:
-    flag = _runtime._DoneFlag()
+    flag = _loop._DoneFlag()
     assert not flag.wait(0.01)
     threading.Timer(0.05, flag.set).start()
     assert flag.wait(5)
@@ -347,7 +347,7 @@ def test_fork_child_uses_a_fresh_loop_and_the_parent_is_unaffected(toy_sync: Mod
     reader = path.open("rb").__enter__()
     parent_async = client._async
     parent_path_async = path._async
-    parent_loop = _runtime._loop_thread
+    parent_loop = _loop._loop_thread
     pid = os.fork()
     if pid == 0:  # the child: report through the exit code only
         code = 1
@@ -358,7 +358,7 @@ def test_fork_child_uses_a_fresh_loop_and_the_parent_is_unaffected(toy_sync: Mod
                 and [str(p) for p in path.parent.iterdir()] == ["/space/forked"]
                 and client._async is not parent_async  # a new async client, on a new loop
                 and path._async is not parent_path_async
-                and _runtime._loop_thread is not parent_loop
+                and _loop._loop_thread is not parent_loop
                 and not parent_async.closed  # the parent's was dropped, not closed
                 and refuses(lambda: reader.read(1))  # an open file is the parent's
             )
@@ -380,7 +380,7 @@ def test_fork_child_uses_a_fresh_loop_and_the_parent_is_unaffected(toy_sync: Mod
     assert os.waitstatus_to_exitcode(status) == 0
     # The parent goes on with the same async client on the same loop.
     assert client._async is parent_async
-    assert _runtime._loop_thread is parent_loop
+    assert _loop._loop_thread is parent_loop
     assert client.whoami() == "lab"
     assert path.exists()
     assert reader.read(6) == b"before"  # the parent's open file still works
@@ -475,7 +475,7 @@ def test_a_collected_client_is_closed_in_the_background(toy_sync: ModuleType) ->
     while not inner.closed and time.monotonic() < deadline:
         time.sleep(0.01)
     assert inner.closed
-    assert id(inner) not in _runtime._closeables
+    assert id(inner) not in _loop._closeables
 
 
 def test_the_default_client_is_made_once_under_contention(toy_sync: ModuleType) -> None:
