@@ -243,8 +243,8 @@ def _run_on_loop(fn: Callable[[], Awaitable[T]], what: str) -> T:
     refuse_loop_thread(what)
     runner = _get_loop_thread()
     job = _Call(fn)
-    runner.loop.call_soon_threadsafe(job.start)
-    try:
+    try:  # a Ctrl-C right after scheduling still cancels the job: start() sees it cancelled
+        runner.loop.call_soon_threadsafe(job.start)
         _wait(job.done, None, runner)
     except BaseException:
         # Ctrl-C (or another exception raised by a signal handler) while waiting: cancel the task

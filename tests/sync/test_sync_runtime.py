@@ -246,12 +246,25 @@ def test_ctrl_c_cancels_the_work_waits_for_its_cleanup_and_reraises(
 
 
 SLOW_CLEANUP_CHILD = """
-import sys
+import asyncio, sys, threading, time
 from jetraw_sync import _loop
 _loop.CANCEL_GRACE = 0.5
 from toy_sync import Client
 client = Client(refresh_token="k")
-print("ready", flush=True)
+client.sleep(0)  # the loop thread is up
+
+def announce():  # "ready" only once the long sleep runs: a Ctrl-C before it is another test
+    loop = _loop._loop_thread.loop
+    while True:
+        try:
+            if any(not task.done() for task in asyncio.all_tasks(loop)):
+                break
+        except RuntimeError:  # the task set changed while it was read from this thread
+            pass
+        time.sleep(0.01)
+    print("ready", flush=True)
+
+threading.Thread(target=announce, daemon=True).start()
 client.sleep(60, marker=sys.argv[1], cleanup_seconds=30)
 """
 
