@@ -18,14 +18,13 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
-import httpx
-
 from jetraw._api import RemoteDirectory, RemoteFile, StateServerAPI, Upload
 from jetraw._client_login import Login
 from jetraw._client_state import Lifecycle
 from jetraw._config import config_dir, resolve
 from jetraw._exceptions import InvalidPathError
 from jetraw._http import RetryPolicy
+from jetraw._httpx import httpx
 from jetraw._models import ApiKey, Identity, LoginInfo, LogoutResult, Organisation, Space
 from jetraw._transfer import (
     DownloadResult,

@@ -17,7 +17,6 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-import httpx
 
 from jetraw._api import StateServerAPI
 from jetraw._auth._browser import browser_login, default_notify
@@ -38,6 +37,7 @@ from jetraw._config import (
 )
 from jetraw._exceptions import ConfigurationError, JetrawError, LoginRequiredError
 from jetraw._http import RetryPolicy, StateServerHTTP
+from jetraw._httpx import httpx
 from jetraw._models import Identity, LoginInfo, LogoutResult
 
 __all__ = ["Login"]

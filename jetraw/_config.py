@@ -26,7 +26,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import platformdirs
-import tomli_w
 
 from jetraw._exceptions import ConfigurationError
 from jetraw._util import atomic_write
@@ -260,6 +259,8 @@ def save_profile(profile: Profile, *, make_default: bool = True, path: Path | No
     data["profiles"] = profiles
     if make_default or "default_profile" not in data:
         data["default_profile"] = profile.name
+    import tomli_w  # only writing a config file needs it
+
     write_private_file(path, tomli_w.dumps(data))
     return path
 
@@ -278,6 +279,8 @@ def remove_profile(name: str, *, path: Path | None = None) -> bool:
     if data.get("default_profile") == name:
         data.pop("default_profile")
     if existed:
+        import tomli_w
+
         write_private_file(path, tomli_w.dumps(data))
     return existed
 

@@ -15,13 +15,12 @@ import os
 import random
 import ssl
 from collections.abc import Callable, Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import anyio
-import httpx
 
 import jetraw._exceptions as exc
+from jetraw._httpx import httpx
 from jetraw._util import Backoff
 
 __all__ = [
@@ -92,6 +91,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     except ValueError:
         pass
     try:
+        from email.utils import parsedate_to_datetime  # rare: not worth its import at start-up
+
         when = parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError):
         return None

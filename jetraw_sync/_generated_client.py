@@ -12,9 +12,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
     from types import TracebackType
 
-    import httpx
-
     from jetraw._api import RemoteDirectory, RemoteFile, Upload
+    from jetraw._httpx import httpx
     from jetraw._models import ApiKey, Identity, LoginInfo, LogoutResult, Organisation, Space
     from jetraw._transfer import (
         DownloadResult,

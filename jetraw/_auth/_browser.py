@@ -11,7 +11,6 @@ import contextlib
 import html
 import logging
 import secrets
-import webbrowser
 from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
@@ -58,6 +57,12 @@ def _answer(status: str, title: str, text: str) -> bytes:
         f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
     )
     return head.encode("ascii") + body
+
+
+def _open_in_browser(url: str) -> bool:
+    import webbrowser  # only a browser login needs it (it imports subprocess, shlex...)
+
+    return webbrowser.open(url)
 
 
 class _Callback:
@@ -167,7 +172,7 @@ async def browser_login(
 
     async def open_browser() -> None:
         try:
-            await anyio.to_thread.run_sync(opener or webbrowser.open, url, abandon_on_cancel=True)
+            await anyio.to_thread.run_sync(opener or _open_in_browser, url, abandon_on_cancel=True)
         except Exception as error:
             opener_errors.append(error)
             callback.done.set()

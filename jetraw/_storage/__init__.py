@@ -1,14 +1,21 @@
-"""Storage backends behind one protocol: S3 (aiobotocore) and local disk."""
+"""Storage backends behind one protocol: S3 (aiobotocore) and local disk.
+
+The S3 backend is imported only when an S3 space is opened (or ``S3Storage`` is asked for):
+aiobotocore, botocore and aiohttp cost about half a second of CPU to import, which a client
+that only lists files, or uploads to a local space, never pays.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jetraw._exceptions import ConfigurationError
 from jetraw._storage._base import ByteCallback, MultipartInfo, PartInfo, Storage, is_retryable
 from jetraw._storage._local import LocalStorage
-from jetraw._storage._s3 import S3Storage
+
+if TYPE_CHECKING:
+    from jetraw._storage._s3 import S3Storage
 
 __all__ = [
     "ByteCallback",
@@ -36,6 +43,8 @@ def open_storage(
     if kind == "local":
         return LocalStorage(descriptor["root"])
     if kind == "s3":
+        from jetraw._storage._s3 import S3Storage
+
         return S3Storage(
             bucket=descriptor["bucket"],
             prefix=descriptor.get("prefix") or "",
@@ -49,3 +58,11 @@ def open_storage(
             read_timeout=read_timeout,
         )
     raise ConfigurationError(f"Unsupported storage type {kind!r} in the space descriptor.")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "S3Storage":
+        from jetraw._storage._s3 import S3Storage
+
+        return S3Storage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -46,6 +46,16 @@ class Storage(Protocol):
     ones have ``retryable=True``. Backends never retry by themselves: the transfer engine does.
     """
 
+    @property
+    def pool_size(self) -> int:
+        """How many requests the backend can have in flight at once (its connection pool)."""
+        ...
+
+    @property
+    def timeouts(self) -> tuple[float, float] | None:
+        """The (connect, read) timeouts of its requests; ``None`` where there are none."""
+        ...
+
     async def check_credentials(self) -> None:
         """Fail now, before anything is sent, if the backend cannot be used at all.
 

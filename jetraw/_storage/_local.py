@@ -54,6 +54,14 @@ class LocalStorage:
     def __repr__(self) -> str:
         return f"LocalStorage(root={str(self.root)!r})"
 
+    @property
+    def pool_size(self) -> int:
+        return 1 << 30  # no connection pool: the scheduler's limits are the only bound
+
+    @property
+    def timeouts(self) -> tuple[float, float] | None:
+        return None
+
     async def _run(self, what: str, func: Callable[[], _T]) -> _T:
         try:
             return await anyio.to_thread.run_sync(func)

@@ -260,6 +260,14 @@ class S3Storage:
             f"endpoint_url={self.endpoint_url!r})"
         )
 
+    @property
+    def pool_size(self) -> int:
+        return self.max_pool_connections
+
+    @property
+    def timeouts(self) -> tuple[float, float] | None:
+        return (self.connect_timeout, self.read_timeout)
+
     def _key(self, key: str) -> str:
         return self.prefix + key
 

@@ -20,7 +20,7 @@ import anyio.to_thread
 
 from jetraw._api import StateServerAPI, Upload
 from jetraw._exceptions import DownloadError, JetrawError, UploadError, UploadNotFoundError
-from jetraw._storage import S3Storage, Storage, open_storage
+from jetraw._storage import Storage, open_storage
 from jetraw._transfer._budget import Scheduler
 from jetraw._transfer._config import TransferConfig
 from jetraw._transfer._context import OnCancel, UploadOptions
@@ -36,13 +36,6 @@ from jetraw._transfer._upload import Uploader
 __all__ = ["TransferSession"]
 
 
-def _pool_size(storage: Storage) -> int:
-    """How many connections the backend's pool holds (unbounded for local disk)."""
-    if isinstance(storage, S3Storage):
-        return storage.max_pool_connections
-    return 1 << 30
-
-
 def _timeout_kwargs(timeouts: tuple[float, float] | None) -> dict[str, float]:
     """``open_storage``'s timeout arguments (none: the backend's defaults)."""
     if timeouts is None:
@@ -52,11 +45,9 @@ def _timeout_kwargs(timeouts: tuple[float, float] | None) -> dict[str, float]:
 
 def _fits(storage: Storage, concurrency: int, timeouts: tuple[float, float] | None) -> bool:
     """Whether a cached backend serves a transfer (pool large enough, the asked timeouts)."""
-    if _pool_size(storage) < concurrency:
+    if storage.pool_size < concurrency:
         return False
-    if timeouts is None or not isinstance(storage, S3Storage):
-        return True
-    return (storage.connect_timeout, storage.read_timeout) == timeouts
+    return timeouts is None or storage.timeouts is None or storage.timeouts == timeouts
 
 
 class TransferSession:

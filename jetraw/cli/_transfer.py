@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -31,7 +31,9 @@ from jetraw.cli._common import (
     remote_path,
     run,
 )
-from jetraw.cli._progress import TransferProgress
+
+if TYPE_CHECKING:  # rich costs ~75 ms to import: only the transfer commands pay it
+    from jetraw.cli._progress import TransferProgress
 
 __all__ = ["download", "upload"]
 
@@ -185,6 +187,8 @@ def upload(
     remote_path(dest)
     config = _config(part_size, multipart_threshold, concurrency)
     src: Any = paths[0] if len(paths) == 1 else paths
+    from jetraw.cli._progress import TransferProgress
+
     progress = TransferProgress("Uploading", show=False if as_json or quiet else None)
 
     async def go() -> UploadResult:
@@ -245,6 +249,8 @@ def download(
     """
     refs = [remote_path(s) for s in sources]
     config = _config(None, None, concurrency)
+    from jetraw.cli._progress import TransferProgress
+
     progress = TransferProgress("Downloading", show=False if as_json or quiet else None)
     local = Path(dest)
     if len(sources) > 1:

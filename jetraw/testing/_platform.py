@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-import httpx
+from jetraw._httpx import httpx
 
 __all__ = ["LocalPlatform", "PlatformUser", "parse_metrics"]
 
