@@ -72,7 +72,12 @@ def _jetraw(spec: dict[str, Any]) -> Callable[[], Any]:
         else TransferConfig()
     )
     paths = [Path(p) for p in spec["files"]]
-    loop = asyncio.new_event_loop()
+    if os.environ.get("BENCH_UVLOOP"):
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    else:
+        loop = asyncio.new_event_loop()
     client = AsyncClient(spec["api_key"], server=spec["server"], verify=spec["ca"] or True)
     loop.run_until_complete(client.__aenter__())
     # Open the space's storage client before timing (every peer builds its client first).
