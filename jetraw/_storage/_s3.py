@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import ssl
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -33,6 +32,7 @@ from jetraw._exceptions import (
     StorageError,
 )
 from jetraw._storage._base import ByteCallback, MultipartInfo, PartInfo
+from jetraw._storage._s3_body import PartBody
 from jetraw._util import protect_library_loggers
 
 __all__ = ["S3Storage"]
@@ -165,64 +165,6 @@ def _is_tls(exc: BaseException) -> bool:
     )
 
 
-class _PartBody(io.RawIOBase):
-    """A seekable file-like over a memoryview: aiohttp streams it without a copy of the part.
-
-    Progress counts the furthest byte handed out, so a re-read (signing, a botocore rewind)
-    does not count twice; :meth:`retract` takes an attempt's bytes back before a retry.
-    """
-
-    def __init__(self, view: memoryview, on_bytes: ByteCallback | None) -> None:
-        super().__init__()
-        self._view = view.cast("B") if view.format != "B" else view
-        self._pos = 0
-        self._reported = 0
-        self._on_bytes = on_bytes
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
-        self._pos = max(0, min(len(self._view), base + offset))
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        target = memoryview(buffer).cast("B")
-        n = min(len(target), len(self._view) - self._pos)
-        target[:n] = self._view[self._pos : self._pos + n]
-        self._advance(n)
-        return n
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            size = len(self._view) - self._pos
-        chunk = bytes(self._view[self._pos : self._pos + size])
-        self._advance(len(chunk))
-        return chunk
-
-    def _advance(self, n: int) -> None:
-        self._pos += n
-        if self._pos > self._reported:
-            if self._on_bytes is not None:
-                self._on_bytes(self._pos - self._reported)
-            self._reported = self._pos
-
-    def retract(self) -> None:
-        if self._on_bytes is not None and self._reported:
-            self._on_bytes(-self._reported)
-        self._reported = 0
-
-    def __len__(self) -> int:
-        return len(self._view)
-
-
 class S3Storage:
     """A bucket (and key prefix) of an S3-compatible store."""
 
@@ -334,7 +276,7 @@ class S3Storage:
     async def put_object(
         self, key: str, body: memoryview, *, crc32c: int, on_bytes: ByteCallback | None = None
     ) -> None:
-        stream = _PartBody(body, on_bytes)
+        stream = PartBody(body, on_bytes)
         try:
             await self._call(
                 f"writing {key!r}",
@@ -368,7 +310,7 @@ class S3Storage:
         crc32c: int,
         on_bytes: ByteCallback | None = None,
     ) -> PartInfo:
-        stream = _PartBody(body, on_bytes)
+        stream = PartBody(body, on_bytes)
         try:
             response = await self._call(
                 f"writing part {number} of {key!r}",

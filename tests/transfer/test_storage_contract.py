@@ -156,3 +156,48 @@ async def test_missing_object_and_upload_codes(storage: Storage) -> None:
     with pytest.raises(StorageError) as info:
         await storage.list_parts("objects/none", "0123456789abcdef")
     assert info.value.code == "NoSuchUpload"
+
+
+async def test_s3_request_bodies_go_from_the_loop_as_views(
+    s3_endpoint: Any, bucket: str, moto_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part is handed to aiohttp as views of its buffer on the event loop's thread: never read
+    in a worker thread as copies (aiohttp's default for a file-like body)."""
+    import threading
+
+    from jetraw._storage import _s3_body
+
+    readers: set[int] = set()
+    written: list[int] = []
+    read, write = _s3_body.PartBody.read, _s3_body.PartPayload.write_with_length
+
+    def spy_read(self: Any, size: int | None = -1) -> bytes:
+        readers.add(threading.get_ident())
+        return read(self, size)
+
+    async def spy_write(self: Any, writer: Any, content_length: int | None) -> None:
+        written.append(self._length)
+        await write(self, writer, content_length)
+
+    monkeypatch.setattr(_s3_body.PartBody, "read", spy_read)
+    monkeypatch.setattr(_s3_body.PartPayload, "write_with_length", spy_write)
+    storage = S3Storage(
+        bucket=bucket, prefix="p", region="us-east-1", endpoint_url=moto_url,
+        addressing_style="path",
+    )  # fmt: skip
+    try:
+        data = os.urandom(5 * MiB + 3)
+        seen: list[int] = []
+        await storage.put_object("a", memoryview(bytearray(data)), crc32c=crc32c(data),
+                                 on_bytes=seen.append)  # fmt: skip
+        upload = await storage.create_multipart("b", part_size=5 * MiB)
+        part = await storage.upload_part("b", upload, 1, memoryview(bytearray(data)),
+                                         crc32c=crc32c(data), on_bytes=seen.append)  # fmt: skip
+        await storage.complete_multipart("b", upload, [part], crc32c=crc32c(data))
+        assert b"".join([c async for c in storage.iter_range("b", 0, len(data))]) == data
+        assert b"".join([c async for c in storage.iter_range("a", 0, len(data))]) == data
+    finally:
+        await storage.aclose()
+    assert written == [len(data), len(data)]
+    assert sum(seen) == 2 * len(data)
+    assert readers <= {threading.get_ident()}  # botocore may hash the body (HTTP), on the loop
