@@ -94,7 +94,9 @@ class PartPayload(aiohttp.payload.Payload):
     def __init__(self, value: PartBody, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("content_type", "application/octet-stream")
         super().__init__(value, *args, **kwargs)
-        self._start = value.tell()  # botocore rewinds the body before every attempt
+        # Always the whole part: botocore rewinds the body to 0 before every attempt, and a payload
+        # rebuilt by aiohttp after a partly sent attempt must not start where that one stopped.
+        self._start = 0
         self._length = len(value) - self._start
         self._size = self._length
 

@@ -30,4 +30,6 @@ def test_two_hundred_clients_mixing_reads_and_commits() -> None:
         assert result.ops[kind] > 0, kind
     assert len(result.uploaded) == result.ops["upload"]
     assert result.rss_mib, "the server's memory was sampled"
-    assert result.peak_rss_mib >= max(result.rss_mib)
+    # The kernel batches a thread's RSS counter updates, so VmHWM may lag a VmRSS sample by a
+    # few pages (CI saw 77.62 vs 77.70 MiB).
+    assert result.peak_rss_mib >= max(result.rss_mib) - 1.0
