@@ -15,6 +15,7 @@ import os
 import random
 import ssl
 from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import anyio
@@ -91,8 +92,6 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     except ValueError:
         pass
     try:
-        from email.utils import parsedate_to_datetime  # rare: not worth its import at start-up
-
         when = parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError):
         return None
