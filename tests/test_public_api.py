@@ -12,6 +12,7 @@ PUBLIC_MODULES = [
     "jetraw",
     "jetraw.aio",
     "jetraw.cli",
+    "jetraw.fs",
     "jetraw.server",
     "jetraw.testing",
     "jetraw_sync",
@@ -46,7 +47,7 @@ def test_private_modules_are_private() -> None:
 
     import jetraw
 
-    public = {"aio", "testing", "cli", "server"}
+    public = {"aio", "testing", "cli", "server", "fs", "dask"}
     for info in pkgutil.iter_modules(jetraw.__path__):
         assert info.name.startswith("_") or info.name in public, info.name
 

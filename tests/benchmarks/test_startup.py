@@ -21,7 +21,17 @@ from benchmarks.startup import CASES, COMMANDS, measure, report
 from jetraw.testing import LocalPlatform
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("botocore", "aiobotocore", "aiohttp", "rich", "click", "pygments", "httpx._main")
+HEAVY = (
+    "botocore",
+    "aiobotocore",
+    "aiohttp",
+    "rich",
+    "click",
+    "pygments",
+    "httpx._main",
+    "fsspec",
+    "dask",
+)
 
 CHILD = """
 import atexit, json, sys
