@@ -97,9 +97,14 @@ def test_streamed_write_appears_whole_on_close(jfs: Any, jroot: str) -> None:
 
 def test_an_exception_in_a_with_block_leaves_nothing(jfs: Any, jroot: str) -> None:
     path = f"{jroot}/failed.bin"
-    with pytest.raises(RuntimeError, match="boom"), jfs.open(path, "wb", block_size=5 << 20) as f:
-        f.write(DATA * 8)
-        raise RuntimeError("boom")
+
+    def write_and_fail() -> None:
+        with jfs.open(path, "wb", block_size=5 << 20) as f:
+            f.write(DATA * 8)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        write_and_fail()
     assert not jfs.exists(path)
 
 
