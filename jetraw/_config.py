@@ -298,7 +298,9 @@ def resolve(
     """Apply argument → environment → profile precedence. Pure given ``env`` and ``config``.
 
     Raises:
-        ConfigurationError: An explicitly named profile does not exist, or a URL is malformed.
+        ConfigurationError: An explicitly named profile does not exist and no ``server``
+            argument is given (with one, it is the profile a login creates), or a URL is
+            malformed.
     """
     env = os.environ if env is None else env
     path = path or config_path(env)
@@ -309,11 +311,15 @@ def resolve(
     prof: Profile | None = None
     if profile_name in profiles:
         prof = _profile_from(profile_name, profiles[profile_name], path)
-    elif named:
+    elif named and not server:
+        # Named together with a server argument (`jetraw login --server URL --profile lab`,
+        # `Client(key, server=..., profile="lab")`), a profile that does not exist yet is the one
+        # the login creates. Otherwise it is most likely a typo: JETRAW_SERVER alone, often set
+        # for good in a shell, does not make a misspelt profile name pass silently.
         known = ", ".join(sorted(profiles)) or "none"
         raise ConfigurationError(
             f"No profile {named!r} in {path} (profiles: {known}); run "
-            f"`jetraw login --profile {named}` to create it."
+            f"`jetraw login --profile {named} --server URL` to create it."
         )
 
     server = server or env.get(ENV_SERVER) or (prof.server if prof else None)
