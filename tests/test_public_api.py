@@ -12,6 +12,7 @@ PUBLIC_MODULES = [
     "jetraw",
     "jetraw.aio",
     "jetraw.cli",
+    "jetraw.dask",
     "jetraw.fs",
     "jetraw.server",
     "jetraw.testing",
