@@ -1,9 +1,9 @@
 """What runs on a worker: one batch of files uploaded by a client of the worker's own.
 
-A task gets plain, picklable values (:class:`ClientOptions`, :class:`BatchSpec`), builds an
-:class:`~jetraw.aio.AsyncClient` on a fresh event loop (``asyncio.run``), uploads its files with
-the ordinary engine, and returns plain :class:`~jetraw.FileTransfer` outcomes whose errors are
-known to survive pickling.
+A task gets plain, picklable values (:class:`ClientOptions`, :class:`BatchSpec`), takes the
+worker process's :class:`~jetraw.aio.AsyncClient` for those options (built on first use, on the
+process's loop thread: :mod:`._runtime`), uploads its files with the ordinary engine, and
+returns plain :class:`~jetraw.FileTransfer` outcomes whose errors are known to survive pickling.
 
 Idempotent when run again. Dask runs a task again when its worker dies (or its result is lost
 with it) or when it raised; the files that the earlier attempt committed are then already there.
@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import pickle
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from jetraw.aio import (
     StorageCredentialsError,
     UploadError,
 )
+from jetraw.dask._runtime import runtime
 
 __all__ = [
     "BatchOutcome",
@@ -64,10 +64,6 @@ FATAL = (
 #: Directories of one batch uploaded at once (each is one ``upload`` call on the same client,
 #: sharing its byte budget and request limit).
 _GROUPS_AT_ONCE = 8
-
-# One batch at a time per worker process: the TransferConfig's byte budget and request limit
-# hold per worker, however many threads it has.
-_WORKER_SLOT = threading.Lock()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,13 +181,14 @@ def _first_attempt(key: str) -> bool:
 
 
 def run_batch(spec: BatchSpec) -> BatchOutcome:
-    """The task: upload the batch, one batch per worker process at a time."""
+    """The task: upload the batch with the worker process's client for ``spec.options``."""
     first = _first_attempt(spec.key)
-    with _WORKER_SLOT:
-        try:
-            outcome = asyncio.run(_upload(spec, retry=not first))
-        except FATAL as exc:  # entering the client: a wrong key, no server configured...
-            outcome = BatchOutcome([], fatal=exc)
+    try:
+        outcome = runtime.run(spec.options, lambda c: _upload(c, spec, retry=not first))
+    except FATAL as exc:  # entering the client: a wrong key, no server configured...
+        outcome = BatchOutcome([], fatal=exc)
+    if outcome.fatal is not None:
+        runtime.drop(spec.options)
     outcome.retried = not first
     for file in outcome.files:
         if file.error is not None:
@@ -201,7 +198,7 @@ def run_batch(spec: BatchSpec) -> BatchOutcome:
     return outcome
 
 
-async def _upload(spec: BatchSpec, *, retry: bool) -> BatchOutcome:
+async def _upload(client: AsyncClient, spec: BatchSpec, *, retry: bool) -> BatchOutcome:
     # One upload call per destination directory; a file sent as written has a call of its own.
     groups: dict[tuple[str, int], list[int]] = {}
     for index, (_, dest, literal) in enumerate(spec.files):
@@ -209,19 +206,18 @@ async def _upload(spec: BatchSpec, *, retry: bool) -> BatchOutcome:
     results: list[FileTransfer | None] = [None] * len(spec.files)
     errors: list[BaseException] = []
     limit = asyncio.Semaphore(_GROUPS_AT_ONCE)
-    async with spec.options.client() as client:
 
-        async def one(indices: list[int], literal: bool) -> None:
-            async with limit:
-                try:
-                    files = await _group(client, spec, indices, literal=literal, retry=retry)
-                except Exception as exc:  # settled below, for the whole batch
-                    errors.append(exc)
-                    return
-                for index, file in zip(indices, files, strict=True):
-                    results[index] = file
+    async def one(indices: list[int], literal: bool) -> None:
+        async with limit:
+            try:
+                files = await _group(client, spec, indices, literal=literal, retry=retry)
+            except Exception as exc:  # settled below, for the whole batch
+                errors.append(exc)
+                return
+            for index, file in zip(indices, files, strict=True):
+                results[index] = file
 
-        await asyncio.gather(*(one(ix, alone >= 0) for (_, alone), ix in groups.items()))
+    await asyncio.gather(*(one(ix, alone >= 0) for (_, alone), ix in groups.items()))
     fatal = next((e for e in errors if isinstance(e, FATAL)), None)
     if fatal is not None:
         return BatchOutcome([], fatal=fatal)
