@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -295,3 +296,42 @@ def test_errors_come_back_picklable() -> None:
     assert isinstance(converted, jetraw.JetrawError)
     assert "Stubborn: 1/2" in str(converted)
     pickle.loads(pickle.dumps(converted))
+
+
+class _FailedFuture:
+    status = "error"
+
+    def __init__(self, exc: BaseException) -> None:
+        self._exc = exc
+
+    def exception(self) -> BaseException:
+        return self._exc
+
+
+def test_a_batch_whose_workers_keep_dying_fails_its_files_with_a_jetraw_error() -> None:
+    from distributed import KilledWorker
+
+    from jetraw.dask._task import BatchSpec, ClientOptions
+    from jetraw.dask._upload import _outcome
+
+    spec = BatchSpec("jetraw-upload-x-0", (("/a/1.bin", "/s/d/", False),), ClientOptions())
+    killed = KilledWorker("jetraw-upload-x-0", SimpleNamespace(address="tcp://w"), 3)
+    outcome = _outcome(_FailedFuture(killed), spec)
+    (file,) = outcome.files
+    assert file.status == "failed"
+    assert isinstance(file.error, jetraw.JetrawError)
+    assert "skip_existing=True" in str(file.error)
+    assert isinstance(file.error.__cause__, KilledWorker)
+    assert repr(ClientOptions(api_key="jr_secret")).count("jr_secret") == 0
+
+
+def test_batches_spread_files_by_count_and_bytes() -> None:
+    from jetraw.dask._plan import PlannedFile, auto_files_per_task, batches
+
+    assert auto_files_per_task(2000, 2) == 250
+    assert auto_files_per_task(10**6, 2) == 1000
+    assert auto_files_per_task(3, 8) == 1
+    sizes = [10, 10, 100, 10, 10, 10]
+    files = [PlannedFile(Path(f"{i}"), f"/{i}", "/s/", f"/s/{i}", n) for i, n in enumerate(sizes)]
+    files.append(PlannedFile(Path("gone"), "/gone", "/s/", "/s/gone", missing=True))
+    assert batches(files, 3, 50) == [[0, 1], [2], [3, 4, 5]]
