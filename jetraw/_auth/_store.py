@@ -9,6 +9,7 @@ Every method is blocking; async callers run them in a worker thread.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -250,6 +251,9 @@ class KeyringStore:
         return f"OS keyring ({type(keyring.get_keyring()).__name__}, service 'jetraw')"
 
 
+#: In the secrets directory once the keyring fallback was announced (no secret in it).
+_FALLBACK_MARKER = ".keyring-fallback-warned"
+
 _probe_result: tuple[bool, str] | None = None
 _probe_lock = threading.Lock()
 _warned = False
@@ -320,13 +324,19 @@ def open_store(env: dict[str, str] | None = None) -> SecretStore:
             f"{ENV_TOKEN_STORAGE}=keyring, but the OS keyring is not usable ({why})."
         )
     store = FileStore(config_dir(env) / "secrets")
-    if not _warned:
-        _warned = True
+    # Once per process, and once per config dir: every `jetraw` command is a new process, and
+    # the same warning before each of them forever would bury what they print.
+    marker = store.directory / _FALLBACK_MARKER
+    if not _warned and not marker.exists():
         logger.warning(
             "No usable OS keyring (%s); storing login tokens in %s (mode 0600). "
-            "Set %s=file to silence this.",
+            "Set %s=file to silence this (shown once for this config directory).",
             why,
             store.directory,
             ENV_TOKEN_STORAGE,
         )
+        # Not writable: the warning comes again next time, and so does the reason.
+        with contextlib.suppress(ConfigurationError):
+            write_private_file(marker, f"{why}\n")
+    _warned = True
     return store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -163,3 +164,31 @@ def test_device_login_creates_a_named_profile(
     remote = whoami("--profile", "remote")
     assert remote["auth_source"] == "profile:remote"
     assert remote["user"]["email"] == user.email  # type: ignore[index]
+
+
+def test_keyring_fallback_warning_is_shown_once_per_config_dir(
+    jetraw_platform: LocalPlatform, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JETRAW_")}
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"  # no usable keyring
+
+    def jetraw(config: str, *args: str, key: str | None = None) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-m", "jetraw.cli", *args],
+            env={**env, "JETRAW_CONFIG_DIR": str(tmp_path / config)},
+            input=key,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stderr
+
+    login = ("login", "--api-key", "--server", jetraw_platform.url)
+    first = jetraw("one", *login, key=jetraw_platform.api_key)
+    assert first.count("No usable OS keyring") == 1, first
+    assert "shown once for this config directory" in first
+    assert jetraw("one", "whoami") == ""
+    assert jetraw("one", *login, key=jetraw_platform.api_key) == ""
+    # Another config directory (another place for the secrets): told again.
+    assert "No usable OS keyring" in jetraw("two", *login, key=jetraw_platform.api_key)
