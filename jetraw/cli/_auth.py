@@ -1,30 +1,27 @@
-"""`jetraw login/logout/whoami/auth status`, `jetraw spaces`, `jetraw api-keys`."""
+"""`jetraw login/logout/whoami/auth status`."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import Any
 
 import click
 
-from jetraw.aio import (
-    ApiKey,
-    AsyncClient,
-    ConfigurationError,
-    Identity,
-    JetrawError,
-    LogoutResult,
-    Space,
+from jetraw.aio import AsyncClient, ConfigurationError, Identity, JetrawError, LogoutResult
+from jetraw.cli._common import (
+    ENV_API_KEY,
+    ENV_SERVER,
+    ENV_TOKEN_STORAGE,
+    client_for,
+    emit_json,
+    info,
+    printable,
+    run,
+    warn,
 )
-from jetraw.cli._common import ENV_API_KEY, ENV_SERVER, emit_json, printable, run
 
-__all__ = ["api_keys", "auth", "login", "logout", "spaces", "whoami"]
-
-
-def _profile(ctx: click.Context, explicit: str | None = None) -> str | None:
-    return explicit or (ctx.obj or {}).get("profile")
+__all__ = ["auth", "login", "logout", "whoami"]
 
 
 def _read_api_key() -> str:
@@ -49,12 +46,27 @@ def _identity_json(ident: Identity, client: AsyncClient) -> dict[str, Any]:
     }
 
 
-@click.command()
+def _kept_in_memory_only() -> bool:
+    """Whether logins go to process memory (``JETRAW_TOKEN_STORAGE=memory``): lost at exit."""
+    return os.environ.get(ENV_TOKEN_STORAGE, "").strip().lower() == "memory"
+
+
+def _not_kept_warning(profile: str) -> str:
+    return (
+        f"{ENV_TOKEN_STORAGE}=memory: the login was checked but not kept. It ends with this "
+        f"command; the next `jetraw` command is not logged in (profile {profile!r} has no "
+        f"stored login). To stay logged in, unset {ENV_TOKEN_STORAGE} (the OS keyring, else a "
+        f"0600 file in the config directory) or set it to keyring or file, and log in again; "
+        f"or give every command the key in {ENV_API_KEY}."
+    )
+
+
+@click.command(short_help="Log in (browser, --device or --api-key) and save it.")
 @click.option("--api-key", "api_key", is_flag=True, help="Log in with an API key (prompt/stdin).")
 @click.option("--device", is_flag=True, help="Device-code login (SSH, no local browser).")
-@click.option("--server", envvar=ENV_SERVER, help="The state server URL.")
+@click.option("--server", envvar=ENV_SERVER, help="The state server URL ($JETRAW_SERVER).")
 @click.option("--organisation", help="The organisation to act in.")
-@click.option("--profile", "profile_opt", help="The profile to save the login in.")
+@click.option("--profile", "profile_opt", help="The profile to save the login in (created).")
 @click.option("--no-browser", is_flag=True, help="Print the login URL; do not open a browser.")
 @click.pass_context
 def login(
@@ -66,36 +78,34 @@ def login(
     profile_opt: str | None,
     no_browser: bool,
 ) -> None:
-    """Log in and save the login as the default profile."""
+    """Log in and save the login in a profile (created if new), made the default one."""
     if api_key and device:
         raise click.UsageError("--api-key and --device exclude each other.")
-    profile = _profile(ctx, profile_opt)
+    options: dict[str, Any] = {"organisation": organisation}
+    if profile_opt:
+        options["profile"] = profile_opt
+    if server:
+        options["server"] = server
     key = _read_api_key() if api_key else None
 
     async def go() -> tuple[Identity, str]:
         if key is not None:
             # The key is checked (whoami) before it is saved as the profile's login.
-            async with AsyncClient(
-                key, server=server, organisation=organisation, profile=profile
-            ) as client:
+            async with client_for(ctx, refresh_token=key, **options) as client:
                 return await client.save_login(), client.profile
-        async with AsyncClient(
-            server=server,
-            organisation=organisation,
-            profile=profile,
-            refresh_token_if_empty=False,
-        ) as client:
+        async with client_for(ctx, refresh_token_if_empty=False, **options) as client:
             opener = (lambda url: None) if no_browser else None
             ident = await client.authorize(device=device, opener=opener)
             return ident, client.profile
 
     ident, name = run(go)
-    click.echo(
-        printable(
-            f"Logged in as {ident.user.email} in organisation {ident.organisation.name} "
-            f"(profile {name!r})."
-        )
+    info(
+        ctx,
+        f"Logged in as {ident.user.email} in organisation {ident.organisation.name} "
+        f"(profile {name!r}).",
     )
+    if _kept_in_memory_only():
+        warn(_not_kept_warning(name))
 
 
 @click.command()
@@ -104,21 +114,22 @@ def logout(ctx: click.Context) -> None:
     """Revoke the saved login and delete every stored copy of it."""
 
     async def go() -> tuple[LogoutResult, str | None]:
-        async with AsyncClient(profile=_profile(ctx), refresh_token_if_empty=False) as client:
+        async with client_for(ctx, refresh_token_if_empty=False) as client:
             foreign = (await client.login_info()).unusable_reason
             return await client.logout(), foreign
 
     result, foreign = run(go)
     if result.removed or result.revoked:
-        click.echo("Logged out" + (" (revoked on the server)." if result.revoked else "."))
+        info(ctx, "Logged out" + (" (revoked on the server)." if result.revoked else "."))
         for item in result.removed:
-            click.echo(printable(f"  removed {item}"))
+            info(ctx, f"  removed {item}")
     elif foreign is not None:
         # The saved login is another server's: left alone, and the user told why.
-        click.echo(printable(f"Nothing logged out: {foreign}"))
+        info(ctx, f"Nothing logged out: {foreign}")
     else:
-        click.echo("No saved login to remove.")
+        info(ctx, "No saved login to remove.")
     for name in result.still_logged_in_by:
+        # Not informational: the user is still logged in, which they did not ask for.
         click.echo(f"Note: {name} is set and still logs you in; unset it to log out fully.")
 
 
@@ -129,7 +140,7 @@ def whoami(ctx: click.Context, as_json: bool) -> None:
     """Show the user and organisation of the current credentials."""
 
     async def go() -> dict[str, Any]:
-        async with AsyncClient(profile=_profile(ctx)) as client:
+        async with client_for(ctx) as client:
             return _identity_json(await client.whoami(), client)
 
     data = run(go)
@@ -144,6 +155,22 @@ def whoami(ctx: click.Context, as_json: bool) -> None:
         )
 
 
+#: The keys of `jetraw auth status --json`, in docs/cli.md.
+_STATUS_KEYS = (
+    "configured",
+    "valid",
+    "server",
+    "profile",
+    "organisation",
+    "user",
+    "auth_source",
+    "stored_in",
+    "env",
+    "error",
+)
+_ENV = (ENV_API_KEY,)
+
+
 @click.group()
 def auth() -> None:
     """Inspect authentication."""
@@ -156,45 +183,45 @@ def auth_status(ctx: click.Context, as_json: bool) -> None:
     """Which credentials are in force, where they come from, and whether they work."""
 
     async def go() -> dict[str, Any]:
-        status: dict[str, Any] = {"env": [n for n in (ENV_API_KEY,) if os.environ.get(n)]}
+        # Every key always there (null when unknown): the documented schema of --json.
+        status: dict[str, Any] = dict.fromkeys(_STATUS_KEYS)
+        status.update(configured=False, valid=False, env=[n for n in _ENV if os.environ.get(n)])
         try:
-            client = AsyncClient(profile=_profile(ctx), refresh_token_if_empty=False)
+            client = client_for(ctx, refresh_token_if_empty=False)
         except ConfigurationError as error:
-            status.update(configured=False, error=str(error))
+            status["error"] = str(error)
             return status
         async with client:
-            info = await client.login_info()
+            login = await client.login_info()
             status.update(
-                configured=info.server is not None,
-                server=info.server,
-                profile=info.profile,
-                organisation=info.organisation,
-                auth_source=info.auth_source,
+                configured=login.server is not None,
+                server=login.server,
+                profile=login.profile,
+                organisation=login.organisation,
+                auth_source=login.auth_source,
             )
-            if info.server is not None and info.auth_source is None:
-                status["valid"] = False
-                status["error"] = info.unusable_reason or "not logged in: run `jetraw login`"
+            if login.server is not None and login.auth_source is None:
+                status["error"] = login.unusable_reason or "not logged in: run `jetraw login`"
                 return status
             try:
                 # With no server configured this fails at once, saying how to configure one.
                 ident = await client.whoami()
             except JetrawError as error:
-                status.update(valid=False, error=str(error))
-                if info.server is None:
+                status["error"] = str(error)
+                if login.server is None:
                     return status
             else:
                 status.update(valid=True, user=ident.user.email)
                 status["organisation"] = ident.organisation.name
-            if info.stored_in is not None:
-                status["stored_in"] = info.stored_in
+            status["stored_in"] = login.stored_in
         return status
 
     status = run(go)
     if as_json:
         emit_json(status)
         return
-    if not status.get("configured"):
-        click.echo(printable(f"Not configured: {status.get('error', 'no server')}"))
+    if not status["configured"]:
+        click.echo(printable(f"Not configured: {status['error'] or 'no server'}"))
     else:
         click.echo(printable(f"Server:        {status['server']}"))
         click.echo(printable(f"Profile:       {status['profile']}"))
@@ -208,125 +235,3 @@ def auth_status(ctx: click.Context, as_json: bool) -> None:
             click.echo(printable(f"Not usable:    {status.get('error')}"))
     for name in status["env"]:
         click.echo(f"Environment:   {name} is set")
-
-
-def _space_json(space: Space) -> dict[str, Any]:
-    return {"id": space.id, "name": space.name, "storage": dict(space.storage)}
-
-
-@click.group(invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.pass_context
-def spaces(ctx: click.Context, as_json: bool) -> None:
-    """List the spaces of your organisation (or `spaces create NAME`)."""
-    if ctx.invoked_subcommand is not None:
-        return
-
-    async def go() -> list[Space]:
-        async with AsyncClient(profile=_profile(ctx)) as client:
-            return await client.list_spaces()
-
-    items = run(go)
-    if as_json:
-        emit_json([_space_json(s) for s in items])
-        return
-    for space in items:
-        click.echo(f"{printable(space.name)}\t{printable(space.storage.get('type', '?'))}")
-
-
-@spaces.command("create")
-@click.argument("name")
-@click.option(
-    "--storage", "storage_json", help='Storage descriptor as JSON, e.g. \'{"type":"s3",...}\'.'
-)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.pass_context
-def spaces_create(ctx: click.Context, name: str, storage_json: str | None, as_json: bool) -> None:
-    """Create a space (organisation admins)."""
-    try:
-        storage = json.loads(storage_json) if storage_json else None
-    except ValueError as error:
-        raise ConfigurationError(f"--storage is not valid JSON: {error}") from None
-
-    async def go() -> Space:
-        async with AsyncClient(profile=_profile(ctx)) as client:
-            return await client.create_space(name, storage)
-
-    space = run(go)
-    if as_json:
-        emit_json(_space_json(space))
-    else:
-        click.echo(printable(f"Created space {space.name}."))
-
-
-def _key_json(key: ApiKey) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "name": key.name,
-        "organisation": key.organisation.name,
-        "hint": key.hint,
-        "created_at": key.created_at,
-        "last_used_at": key.last_used_at,
-        "revoked_at": key.revoked_at,
-    }
-
-
-@click.group("api-keys")
-def api_keys() -> None:
-    """Manage your API keys."""
-
-
-@api_keys.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.pass_context
-def api_keys_list(ctx: click.Context, as_json: bool) -> None:
-    """List your API keys (never their secrets)."""
-
-    async def go() -> list[ApiKey]:
-        async with AsyncClient(profile=_profile(ctx)) as client:
-            return await client.list_api_keys()
-
-    keys = run(go)
-    if as_json:
-        emit_json([_key_json(k) for k in keys])
-        return
-    for k in keys:
-        state = "revoked" if k.revoked_at else "active"
-        fields = (k.id, k.name, k.organisation.name, f"…{k.hint}", state)
-        click.echo("\t".join(printable(field) for field in fields))
-
-
-@api_keys.command("create")
-@click.argument("name")
-@click.option("--organisation", help="The key's default organisation.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.pass_context
-def api_keys_create(ctx: click.Context, name: str, organisation: str | None, as_json: bool) -> None:
-    """Create an API key; its secret is shown once."""
-
-    async def go() -> ApiKey:
-        async with AsyncClient(profile=_profile(ctx)) as client:
-            return await client.create_api_key(name, organisation=organisation)
-
-    key = run(go)
-    if as_json:
-        emit_json({**_key_json(key), "key": key.key})
-    else:
-        click.echo(
-            printable(f"Created API key {key.id} ({key.name}). Copy it now, it is not shown again:")
-        )
-        click.echo(printable(key.key or ""))
-
-
-@api_keys.command("revoke")
-@click.argument("key_id")
-@click.pass_context
-def api_keys_revoke(ctx: click.Context, key_id: str) -> None:
-    """Revoke an API key by id."""
-
-    async def go() -> None:
-        async with AsyncClient(profile=_profile(ctx)) as client:
-            await client.revoke_api_key(key_id)
-
-    run(go)
-    click.echo(f"Revoked API key {key_id}.")

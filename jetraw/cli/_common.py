@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import errno
 import json
+import os
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ from jetraw.aio import (
     PermissionDeniedError,
     RemoteDirectory,
     RemoteFile,
+    RemotePathNotFoundError,
     ServerConnectionError,
     StorageConnectionError,
     TransferError,
@@ -32,9 +34,11 @@ from jetraw.aio import (
 )
 
 __all__ = [
+    "ENTRY_KEYS",
     "ENV_API_KEY",
     "ENV_PROFILE",
     "ENV_SERVER",
+    "ENV_TOKEN_STORAGE",
     "EXIT_CODES",
     "CommandError",
     "SizeType",
@@ -44,13 +48,18 @@ __all__ = [
     "entry_json",
     "exit_code_for",
     "file_error_code",
+    "full_path_errors",
     "human_size",
+    "info",
+    "is_quiet",
     "local_errors",
+    "no_color",
     "parse_size",
     "printable",
     "remote_path",
     "run",
     "upload_json",
+    "warn",
 ]
 
 T = TypeVar("T")
@@ -60,6 +69,8 @@ T = TypeVar("T")
 ENV_API_KEY = "JETRAW_API_KEY"
 ENV_PROFILE = "JETRAW_PROFILE"
 ENV_SERVER = "JETRAW_SERVER"
+# S105: an environment variable's name, not a secret
+ENV_TOKEN_STORAGE = "JETRAW_TOKEN_STORAGE"  # noqa: S105
 
 #: Exit codes that mean something to scripts (documented in ``jetraw --help``).
 EXIT_CODES: list[tuple[type[BaseException], int]] = [
@@ -122,9 +133,36 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     return found
 
 
-def client_for(ctx: click.Context) -> AsyncClient:
-    """The client of the global ``--profile`` (or the environment), one per command."""
-    return AsyncClient(profile=(ctx.obj or {}).get("profile"))
+def client_for(ctx: click.Context, **options: Any) -> AsyncClient:
+    """The client of the global ``--server`` and ``--profile`` (or the environment).
+
+    ``options`` go to :class:`AsyncClient` as they are (``refresh_token_if_empty=False``...).
+    """
+    obj = ctx.obj or {}
+    options.setdefault("profile", obj.get("profile"))
+    options.setdefault("server", obj.get("server"))
+    return AsyncClient(**options)
+
+
+def is_quiet(ctx: click.Context) -> bool:
+    """Whether the global ``--quiet`` was given."""
+    return bool((ctx.obj or {}).get("quiet"))
+
+
+def info(ctx: click.Context, message: str, *, err: bool = False) -> None:
+    """Print an informational line (escaped, :func:`printable`), unless ``--quiet``."""
+    if not is_quiet(ctx):
+        click.echo(printable(message), err=err)
+
+
+def no_color() -> bool:
+    """Whether ``NO_COLOR`` asks for output without colour (no-color.org: set, not empty)."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def warn(message: str) -> None:
+    """Print ``Warning: ...`` on stderr, ``--quiet`` or not (it says something went amiss)."""
+    click.echo(printable(f"Warning: {message}"), err=True)
 
 
 def remote_path(text: str) -> AsyncJetrawPath:
@@ -247,21 +285,56 @@ def human_size(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
-def entry_json(entry: RemoteFile | RemoteDirectory) -> dict[str, Any]:
-    """A listing or stat entry as JSON."""
+#: The keys of every listing and stat entry in JSON (docs/cli.md): null where they do not apply.
+ENTRY_KEYS = (
+    "path",
+    "name",
+    "type",
+    "size",
+    "checksum",
+    "sha256",
+    "created_at",
+    "modified_at",
+    "metadata",
+)
+
+
+def entry_json(entry: RemoteFile | RemoteDirectory | str) -> dict[str, Any]:
+    """A listing or stat entry as JSON (a ``str``: a space's name, as ``jetraw ls`` lists it)."""
+    data: dict[str, Any] = dict.fromkeys(ENTRY_KEYS)
+    if isinstance(entry, str):
+        data.update(path=f"/{entry}/", name=entry, type="space")
+        return data
     remote = f"/{entry.space}/{entry.path}" if entry.path else f"/{entry.space}/"
+    data.update(path=remote, name=entry.path.rpartition("/")[2] or entry.space)
     if isinstance(entry, RemoteDirectory):
-        return {"path": remote, "type": "directory"}
-    return {
-        "path": remote,
-        "type": "file",
-        "size": entry.size,
-        "checksum": entry.checksum,
-        "sha256": entry.sha256,
-        "created_at": entry.created_at,
-        "modified_at": entry.modified_at,
-        "metadata": dict(entry.metadata),
-    }
+        data["type"] = "directory"
+        return data
+    data.update(
+        type="file",
+        size=entry.size,
+        checksum=entry.checksum,
+        sha256=entry.sha256,
+        created_at=entry.created_at,
+        modified_at=entry.modified_at,
+        metadata=dict(entry.metadata),
+    )
+    return data
+
+
+@contextlib.contextmanager
+def full_path_errors(path: str) -> Iterator[None]:
+    """A missing remote path named in full (``/space/a/b``), not as the server names it
+    (``a/b``, without its space)."""
+    try:
+        yield
+    except RemotePathNotFoundError as exc:
+        raise RemotePathNotFoundError(
+            f"No file or directory {path!r}.",
+            status_code=exc.status_code,
+            code=exc.code,
+            request_id=exc.request_id,
+        ) from None
 
 
 def upload_json(upload: Upload) -> dict[str, Any]:

@@ -25,7 +25,9 @@ from jetraw.cli._common import (
     client_for,
     emit_json,
     entry_json,
+    full_path_errors,
     human_size,
+    info,
     printable,
     remote_path,
     run,
@@ -55,7 +57,7 @@ def _short_line(entry: Entry, base: str) -> str:
     return printable(rel + "/" if isinstance(entry, RemoteDirectory) else rel)
 
 
-@click.command()
+@click.command(short_help="List a directory, or (no PATH) your spaces.")
 @click.argument("path", required=False)
 @click.option("-l", "long", is_flag=True, help="Show size, modified time and CRC-32C.")
 @click.option("-R", "--recursive", is_flag=True, help="List every file below PATH.")
@@ -71,7 +73,7 @@ def ls(ctx: click.Context, path: str | None, long: bool, recursive: bool, as_jso
     if path is None or path == "/":
         names = run(spaces)
         if as_json:
-            emit_json([{"path": f"/{n}/", "type": "space"} for n in names])
+            emit_json([entry_json(n) for n in names])
         else:
             for name in names:
                 click.echo(f"/{printable(name)}/")
@@ -88,7 +90,8 @@ def ls(ctx: click.Context, path: str | None, long: bool, recursive: bool, as_jso
             entries = [e async for e in client.list_files(target, recursive=recursive)]
             return top, entries
 
-    top, entries = run(listing)
+    with full_path_errors(path):
+        top, entries = run(listing)
     if as_json:
         emit_json([entry_json(e) for e in entries])
         return
@@ -97,7 +100,7 @@ def ls(ctx: click.Context, path: str | None, long: bool, recursive: bool, as_jso
         click.echo(_long_line(entry) if long else _short_line(entry, base))
 
 
-@click.command()
+@click.command(short_help="Show a file's size, checksum, times and metadata.")
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
@@ -111,7 +114,8 @@ def stat(ctx: click.Context, path: str, as_json: bool) -> None:
                 await client.get_space(ref.space)  # a space's root: the space must exist
             return await client.stat(path)
 
-    entry = run(fetch)
+    with full_path_errors(path):
+        entry = run(fetch)
     data = entry_json(entry)
     if as_json:
         emit_json(data)
@@ -129,7 +133,7 @@ def stat(ctx: click.Context, path: str, as_json: bool) -> None:
             click.echo(f"Metadata:  {printable(key)}={printable(value)}")
 
 
-@click.command()
+@click.command(short_help="Write a file's bytes to stdout (CRC-32C checked).")
 @click.argument("path")
 @click.pass_context
 def cat(ctx: click.Context, path: str) -> None:
@@ -154,7 +158,8 @@ def cat(ctx: click.Context, path: str) -> None:
                 raise IntegrityError(f"{path}: the bytes read do not match the recorded checksum.")
 
     try:
-        run(stream)
+        with full_path_errors(path):
+            run(stream)
     except BrokenPipeError:
         # `jetraw cat big | head`: the reader left; that is not an error of ours.
         _silence_stdout()
@@ -181,7 +186,8 @@ def rm(ctx: click.Context, paths: tuple[str, ...], recursive: bool, as_json: boo
     async def delete() -> None:
         async with client_for(ctx) as client:
             for path in paths:
-                entry = await client.stat(path)
+                with full_path_errors(path):
+                    entry = await client.stat(path)
                 if isinstance(entry, RemoteDirectory):
                     if not recursive:
                         raise CommandError(f"{path} is a directory: use -r to delete it.", 2)
@@ -203,7 +209,7 @@ async def _delete_tree(client: AsyncClient, entry: RemoteDirectory) -> None:
         await client.rmdir(target)
 
 
-@click.command()
+@click.command(short_help="Rename or move a file within its space.")
 @click.argument("src")
 @click.argument("dest")
 @click.option("--overwrite", is_flag=True, help="Replace DEST if it exists.")
@@ -223,7 +229,7 @@ def mv(ctx: click.Context, src: str, dest: str, overwrite: bool, as_json: bool) 
         emit_json(entry_json(moved))
 
 
-@click.command()
+@click.command(short_help="Create an (explicit, empty) directory.")
 @click.argument("path")
 @click.option("-p", "--parents", is_flag=True, help="No error if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -245,7 +251,9 @@ def mkdir(ctx: click.Context, path: str, parents: bool, as_json: bool) -> None:
         emit_json({"path": f"/{ref.space}/{ref.path_in_space}", "type": "directory"})
 
 
-@click.group(invoke_without_command=True)
+@click.group(
+    invoke_without_command=True, short_help="List pending uploads (`uploads abort ID` removes)."
+)
 @click.option("--space", help="Only the uploads of this space.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
@@ -263,7 +271,7 @@ def uploads(ctx: click.Context, space: str | None, as_json: bool) -> None:
         emit_json([upload_json(u) for u in items])
         return
     if not items:
-        click.echo("No pending uploads.")
+        info(ctx, "No pending uploads.")
         return
     for u in items:
         expires = (u.expires_at or "-")[:19].replace("T", " ")
@@ -299,4 +307,4 @@ def uploads_abort(
     if as_json:
         emit_json({"aborted": done})
         return
-    click.echo(f"Aborted {len(done)} upload{'s' if len(done) != 1 else ''}.")
+    info(ctx, f"Aborted {len(done)} upload{'s' if len(done) != 1 else ''}.")

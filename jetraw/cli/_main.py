@@ -7,16 +7,20 @@ back) and the set of commands is written down in one place.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 from typing import Any
 
 import click
 
+import jetraw
 from jetraw.aio import JetrawError
-from jetraw.cli._auth import api_keys, auth, login, logout, spaces, whoami
+from jetraw.cli._auth import auth, login, logout, whoami
 from jetraw.cli._common import ENV_PROFILE, exit_code_for, printable
+from jetraw.cli._completion import completion
 from jetraw.cli._files import cat, ls, mkdir, mv, rm, stat, uploads
 from jetraw.cli._logging import configure_debug_logging
+from jetraw.cli._organisation import api_keys, spaces
 from jetraw.cli._server import server
 from jetraw.cli._transfer import download, upload
 
@@ -31,6 +35,14 @@ _EPILOG = (
 
 #: ``JETRAW_DEBUG=1`` is ``--debug``, ``JETRAW_DEBUG=all`` is ``--debug-all``.
 ENV_DEBUG = "JETRAW_DEBUG"
+
+
+def _version() -> str:
+    """The installed distribution's version (``jetraw.__version__`` in a source tree)."""
+    try:
+        return importlib.metadata.version("jetraw")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - not installed
+        return jetraw.__version__
 
 
 def _debug_level(debug: bool, debug_all: bool) -> str | None:
@@ -60,7 +72,26 @@ class _Group(click.Group):
             ctx.exit(130)
 
 
-@click.group(cls=_Group, epilog=_EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_Group,
+    epilog=_EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--server",
+    metavar="URL",
+    default=None,
+    help="The state server, for every command (else $JETRAW_SERVER, else the profile's).",
+)
+@click.option(
+    "--profile", envvar=ENV_PROFILE, default=None, help="Configuration profile ($JETRAW_PROFILE)."
+)
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="No progress bars and no informational lines; errors still go to stderr.",
+)
 @click.option(
     "--debug", is_flag=True, help="Show tracebacks and jetraw's debug logs ($JETRAW_DEBUG=1)."
 )
@@ -69,15 +100,22 @@ class _Group(click.Group):
     is_flag=True,
     help="--debug, and every library's debug logs, credentials masked ($JETRAW_DEBUG=all).",
 )
-@click.option("--profile", envvar=ENV_PROFILE, default=None, help="Configuration profile.")
-@click.version_option(package_name="jetraw")
+@click.version_option(
+    version=_version(), prog_name="jetraw", message="%(prog)s %(version)s", help="Show the version."
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, debug_all: bool, profile: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    server: str | None,
+    profile: str | None,
+    quiet: bool,
+    debug: bool,
+    debug_all: bool,
+) -> None:
     """Jetraw: keep large scientific image data in spaces."""
     level = _debug_level(debug, debug_all)
     ctx.ensure_object(dict)
-    ctx.obj["debug"] = level is not None
-    ctx.obj["profile"] = profile
+    ctx.obj.update(debug=level is not None, profile=profile, server=server, quiet=quiet)
     if level is not None:
         # Never DEBUG for every library unasked: botocore would log the session token and the
         # request signatures. What is logged is redacted either way.
@@ -90,6 +128,7 @@ for _command in (
     logout,
     whoami,
     auth,
+    # the organisation's (_organisation)
     spaces,
     api_keys,
     # files (_files)
@@ -105,6 +144,8 @@ for _command in (
     download,
     # the reference platform (_server)
     server,
+    # shell completion (_completion)
+    completion,
 ):
     cli.add_command(_command)
 

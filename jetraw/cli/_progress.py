@@ -27,7 +27,7 @@ from rich.progress import (
 from rich.text import Text
 
 from jetraw.aio import FileTransfer, ProgressEvent
-from jetraw.cli._common import human_size, printable
+from jetraw.cli._common import human_size, no_color, printable
 
 __all__ = ["TransferProgress"]
 
@@ -97,7 +97,8 @@ class TransferProgress:
                 _TotalOnly(DownloadColumn(binary_units=True)),
                 _TotalOnly(_BinarySpeed()),
                 _TotalOnly(TimeRemainingColumn()),
-                console=Console(stderr=True),
+                # Rich reads NO_COLOR too; said here so it stays true whatever rich does.
+                console=Console(stderr=True, no_color=no_color() or None),
                 transient=False,
                 refresh_per_second=8,
             )

@@ -26,6 +26,7 @@ from jetraw.cli._common import (
     emit_json,
     file_error_code,
     human_size,
+    is_quiet,
     local_errors,
     printable,
     remote_path,
@@ -143,7 +144,7 @@ def _interrupted(progress: TransferProgress, several: bool, flagged: bool) -> st
     )
 
 
-@click.command()
+@click.command(short_help="Upload files (-r: directory trees) to /space/path.")
 @click.argument("sources", metavar="SRC...", nargs=-1, required=True)
 @click.argument("dest", metavar="DEST")
 @click.option("-r", "--recursive", is_flag=True, help="Upload directories (their trees).")
@@ -180,6 +181,7 @@ def upload(
     ends with / or is a directory; several SRCs go into DEST by name. Ctrl-C keeps a large
     file's upload and running the same command again resumes it.
     """
+    quiet = quiet or is_quiet(ctx)
     if overwrite and skip_existing:
         raise click.UsageError("--overwrite and --skip-existing exclude each other.")
     with local_errors():
@@ -222,7 +224,7 @@ def upload(
     _finish(result, progress, "Uploaded", as_json, quiet)
 
 
-@click.command()
+@click.command(short_help="Download files (-r: directory trees) from /space/path.")
 @click.argument("sources", metavar="SRC...", nargs=-1, required=True)
 @click.argument("dest", metavar="DEST", type=click.Path())
 @click.option("-r", "--recursive", is_flag=True, help="Download directories (their trees).")
@@ -247,6 +249,7 @@ def download(
     a directory; several SRCs go into DEST (created if needed) by name. Every file's CRC-32C is
     checked; a file appears at DEST only whole, and an interrupted download resumes when rerun.
     """
+    quiet = quiet or is_quiet(ctx)
     refs = [remote_path(s) for s in sources]
     config = _config(None, None, concurrency)
     from jetraw.cli._progress import TransferProgress

@@ -33,7 +33,7 @@ def test_auth_status_without_a_server(
     assert "JETRAW_SERVER" in status["error"]
     assert status["env"] == ([] if api_key is None else ["JETRAW_API_KEY"])
     assert status["auth_source"] == (None if api_key is None else "env:JETRAW_API_KEY")
-    assert "stored_in" not in status
+    assert status["stored_in"] is None
     assert api_key is None or api_key not in result.output
 
     text = CliRunner().invoke(cli, ["auth", "status"], catch_exceptions=False)
