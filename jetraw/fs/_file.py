@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any, Protocol
 
 from fsspec.asyn import sync
+from fsspec.core import OpenFile
 from fsspec.spec import AbstractBufferedFile
 
 from jetraw._path_io import AsyncJetrawReader, AsyncJetrawWriter
@@ -79,6 +81,20 @@ class JetrawFile(AbstractBufferedFile):  # type: ignore[misc]  # fsspec is untyp
         """Close the file; a written file appears now (complete, or not at all)."""
         if self.closed:
             return
+        if self._on_own_loop():
+            # Garbage-collected on the filesystem's event-loop thread (an unclosed file a reader
+            # dropped), where nothing can be awaited: release it in the background. A write
+            # left unclosed there cannot be committed, so it is discarded, never half-visible.
+            self.closed = True
+            if self._reader is not None:
+                _in_background(self.fs.loop, self._reader.aclose())
+            if self._writer is not None:
+                _in_background(self.fs.loop, self._writer.discard())
+            self._reader = self._writer = None
+            return
+        if self.writable() and _leaving_open_file_on_error():
+            self.discard()
+            return
         try:
             super().close()
         finally:
@@ -94,3 +110,37 @@ class JetrawFile(AbstractBufferedFile):  # type: ignore[misc]  # fsspec is untyp
 
     def _run(self, coro: Any) -> Any:
         return sync(self.fs.loop, lambda: coro)
+
+    def _on_own_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self.fs.loop
+        except RuntimeError:
+            return False
+
+
+def _leaving_open_file_on_error() -> bool:
+    """Whether this ``close()`` comes from an ``fsspec.open(...)`` block left on an exception.
+
+    ``OpenFile.__exit__`` closes its files without passing the exception on, which would commit
+    whatever part of the file was written before the error. Its frame still holds the exception.
+    """
+    frame = sys._getframe(2)
+    for _ in range(4):
+        if frame is None:
+            return False
+        if frame.f_code is _OPEN_FILE_EXIT:
+            args = frame.f_locals.get("args", ())
+            return len(args) > 1 and args[1] is not None
+        frame = frame.f_back
+    return False
+
+
+_OPEN_FILE_EXIT = OpenFile.__exit__.__code__
+_BACKGROUND: set[asyncio.Task[Any]] = set()
+
+
+def _in_background(loop: asyncio.AbstractEventLoop, coro: Any) -> None:
+    """Run ``coro`` as a task of ``loop`` (the running one), keeping it referenced until done."""
+    task = loop.create_task(coro)
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)

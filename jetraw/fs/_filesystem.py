@@ -422,7 +422,14 @@ def _raise_first_failure(result: TransferResult, err: Exception) -> None:
 
 def _close_clients(clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]) -> None:
     """At garbage collection or exit: close the clients whose loops still run (fire and forget)."""
+    try:
+        current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        current = None
     for loop, client in list(clients.items()):
         if loop.is_running() and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
-                asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+                closing = asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+            if loop is not current:  # at exit: let it finish before the loop's thread dies
+                with contextlib.suppress(Exception):
+                    closing.result(timeout=5)

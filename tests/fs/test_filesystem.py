@@ -108,6 +108,31 @@ def test_an_exception_in_a_with_block_leaves_nothing(jfs: Any, jroot: str) -> No
     assert not jfs.exists(path)
 
 
+def test_fsspec_open_left_on_an_exception_leaves_nothing(
+    jetraw_platform: LocalPlatform, jroot: str, jfs: Any
+) -> None:
+    """``fsspec.open``'s ``OpenFile`` closes its file without passing the exception on; the
+    partial file must still not appear. Closed normally inside an ``except`` block, it does."""
+    options = {"server": jetraw_platform.url, "api_key": jetraw_platform.api_key}
+    url = f"jetraw://{jroot}"
+
+    def write_and_fail() -> None:
+        with fsspec.open(f"{url}/half.bin", "wb", **options) as f:
+            f.write(DATA * 6)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        write_and_fail()
+    assert not jfs.exists(f"{jroot}/half.bin")
+
+    try:
+        raise KeyError("unrelated")
+    except KeyError:
+        with fsspec.open(f"{url}/whole.bin", "wb", **options) as f:
+            f.write(DATA)
+    assert jfs.cat_file(f"{jroot}/whole.bin") == DATA
+
+
 def test_missing_paths_raise_file_not_found(jfs: Any, jroot: str, fs_space: str) -> None:
     for call in (
         lambda: jfs.info(f"{jroot}/nope"),
