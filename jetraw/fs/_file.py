@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from types import FrameType
 from typing import Any, Protocol
 
 from fsspec.asyn import sync
@@ -124,7 +125,7 @@ def _leaving_open_file_on_error() -> bool:
     ``OpenFile.__exit__`` closes its files without passing the exception on, which would commit
     whatever part of the file was written before the error. Its frame still holds the exception.
     """
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     for _ in range(4):
         if frame is None:
             return False
