@@ -489,6 +489,7 @@ class AsyncClient:
         dest: LocalPath,
         *,
         overwrite: bool = False,
+        skip_existing: bool = False,
         config: TransferConfig | None = None,
         progress: ProgressCallback | None = None,
     ) -> DownloadResult:
@@ -505,6 +506,8 @@ class AsyncClient:
             overwrite: Replace local files that exist. Without it an existing local file is a
                 failure of that file (:class:`~jetraw.LocalPathExistsError`), as ``upload``
                 treats an existing remote file.
+            skip_existing: Skip local files that exist with the remote file's size and CRC-32C
+                (reported as ``"skipped"``); another existing file still fails.
             config: Part sizes and concurrency.
             progress: Called (or awaited) with each :class:`ProgressEvent`.
 
@@ -520,7 +523,12 @@ class AsyncClient:
                 path outside ``src`` or one that would be written outside ``dest``.
         """
         return await self._transfers.download(
-            src, dest, overwrite=overwrite, config=config, progress=progress
+            src,
+            dest,
+            overwrite=overwrite,
+            skip_existing=skip_existing,
+            config=config,
+            progress=progress,
         )
 
     # -- file operations ------------------------------------------------------------------------

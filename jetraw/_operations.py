@@ -75,6 +75,7 @@ async def download(
     *,
     client: AsyncClient | None = None,
     overwrite: bool = False,
+    skip_existing: bool = False,
     config: TransferConfig | None = None,
     progress: ProgressCallback | None = None,
 ) -> DownloadResult:
@@ -88,6 +89,7 @@ async def download(
         client: The client; the default client (:func:`get_default_client`) when ``None``.
         overwrite: Replace local files that exist (otherwise each such file fails with
             :class:`~jetraw.LocalPathExistsError`).
+        skip_existing: Skip local files that exist with the remote file's size and CRC-32C.
         config: Part sizes and concurrency.
         progress: Called (or awaited) with each :class:`ProgressEvent`.
 
@@ -99,4 +101,11 @@ async def download(
     """
     if client is None:
         client = get_default_client()
-    return await client.download(src, dest, overwrite=overwrite, config=config, progress=progress)
+    return await client.download(
+        src,
+        dest,
+        overwrite=overwrite,
+        skip_existing=skip_existing,
+        config=config,
+        progress=progress,
+    )

@@ -445,6 +445,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
         dest: LocalPath,
         *,
         overwrite: bool = False,
+        skip_existing: bool = False,
         config: TransferConfig | None = None,
         progress: ProgressCallback | None = None,
     ) -> DownloadResult:
@@ -461,6 +462,8 @@ class Client(_runtime.Wrapper[AsyncClient]):
             overwrite: Replace local files that exist. Without it an existing local file is a
                 failure of that file (:class:`~jetraw.LocalPathExistsError`), as ``upload``
                 treats an existing remote file.
+            skip_existing: Skip local files that exist with the remote file's size and CRC-32C
+                (reported as ``"skipped"``); another existing file still fails.
             config: Part sizes and concurrency.
             progress: Called (or awaited) with each :class:`ProgressEvent`.
 
@@ -476,7 +479,13 @@ class Client(_runtime.Wrapper[AsyncClient]):
                 path outside ``src`` or one that would be written outside ``dest``.
         """
         return _runtime.run(
-            self._io().download, src, dest, overwrite=overwrite, config=config, progress=progress
+            self._io().download,
+            src,
+            dest,
+            overwrite=overwrite,
+            skip_existing=skip_existing,
+            config=config,
+            progress=progress,
         )
 
     def stat(self, path: str) -> RemoteFile | RemoteDirectory:

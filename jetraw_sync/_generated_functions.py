@@ -29,6 +29,7 @@ def download(
     *,
     client: Client | None = None,
     overwrite: bool = False,
+    skip_existing: bool = False,
     config: TransferConfig | None = None,
     progress: ProgressCallback | None = None,
 ) -> DownloadResult:
@@ -42,6 +43,7 @@ def download(
         client: The client; the default client (:func:`get_default_client`) when ``None``.
         overwrite: Replace local files that exist (otherwise each such file fails with
             :class:`~jetraw.LocalPathExistsError`).
+        skip_existing: Skip local files that exist with the remote file's size and CRC-32C.
         config: Part sizes and concurrency.
         progress: Called (or awaited) with each :class:`ProgressEvent`.
 
@@ -58,6 +60,7 @@ def download(
         dest,
         client=client._async,
         overwrite=overwrite,
+        skip_existing=skip_existing,
         config=config,
         progress=progress,
     )

@@ -43,6 +43,7 @@ from jetraw._storage import Storage
 from jetraw._transfer._budget import Scheduler
 from jetraw._transfer._config import MAX_PARTS, TransferConfig
 from jetraw._transfer._download_journal import PartialDownload
+from jetraw._transfer._job import file_crc
 from jetraw._transfer._localpaths import check_relative
 from jetraw._transfer._results import DownloadResult, FileTransfer, Progress, ProgressCallback
 from jetraw._transfer._retry import with_retries
@@ -90,12 +91,14 @@ class Downloader:
         *,
         config: TransferConfig,
         overwrite: bool = False,
+        skip_existing: bool = False,
         progress: ProgressCallback | None = None,
         scheduler: Scheduler | None = None,
     ) -> None:
         self.storage = storage
         self.config = config
         self.overwrite = overwrite
+        self.skip_existing = skip_existing
         # The client's scheduler when given: downloads then share one byte budget and request
         # limit with every other transfer of the client (uploads included).
         if scheduler is None:
@@ -130,6 +133,14 @@ class Downloader:
     async def _one(self, item: DownloadItem, entry: FileTransfer, files: anyio.Semaphore) -> None:
         try:
             await self.progress.emit("started", entry)
+            if self.skip_existing and await anyio.to_thread.run_sync(
+                _same_file, item.local, item.remote
+            ):
+                entry.status = "skipped"
+                entry.checksum = item.remote.checksum
+                self.progress.add_bytes(item.remote.size)
+                await self.progress.emit("done", entry)
+                return
             resumed = await self.download_file(item.remote, item.local)
             entry.status = "downloaded"
             entry.checksum = item.remote.checksum
@@ -160,7 +171,7 @@ class Downloader:
             # Only the destination counts as existing: a partial file beside it does not.
             if not self.overwrite and (local.exists() or local.is_symlink()):
                 raise LocalPathExistsError(
-                    f"{local} exists: pass overwrite=True (--overwrite) to replace it."
+                    f"{local} exists: pass overwrite=True to replace it (or skip_existing=True)."
                 )
             try:
                 local.parent.mkdir(parents=True, exist_ok=True)
@@ -294,6 +305,16 @@ class Downloader:
             # other ranges are pointless now.
             errors.append(exc)
             scope.cancel()
+
+
+def _same_file(local: Path, remote: RemoteFile) -> bool:
+    """``skip_existing``: whether ``local`` is a regular file of ``remote``'s size and CRC-32C."""
+    try:
+        if not local.is_file() or local.is_symlink() or local.stat().st_size != remote.size:
+            return False
+        return remote.crc32c is not None and file_crc(local) == remote.crc32c
+    except OSError:
+        return False
 
 
 def _chunk_size(size: int, config: TransferConfig) -> int:

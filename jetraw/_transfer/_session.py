@@ -226,6 +226,7 @@ class TransferSession:
         dest: LocalPath,
         *,
         overwrite: bool = False,
+        skip_existing: bool = False,
         config: TransferConfig | None = None,
         progress: ProgressCallback | None = None,
     ) -> DownloadResult:
@@ -242,6 +243,7 @@ class TransferSession:
             storage,
             config=config,
             overwrite=overwrite,
+            skip_existing=skip_existing,
             progress=progress,
             scheduler=self.scheduler(config),
         )

@@ -12,7 +12,9 @@ from jetraw.aio import (
     DownloadError,
     DownloadResult,
     FileTransfer,
+    LocalPathExistsError,
     RemoteDirectory,
+    RemotePathExistsError,
     TransferConfig,
     TransferResult,
     UploadError,
@@ -91,10 +93,13 @@ def _finish(
         text = f"{f.local} -> {f.remote}" if verb == "Uploaded" else f"{f.remote} -> {f.local}"
         return printable(text)
 
+    exists = [f for f in result.failed if _exists(f)]
+    others = [f for f in result.failed if not _exists(f)]
     if len(result.files) == 1 and result.failed:
         # One file: one line, and the exit code of its own error (5 for "exists"...).
         failed = result.failed[0]
-        click.echo(f"Error: {route(failed)}: {describe_error(failed.error)}", err=True)
+        why = _EXISTS_ONE if exists else describe_error(failed.error)
+        click.echo(f"Error: {route(failed)}: {why}", err=True)
         raise SystemExit(file_error_code(failed.error))
     if not as_json and not quiet:
         secs = progress.seconds
@@ -110,9 +115,27 @@ def _finish(
             parts.append(f"{len(result.failed)} failed")
         click.echo(", ".join(parts) + ".", err=bool(result.failed))
     if result.failed:
-        for f in result.failed:
+        if exists:
+            # One line for all of them, however many: a rerun into what exists is common.
+            n = len(exists)
+            click.echo(
+                f"{n} file{'' if n == 1 else 's'} exist{'s' if n == 1 else ''} already; "
+                "pass --skip-existing to keep them or --overwrite to replace them.",
+                err=True,
+            )
+        for f in others:
             click.echo(f"Failed: {route(f)}: {describe_error(f.error)}", err=True)
         raise SystemExit(7)
+
+
+_EXISTS_ONE = "exists already; pass --skip-existing to keep it or --overwrite to replace it."
+
+
+def _exists(f: FileTransfer) -> bool:
+    """Whether a file failed only because its destination exists (no --overwrite)."""
+    return isinstance(f.error, (RemotePathExistsError, LocalPathExistsError)) and not (
+        isinstance(f.error, LocalPathExistsError) and Path(f.local).is_dir()
+    )
 
 
 def _check_sources(sources: tuple[str, ...], recursive: bool) -> list[Path]:
@@ -229,6 +252,11 @@ def upload(
 @click.argument("dest", metavar="DEST", type=click.Path())
 @click.option("-r", "--recursive", is_flag=True, help="Download directories (their trees).")
 @click.option("--overwrite", is_flag=True, help="Replace local files that exist.")
+@click.option(
+    "--skip-existing",
+    is_flag=True,
+    help="Skip local files already there with the same size and CRC.",
+)
 @click.option("--concurrency", type=click.IntRange(1, 1000), help="Requests in flight at once.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
@@ -239,6 +267,7 @@ def download(
     dest: str,
     recursive: bool,
     overwrite: bool,
+    skip_existing: bool,
     concurrency: int | None,
     as_json: bool,
     quiet: bool,
@@ -250,6 +279,8 @@ def download(
     checked; a file appears at DEST only whole, and an interrupted download resumes when rerun.
     """
     quiet = quiet or is_quiet(ctx)
+    if overwrite and skip_existing:
+        raise click.UsageError("--overwrite and --skip-existing exclude each other.")
     refs = [remote_path(s) for s in sources]
     config = _config(None, None, concurrency)
     from jetraw.cli._progress import TransferProgress
@@ -279,7 +310,12 @@ def download(
                 progress.next_transfer()
                 try:
                     got = await client.download(
-                        src, target, overwrite=overwrite, config=config, progress=progress
+                        src,
+                        target,
+                        overwrite=overwrite,
+                        skip_existing=skip_existing,
+                        config=config,
+                        progress=progress,
                     )
                 except DownloadError as exc:
                     if not isinstance(exc.result, DownloadResult):

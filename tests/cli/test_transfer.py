@@ -155,9 +155,13 @@ def test_existing_files_skip_overwrite_and_per_file_summary(jetraw: Jetraw, tmp_
     again = jetraw("upload", "-r", str(tmp_path / "t"), dest)
     assert again.exit_code == 7  # some files of a transfer failed
     assert "Traceback" not in again.stderr
-    failed = [line for line in again.stderr.splitlines() if line.startswith("Failed: ")]
-    assert len(failed) == 3
-    assert all("exists" in line for line in failed)
+    # One summary line for every file that exists, not one line each; no Python keyword.
+    assert not [line for line in again.stderr.splitlines() if line.startswith("Failed: ")]
+    assert (
+        "3 files exist already; pass --skip-existing to keep them or --overwrite to replace them."
+        in again.stderr.splitlines()
+    )
+    assert "overwrite=True" not in again.stderr
     assert "0 of 3 files" in again.stderr
 
     skip = jetraw("upload", "-r", str(tmp_path / "t"), dest, "--skip-existing", "--json")
@@ -194,3 +198,48 @@ def test_mkdir_and_uploads_listing_empty(jetraw: Jetraw) -> None:
     listing = jetraw("uploads", "--space", jetraw.space, "--json")
     assert listing.exit_code == 0
     assert json.loads(listing.stdout) == []
+
+
+def test_download_skip_existing_and_one_summary_line(jetraw: Jetraw, tmp_path: Path) -> None:
+    names = {f"f{i:02}.txt": f"file {i}\n".encode() for i in range(12)}
+    make_tree(tmp_path / "src", names)
+    dest = f"/{jetraw.space}/dl/"
+    assert jetraw("upload", "-r", str(tmp_path / "src"), dest).exit_code == 0
+    out = tmp_path / "out"
+    first = jetraw("download", "-r", dest, str(out))
+    assert first.exit_code == 0, first.stderr
+
+    again = jetraw("download", "-r", dest, str(out))
+    assert again.exit_code == 7
+    lines = again.stderr.splitlines()
+    assert (
+        "12 files exist already; pass --skip-existing to keep them or --overwrite to replace them."
+        in lines
+    )
+    assert not [line for line in lines if line.startswith("Failed: ")]
+    assert "overwrite=True" not in again.stderr
+
+    (out / "f03.txt").write_bytes(b"edited locally")
+    skip = jetraw("download", "-r", dest, str(out), "--skip-existing", "--json")
+    assert skip.exit_code == 7, skip.stderr  # f03 differs: it exists, and is not replaced
+    result = json.loads(skip.stdout)
+    status = {Path(f["local"]).name: f["status"] for f in result["files"]}
+    assert status.pop("f03.txt") == "failed"
+    assert set(status.values()) == {"skipped"}
+    assert (out / "f03.txt").read_bytes() == b"edited locally"
+
+    (out / "f03.txt").unlink()
+    (out / "f05.txt").unlink()
+    rest = jetraw("download", "-r", dest, str(out), "--skip-existing")
+    assert rest.exit_code == 0, rest.stderr
+    assert "Downloaded 2 of 12 files" in rest.stdout
+    assert "10 skipped (already there)" in rest.stdout
+    assert (out / "f05.txt").read_bytes() == names["f05.txt"]
+
+    one = jetraw("download", f"{dest}f01.txt", str(out / "f01.txt"))
+    assert one.exit_code == 5
+    assert one.stderr.strip().endswith(
+        "exists already; pass --skip-existing to keep it or --overwrite to replace it."
+    )
+    both = jetraw("download", dest, str(out), "-r", "--skip-existing", "--overwrite")
+    assert both.exit_code == 2
