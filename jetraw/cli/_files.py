@@ -41,30 +41,49 @@ _CHUNK = 4 << 20
 Entry = RemoteFile | RemoteDirectory
 
 
-def _long_line(entry: Entry) -> str:
-    name = f"/{entry.space}/{entry.path}" if entry.path else f"/{entry.space}/"
-    name = printable(name)
+def _long_line(entry: Entry, base: str, human: bool) -> str:
+    """Size, modified time, CRC-32C and the name in the form plain ``ls`` prints."""
+    name = _short_line(entry, base)
     if isinstance(entry, RemoteDirectory):
-        return f"{'-':>12}  {'-':<20}  {'-':<8}  {name}/"
+        return f"{'-':>12}  {'-':<20}  {'-':<8}  {name}"
     modified = (entry.modified_at or entry.created_at or "-")[:19].replace("T", " ")
-    return printable(f"{entry.size:>12}  {modified:<20}  {entry.checksum or '-':<8}  {name}")
+    size = human_size(entry.size) if human else str(entry.size)
+    return printable(f"{size:>12}  {modified:<20}  {entry.checksum or '-':<8}  {name}")
 
 
 def _short_line(entry: Entry, base: str) -> str:
+    """The path relative to the listed directory (a directory with a trailing ``/``)."""
     rel = (
         entry.path[len(base) :].lstrip("/") if base and entry.path.startswith(base) else entry.path
     )
     return printable(rel + "/" if isinstance(entry, RemoteDirectory) else rel)
 
 
-@click.command(short_help="List a directory, or (no PATH) your spaces.")
+@click.command(
+    short_help="List a directory, or (no PATH) your spaces.",
+    context_settings={"help_option_names": ["--help"]},  # -h is --human-readable, as in ls
+)
 @click.argument("path", required=False)
 @click.option("-l", "long", is_flag=True, help="Show size, modified time and CRC-32C.")
+@click.option(
+    "-h", "--human-readable", "human", is_flag=True, help="With -l: sizes as 1.5 KiB, 3.2 GiB."
+)
 @click.option("-R", "--recursive", is_flag=True, help="List every file below PATH.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def ls(ctx: click.Context, path: str | None, long: bool, recursive: bool, as_json: bool) -> None:
-    """List a directory (/space[/path]); without PATH, the spaces you can use."""
+def ls(
+    ctx: click.Context,
+    path: str | None,
+    long: bool,
+    human: bool,
+    recursive: bool,
+    as_json: bool,
+) -> None:
+    """List a directory (/space[/path]); without PATH, the spaces you can use.
+
+    Paths are printed relative to PATH (with -R too); -l adds the size (bytes, or with -h in
+    KiB/MiB/GiB), the modified time and the CRC-32C. --json always gives sizes in bytes.
+    """
 
     async def spaces() -> list[str]:
         async with client_for(ctx) as client:
@@ -97,7 +116,7 @@ def ls(ctx: click.Context, path: str | None, long: bool, recursive: bool, as_jso
         return
     base = top.path if isinstance(top, RemoteDirectory) else top.path.rpartition("/")[0]
     for entry in entries:
-        click.echo(_long_line(entry) if long else _short_line(entry, base))
+        click.echo(_long_line(entry, base, human) if long else _short_line(entry, base))
 
 
 @click.command(short_help="Show a file's size, checksum, times and metadata.")
@@ -177,7 +196,15 @@ def _silence_stdout() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def rm(ctx: click.Context, paths: tuple[str, ...], recursive: bool, as_json: bool) -> None:
-    """Delete files (and, with -r, directory trees)."""
+    """Delete files (and, with -r, directory trees).
+
+    A deleted file is gone from listings at once, but its bytes are kept in storage for a grace
+    period (the server setting garbage_grace_seconds, 300 s by default; `python -m
+    jetraw.server --garbage-grace-seconds`) so that a reader that opened it just before still
+    gets them; then the server's cleanup deletes them (local spaces), or the client does at its
+    next upload or delete in that space (S3 spaces: the server holds no S3 credentials).
+    Nothing can be restored with jetraw in the meantime.
+    """
     refs = [remote_path(p) for p in paths]
     for path, ref in zip(paths, refs, strict=True):
         if not ref.path_in_space:

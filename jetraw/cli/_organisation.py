@@ -40,12 +40,33 @@ def spaces(ctx: click.Context, as_json: bool) -> None:
 @spaces.command("create")
 @click.argument("name")
 @click.option(
-    "--storage", "storage_json", help='Storage descriptor as JSON, e.g. \'{"type":"s3",...}\'.'
+    "--storage",
+    "storage_json",
+    metavar="JSON",
+    help="Where the bytes go (a JSON object; its fields below). Default: local storage.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def spaces_create(ctx: click.Context, name: str, storage_json: str | None, as_json: bool) -> None:
-    """Create a space (organisation admins)."""
+    """Create a space (organisation admins).
+
+    \b
+    --storage is one JSON object, of one of two types:
+      {"type": "local", "root": "/abs/dir"}
+          root: optional; a directory on the server (by default one in its
+          data dir; one given must lie in the organisation's spaces directory).
+      {"type": "s3", "bucket": "name", "prefix": "raw/", "region": "eu-west-1",
+       "endpoint_url": "https://s3.example.org", "addressing_style": "path"}
+          bucket: required (3-63 of a-z 0-9 . -); prefix: a key prefix in it
+          (default none); region, endpoint_url (http(s)://, for any
+          S3-compatible store; default AWS), addressing_style: auto (default),
+          path or virtual. All optional but bucket. Clients use their own
+          S3 credentials (the server holds none).
+
+    \b
+    Example:
+      jetraw spaces create raw --storage '{"type":"s3","bucket":"lab-raw"}'
+    """
     try:
         storage = json.loads(storage_json) if storage_json else None
     except ValueError as error:

@@ -226,3 +226,33 @@ def test_login_kept_in_memory_only_says_so(jetraw: Jetraw, tmp_path: Path) -> No
     proc = _login(env, jetraw.platform.api_key, url)
     assert proc.returncode == 0, proc.stderr
     assert "Warning" not in proc.stderr
+
+
+def test_spaces_create_help_documents_every_storage_field(jetraw: Jetraw) -> None:
+    from jetraw.server.http._schemas import LocalStorageIn, S3StorageIn
+
+    text = jetraw("spaces", "create", "--help").stdout
+    for model in (LocalStorageIn, S3StorageIn):
+        for field in model.model_fields:
+            assert f'"{field}"' in text, field  # every field the server accepts is named
+    assert '"local"' in text
+    assert '"s3"' in text
+
+
+def test_rm_help_names_the_grace_period_and_its_setting(jetraw: Jetraw) -> None:
+    import dataclasses
+
+    from jetraw.server._settings import ServerSettings
+
+    text = " ".join(jetraw("rm", "--help").stdout.split())
+    default = next(
+        f.default for f in dataclasses.fields(ServerSettings) if f.name == "garbage_grace_seconds"
+    )
+    assert "grace period" in text
+    assert "garbage_grace_seconds" in text
+    assert f"{default:g} s by default" in text
+    assert "--garbage-grace-seconds" in text
+    server = subprocess.run(
+        [sys.executable, "-m", "jetraw.server", "--help"], capture_output=True, text=True
+    )
+    assert "--garbage-grace-seconds" in server.stdout

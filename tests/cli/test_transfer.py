@@ -54,10 +54,25 @@ def test_upload_tree_then_list_read_download_move_delete(
     assert ls.stdout.splitlines() == ["a.txt", "empty.bin", "sub/"]
     long = jetraw("ls", "-l", "-R", f"/{jetraw.space}/run1/sub")
     rows = [line.split() for line in long.stdout.splitlines()]
-    assert [r[-1] for r in rows] == [
-        f"/{jetraw.space}/run1/sub/b.bin",
-        f"/{jetraw.space}/run1/sub/deeper/c.raw",
+    # ls and ls -l name entries in the same form: relative to the listed directory.
+    assert [r[-1] for r in rows] == ["b.bin", "deeper/c.raw"]
+    assert jetraw("ls", "-R", f"/{jetraw.space}/run1/sub").stdout.splitlines() == [
+        "b.bin",
+        "deeper/c.raw",
     ]
+    assert [r[0] for r in rows] == ["100000", str(6 * MiB + 17)]  # bytes by default
+    human = jetraw("ls", "-l", "-h", "-R", f"/{jetraw.space}/run1/sub")
+    assert human.exit_code == 0, human.stderr
+    hrows = [line.split() for line in human.stdout.splitlines()]
+    assert [r[:2] for r in hrows] == [["97.7", "KiB"], ["6.0", "MiB"]]
+    assert [r[-1] for r in hrows] == ["b.bin", "deeper/c.raw"]
+    assert jetraw("ls", "-lh", f"/{jetraw.space}/run1").stdout.splitlines()[0].split()[:2] == [
+        "6",
+        "B",
+    ]
+    top = jetraw("ls", "-l", f"/{jetraw.space}/run1").stdout.splitlines()
+    assert [line.split()[-1] for line in top] == ["a.txt", "empty.bin", "sub/"]
+    assert "--human-readable" in jetraw("ls", "--help").stdout
     assert rows[0][0] == str(100_000)
     assert rows[0][3] == crc32c_hex(crc32c(files["sub/b.bin"]))
     assert rows[0][1].startswith("20")  # the modified date
