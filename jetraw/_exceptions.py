@@ -33,7 +33,8 @@ Where a caller would naturally catch a builtin, the jetraw error also subclasses
     │   ├── StorageCredentialsError ............ no or rejected storage (AWS) credentials
     │   ├── StorageConnectionError (ConnectionError-like) storage endpoint unreachable
     │   ├── IntegrityError ..................... checksum or size of stored bytes does not match
-    │   └── InsufficientStorageError ........... local disk full (ENOSPC); no partial file is left
+    │   ├── InsufficientStorageError ........... local disk full (ENOSPC); no partial file is left
+    │   └── LocalWriteError (PermissionError) .. a download's destination is read-only (EROFS)
     ├── TransferError
     │   ├── UploadError ........................ some files of an upload failed (result attached)
     │   └── DownloadError ...................... some files of a download failed (result attached)
@@ -65,6 +66,7 @@ __all__ = [
     "JetrawError",
     "LocalPathExistsError",
     "LocalPathNotFoundError",
+    "LocalWriteError",
     "LoginError",
     "LoginRequiredError",
     "NotFoundError",
@@ -229,7 +231,21 @@ class IntegrityError(StorageError):
 
 
 class InsufficientStorageError(StorageError):
-    """Raised when the local disk is full; no partial file is left behind."""
+    """Raised when the local disk is full; no partial file is left behind.
+
+    A download that meets it stops at once (no other file would fit either): its
+    :class:`DownloadError` has this error as ``__cause__``.
+    """
+
+
+class LocalWriteError(StorageError, PermissionError):
+    """Raised when a download's local destination cannot be written at all.
+
+    A read-only file system (``EROFS``) or a permission refused (``EACCES``, ``EPERM``): the
+    download stops at the first such file instead of failing every file one by one, as it
+    does for a full disk (:class:`InsufficientStorageError`): its :class:`DownloadError` has
+    this error as ``__cause__``, and the files finished before stay.
+    """
 
 
 class TransferError(JetrawError):

@@ -37,6 +37,7 @@ from jetraw._exceptions import (
     JetrawError,
     LocalPathExistsError,
     LocalPathNotFoundError,
+    LocalWriteError,
     StorageError,
 )
 from jetraw._storage import Storage
@@ -60,9 +61,16 @@ class DownloadItem:
     local: Path
 
 
+#: Local errors that no other file of the download can escape either: the job stops at once.
+_READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
 def _translate_local(exc: OSError, path: Path) -> OSError:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return InsufficientStorageError(f"No space left on the local disk while writing {path}.")
+    if exc.errno in _READ_ONLY:
+        why = "read-only file system" if exc.errno == errno.EROFS else "permission denied"
+        return LocalWriteError(f"Cannot write {path}: {why}.")
     return exc
 
 
@@ -107,6 +115,9 @@ class Downloader:
         self.limiter = scheduler.limiter
         self.progress_callback = progress
         self.progress = Progress(None, 0, 0)
+        #: The error that stopped the whole download (a read-only destination, a full disk).
+        self.fatal: InsufficientStorageError | LocalWriteError | None = None
+        self._work = anyio.CancelScope()
 
     async def run(self, items: Sequence[DownloadItem]) -> DownloadResult:
         result = DownloadResult(
@@ -122,11 +133,19 @@ class Downloader:
         async with anyio.create_task_group() as outer:
             outer.start_soon(self.progress.ticker)
             async with anyio.create_task_group() as work:
+                self._work = work.cancel_scope
                 files = anyio.Semaphore(self.config.max_concurrency)
                 for item, entry in zip(items, result.files, strict=True):
                     await files.acquire()
+                    if self.fatal is not None:
+                        files.release()
+                        break
                     work.start_soon(self._one, item, entry, files)
             outer.cancel_scope.cancel()
+        if self.fatal is not None:
+            for entry in result.files:
+                if entry.status == "failed" and entry.error is None:
+                    entry.error = JetrawError(f"Not downloaded: the download stopped: {self.fatal}")
         await self.progress.emit("bytes")
         return result
 
@@ -150,6 +169,11 @@ class Downloader:
         except Exception as exc:
             entry.status, entry.error = "failed", exc
             await self.progress.emit("failed", entry)
+            if isinstance(exc, (LocalWriteError, InsufficientStorageError)) and self.fatal is None:
+                # Every other file would fail the same way: stop them (partial files of
+                # interrupted ones are kept, to resume from) rather than fail each in turn.
+                self.fatal = exc
+                self._work.cancel()
         finally:
             files.release()
 
@@ -334,7 +358,7 @@ def _keeps_partial(exc: BaseException) -> bool:
     """
     if not isinstance(exc, Exception):
         return True
-    if isinstance(exc, (IntegrityError, InsufficientStorageError)):
+    if isinstance(exc, (IntegrityError, InsufficientStorageError, LocalWriteError)):
         return False
     return isinstance(exc, JetrawError)
 

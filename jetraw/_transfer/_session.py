@@ -248,6 +248,14 @@ class TransferSession:
             scheduler=self.scheduler(config),
         )
         result = await downloader.run(items)
+        fatal = downloader.fatal
+        if fatal is not None:
+            # One error for the whole job: the destination cannot take any file.
+            done = len(result.transferred) + len(result.skipped)
+            raise DownloadError(
+                f"Download stopped ({done} of {len(result.files)} files done): {fatal}",
+                result=result,
+            ) from fatal
         if result.failed:
             first = result.failed[0]
             raise DownloadError(

@@ -12,7 +12,9 @@ from jetraw.aio import (
     DownloadError,
     DownloadResult,
     FileTransfer,
+    InsufficientStorageError,
     LocalPathExistsError,
+    LocalWriteError,
     RemoteDirectory,
     RemotePathExistsError,
     TransferConfig,
@@ -320,6 +322,15 @@ def download(
                 except DownloadError as exc:
                     if not isinstance(exc.result, DownloadResult):
                         raise
+                    if isinstance(exc.__cause__, (LocalWriteError, InsufficientStorageError)):
+                        # The destination takes no file at all: one line, not one per file.
+                        done = combined.files + exc.result.files
+                        ok = sum(f.status != "failed" for f in done)
+                        raise CommandError(
+                            f"{describe_error(exc.__cause__)} Stopped: {ok} of "
+                            f"{len(done)} files downloaded.",
+                            7,
+                        ) from exc
                     got = exc.result
                 combined.files += got.files
         return combined

@@ -258,3 +258,37 @@ def test_download_skip_existing_and_one_summary_line(jetraw: Jetraw, tmp_path: P
     )
     both = jetraw("download", dest, str(out), "-r", "--skip-existing", "--overwrite")
     assert both.exit_code == 2
+
+
+def test_download_into_a_read_only_dir_stops_with_one_message(
+    jetraw: Jetraw, tmp_path: Path
+) -> None:
+    import subprocess
+
+    from tests.conftest import require_system
+
+    make_tree(tmp_path / "src", {f"f{i:02}": os.urandom(500) for i in range(15)})
+    dest = f"/{jetraw.space}/ro/"
+    assert jetraw("upload", "-r", str(tmp_path / "src"), dest).exit_code == 0
+    mountpoint = tmp_path / "ro"
+    mountpoint.mkdir()
+    mounted = (
+        os.geteuid() == 0
+        and subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mountpoint)],
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
+    require_system("mounting a read-only tmpfs (root)", mounted)
+    try:
+        out = jetraw("download", "-r", dest, str(mountpoint / "out"), "--concurrency", "2")
+    finally:
+        subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+    assert out.exit_code == 7
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert "read-only file system" in lines[0]
+    assert lines[0].endswith("Stopped: 0 of 15 files downloaded.")
+    assert "Traceback" not in out.stderr

@@ -96,3 +96,81 @@ async def test_download_enospc_injected(
     assert isinstance(info.value.result.files[0].error, InsufficientStorageError)
     assert os.listdir(tmp_path / "out") == ["f"]
     assert (tmp_path / "out" / "f").read_bytes() == b"previous"
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path) -> Iterator[Path]:
+    """A real read-only file system, a tmpfs mounted ro (as root: chmod does not stop root)."""
+    from tests.conftest import require_system
+
+    mountpoint = tmp_path / "read-only"
+    mountpoint.mkdir()
+    ok = (
+        os.geteuid() == 0
+        and subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mountpoint)],
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
+    require_system("mounting a read-only tmpfs (root)", ok)
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+
+
+async def test_download_to_a_read_only_dir_stops_at_the_first_file(
+    space: SpaceUnderTest, client: Any, tmp_path: Path, read_only_dir: Path
+) -> None:
+    from jetraw._exceptions import LocalWriteError
+    from jetraw._transfer import TransferConfig
+
+    make = tmp_path / "src"
+    make.mkdir()
+    for i in range(20):
+        (make / f"f{i:02}").write_bytes(os.urandom(1000))
+    await client.upload(make, f"/{space.name}/ro/")
+    with pytest.raises(DownloadError) as info:
+        await client.download(
+            f"/{space.name}/ro/", read_only_dir / "out", config=TransferConfig(max_concurrency=2)
+        )
+    assert isinstance(info.value.__cause__, LocalWriteError)
+    assert isinstance(info.value.__cause__, PermissionError)
+    assert "read-only file system" in str(info.value.__cause__)
+    files = info.value.result.files
+    assert len(files) == 20
+    assert all(f.status == "failed" for f in files)
+    # Stopped at once: the files not yet started were never tried (not 20 write errors).
+    tried = [f for f in files if isinstance(f.error, LocalWriteError)]
+    assert 1 <= len(tried) <= 2
+    assert sum("Not downloaded: the download stopped" in str(f.error) for f in files) >= 18
+    assert os.listdir(read_only_dir) == []
+
+
+async def test_download_enospc_stops_the_whole_job(
+    space: SpaceUnderTest, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jetraw._transfer import TransferConfig, _download
+
+    make = tmp_path / "src"
+    make.mkdir()
+    for i in range(20):
+        (make / f"f{i:02}").write_bytes(os.urandom(1000))
+    await client.upload(make, f"/{space.name}/full/")
+    calls = []
+
+    def full(fd: int, data: bytes, offset: int) -> None:
+        calls.append(offset)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_download, "write_all", full)
+    with pytest.raises(DownloadError) as info:
+        await client.download(
+            f"/{space.name}/full/", tmp_path / "out", config=TransferConfig(max_concurrency=2)
+        )
+    assert isinstance(info.value.__cause__, InsufficientStorageError)
+    assert 1 <= len(calls) <= 2
+    assert len(info.value.result.failed) == 20
+    assert files_under(tmp_path / "out") == []
