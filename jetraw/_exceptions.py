@@ -211,7 +211,11 @@ class StorageError(JetrawError, OSError):
 
     ``retryable`` is true for a transient failure (throttling, a 5xx, a dropped connection)
     that the transfer engine tries again; backends set it where they translate the error.
+    ``object_key`` is the internal storage key of the file concerned, for debugging, when a
+    transfer named the file by its remote path in the message instead.
     """
+
+    object_key: str | None = None
 
     def __init__(self, message: str, *, retryable: bool = False, **kw: Any) -> None:
         super().__init__(message, **kw)

@@ -21,6 +21,7 @@ from jetraw._storage import Storage
 from jetraw._transfer._budget import Scheduler
 from jetraw._transfer._commit import abort_checked
 from jetraw._transfer._config import TransferConfig
+from jetraw._transfer._errpath import name_user_path
 from jetraw._transfer._job import UploadJob
 from jetraw._transfer._journal import Journal, JournalStore
 from jetraw._transfer._parts import abort_storage_upload, delete_object
@@ -110,6 +111,7 @@ class UploadContext:
                 await self.succeeded(job, None)
                 return
         job.result.status = "failed"
+        name_user_path(job.error, job.upload.object_key if job.upload else None, job.result.remote)
         job.result.error = job.error
         await self.progress.emit("failed", job.result)
         if self.options.fail_fast and self.work is not None:

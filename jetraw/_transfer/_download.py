@@ -44,6 +44,7 @@ from jetraw._storage import Storage
 from jetraw._transfer._budget import Scheduler
 from jetraw._transfer._config import MAX_PARTS, TransferConfig
 from jetraw._transfer._download_journal import PartialDownload
+from jetraw._transfer._errpath import name_user_path
 from jetraw._transfer._job import file_crc
 from jetraw._transfer._localpaths import check_relative
 from jetraw._transfer._results import DownloadResult, FileTransfer, Progress, ProgressCallback
@@ -167,6 +168,7 @@ class Downloader:
             entry.bytes_resumed = resumed
             await self.progress.emit("done", entry)
         except Exception as exc:
+            name_user_path(exc, item.remote.object_key, entry.remote)
             entry.status, entry.error = "failed", exc
             await self.progress.emit("failed", entry)
             if isinstance(exc, (LocalWriteError, InsufficientStorageError)) and self.fatal is None:

@@ -203,3 +203,29 @@ async def test_download_missing_remote(space: SpaceUnderTest, client: Any, tmp_p
     with pytest.raises(RemotePathNotFoundError):
         await client.download(f"/{space.name}/nothing", tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+async def test_a_storage_error_names_the_remote_path_not_the_object_key(
+    space: SpaceUnderTest, client: Any, tmp_path: Path
+) -> None:
+    from jetraw._exceptions import DownloadError, StorageError
+
+    (tmp_path / "a.raw").write_bytes(os.urandom(1000))
+    await client.upload(tmp_path / "a.raw", f"/{space.name}/gone/a.raw")
+    key = (await client.stat(f"/{space.name}/gone/a.raw")).object_key
+    assert key
+    # The object vanishes from storage behind the platform's back.
+    if space.kind == "s3":
+        space.s3.delete_object(
+            Bucket=space.storage["bucket"], Key=(space.storage.get("prefix") or "") + key
+        )
+    else:
+        (Path(space.storage["root"]) / key).unlink()
+    with pytest.raises(DownloadError) as info:
+        await client.download(f"/{space.name}/gone/a.raw", tmp_path / "out.raw")
+    [failed] = info.value.result.files
+    assert isinstance(failed.error, StorageError)
+    assert f"/{space.name}/gone/a.raw" in str(failed.error)
+    assert key not in str(failed.error)
+    assert key not in str(info.value)
+    assert failed.error.object_key == key  # kept for debugging
