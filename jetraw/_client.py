@@ -469,6 +469,21 @@ class AsyncClient:
         """
         return await self._transfers.list_pending(space)
 
+    async def stored_parts(self, upload: Upload) -> tuple[int, int] | None:
+        """How much a pending upload holds: ``(parts, bytes)`` stored in the space's storage.
+
+        What running the same upload again resumes from (each part re-checked first). Asks the
+        storage itself, so it counts parts stored from any machine.
+
+        Args:
+            upload: A pending upload (from :meth:`list_pending_uploads`).
+
+        Returns:
+            ``(parts, bytes)``, or ``None`` for an upload not sent in parts or when the storage
+            cannot be asked (no credentials, unreachable, the parts gone).
+        """
+        return await self._transfers.stored_parts(upload)
+
     async def abort_upload(self, upload_id: str) -> None:
         """Abort a pending upload and remove the parts it stored.
 

@@ -86,6 +86,12 @@ class Multipart:
         old = await job.journal.load()
         if old is not None:
             if await self._resume(job, old):
+                # What an earlier run stored and this one keeps (the whole file if it was
+                # assembled or committed already).
+                kept = (
+                    job.size if job.stored or job.done else sum(p.size for p in job.parts.values())
+                )
+                job.result.bytes_resumed = kept
                 return
             with anyio.CancelScope(shield=True):
                 gone = await ctx.abort_journaled(old)

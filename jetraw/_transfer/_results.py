@@ -39,10 +39,10 @@ class FileTransfer:
         error: The exception of a failed file.
         bytes_sent: Bytes actually sent or received for this file by this run: parts stored
             by an earlier run and resumed are not counted, nor is a skipped file.
-        bytes_resumed: Bytes of a download kept from an earlier, interrupted download of the
-            same file (each chunk re-read and its CRC-32C checked), so not fetched again:
-            ``bytes_sent + bytes_resumed == size`` for a downloaded file. (Uploads report
-            only ``bytes_sent`` for now; this stays 0.)
+        bytes_resumed: Bytes kept from an earlier, interrupted transfer of the same file (each
+            chunk or part re-read and its CRC-32C checked), so not sent again: for a download
+            ``bytes_sent + bytes_resumed == size``; for an upload the parts stored before (the
+            whole file when only the commit was left).
     """
 
     local: Path

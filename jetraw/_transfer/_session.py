@@ -306,6 +306,17 @@ class TransferSession:
         """The caller's pending uploads (see :meth:`jetraw.AsyncClient.list_pending_uploads`)."""
         return await self.api.list_uploads(space, "pending")
 
+    async def stored_parts(self, upload: Upload) -> tuple[int, int] | None:
+        """(parts, bytes) a pending multipart upload holds in storage; ``None`` if unknown."""
+        if not upload.storage_upload_id:
+            return None
+        try:
+            storage = await self.storage_for(upload.space)
+            parts = await storage.list_parts(upload.object_key, upload.storage_upload_id)
+        except JetrawError:
+            return None
+        return len(parts), sum(p.size for p in parts)
+
     async def abort_upload(self, upload_id: str) -> None:
         """Abort a pending upload, its stored parts and its local journal."""
         journals = self.journals()

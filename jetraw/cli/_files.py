@@ -289,20 +289,34 @@ def uploads(ctx: click.Context, space: str | None, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
 
-    async def pending() -> list[Upload]:
+    async def pending() -> list[tuple[Upload, tuple[int, int] | None]]:
         async with client_for(ctx) as client:
-            return await client.list_pending_uploads(space)
+            found = await client.list_pending_uploads(space)
+            return [(u, await client.stored_parts(u)) for u in found]
 
     items = run(pending)
     if as_json:
-        emit_json([upload_json(u) for u in items])
+        emit_json(
+            [
+                {
+                    **upload_json(u),
+                    "parts_stored": None if held is None else held[0],
+                    "bytes_stored": None if held is None else held[1],
+                }
+                for u, held in items
+            ]
+        )
         return
     if not items:
         info(ctx, "No pending uploads.")
         return
-    for u in items:
+    for u, held in items:
         expires = (u.expires_at or "-")[:19].replace("T", " ")
-        click.echo(printable(f"{u.id}  {u.size:>12}  expires {expires}  /{u.space}/{u.path}"))
+        kept = "-" if held is None else f"{held[0]} part{'' if held[0] == 1 else 's'}, "
+        kept += "" if held is None else f"{human_size(held[1])} stored"
+        click.echo(
+            printable(f"{u.id}  {u.size:>12}  {kept}  expires {expires}  /{u.space}/{u.path}")
+        )
 
 
 @uploads.command("abort")

@@ -84,6 +84,8 @@ class TransferProgress:
         self.in_flight: dict[int, FileTransfer] = {}
         #: Uploads cancelled and kept to be resumed (``"kept"`` events; after Ctrl-C).
         self.kept: list[FileTransfer] = []
+        #: Files stopped by Ctrl-C (a cancellation, not an error of theirs): not counted done.
+        self.interrupted: list[FileTransfer] = []
 
     # -- context --------------------------------------------------------------------------------
 
@@ -144,10 +146,13 @@ class TransferProgress:
                 self.in_flight.pop(id(event.file), None)
                 if event.kind == "kept":
                     self.kept.append(event.file)
+                elif event.kind == "failed" and _cancelled(event.file.error):
+                    self.interrupted.append(event.file)
         self.bytes_moved = self._base_bytes + event.bytes_done
         if self._progress is None or self._total is None:
             return
-        files_done = self._base_files + event.files_done
+        # A kept upload (Ctrl-C) is not done: it is counted as neither done nor failed.
+        files_done = self._base_files + event.files_done - len(self.kept) - len(self.interrupted)
         files_total = self._base_files_total + event.files_total
         self._progress.update(
             self._total,
@@ -176,6 +181,11 @@ class TransferProgress:
     def seconds(self) -> float:
         """Seconds since the display was created."""
         return time.monotonic() - self.started
+
+
+def _cancelled(error: BaseException | None) -> bool:
+    """A cancellation or Ctrl-C (not an ``Exception``): the file was interrupted, not failed."""
+    return error is not None and not isinstance(error, Exception)
 
 
 def _short(file: FileTransfer) -> str:

@@ -72,6 +72,7 @@ def _result_json(result: TransferResult, progress: TransferProgress) -> dict[str
                 "status": f.status,
                 "error": None if f.error is None else describe_error(f.error),
                 "error_type": None if f.error is None else type(f.error).__name__,
+                "bytes_resumed": f.bytes_resumed,
             }
             for f in result.files
         ],
@@ -80,6 +81,8 @@ def _result_json(result: TransferResult, progress: TransferProgress) -> dict[str
         "failed": len(result.failed),
         "bytes": result.bytes,
         "bytes_transferred": _bytes_sent(result),
+        "resumed": sum(f.bytes_resumed > 0 for f in result.transferred),
+        "bytes_resumed": sum(f.bytes_resumed for f in result.transferred),
         "seconds": round(progress.seconds, 3),
     }
 
@@ -111,6 +114,13 @@ def _finish(
             f"file{'' if len(result.files) == 1 else 's'} "
             f"({human_size(result.bytes)}) in {secs:.1f} s, {rate}"
         ]
+        resumed = [f for f in result.transferred if f.bytes_resumed > 0]
+        if resumed:
+            stored = "stored" if verb == "Uploaded" else "downloaded"
+            parts.append(
+                f"resumed {len(resumed)} file{'' if len(resumed) == 1 else 's'}, "
+                f"{human_size(sum(f.bytes_resumed for f in resumed))} already {stored}"
+            )
         if result.skipped:
             parts.append(f"{len(result.skipped)} skipped (already there)")
         if result.failed:

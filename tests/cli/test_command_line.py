@@ -108,7 +108,8 @@ def test_json_output_of_every_listing_and_status_command(jetraw: Jetraw, tmp_pat
     assert isinstance(pending, list)
     assert len(pending) == 1
     assert set(pending[0]) == {
-        "id", "path", "size", "status", "multipart", "created_at", "expires_at"
+        "id", "path", "size", "status", "multipart", "created_at", "expires_at",
+        "parts_stored", "bytes_stored",
     }  # fmt: skip
     assert pending[0]["path"] == f"/{space}/pending.raw"
     assert pending[0]["size"] == 5

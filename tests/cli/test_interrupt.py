@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -111,8 +112,11 @@ def test_ctrl_c_keeps_the_upload_and_the_same_command_resumes(
     assert result["files"][0]["status"] == "uploaded"
     assert result["files"][0]["checksum"] == crc32c_hex(crc32c(data))
     assert result["bytes"] == size
-    # The journaled parts were not sent again.
+    # The journaled parts were not sent again, and the result says how much was resumed.
     assert 0 < result["bytes_transferred"] <= size - kept * PART
+    assert result["resumed"] == 1
+    assert result["files"][0]["bytes_resumed"] >= kept * PART
+    assert result["bytes_resumed"] + result["bytes_transferred"] == size
 
     assert jetraw.raw("cat", dest).stdout == data
     assert json.loads(jetraw("uploads", "--space", jetraw.space, "--json").stdout) == []
@@ -220,3 +224,27 @@ def one_error_free_line(stderr: str) -> str:
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
     return lines[0]
+
+
+def test_a_resumed_upload_says_how_much_was_already_stored(jetraw: Jetraw, tmp_path: Path) -> None:
+    local = tmp_path / "r.raw"
+    local.write_bytes(os.urandom(3 * PART))
+    dest = f"/{jetraw.space}/resumed.raw"
+    args = [a for a in upload_args(local, dest) if a != "--json"]
+    assert interrupt_after_parts(args, 1).returncode == 130
+    listed = jetraw("uploads", "--space", jetraw.space)
+    assert listed.exit_code == 0, listed.stderr
+    line = next(line for line in listed.stdout.splitlines() if dest in line)
+    # What storage holds (a part may be stored before the throttled journal records it).
+    found = re.search(r"  (\d+) parts?, (\d+)\.0 MiB stored  ", line)
+    assert found, line
+    parts = int(found.group(1))
+    assert parts >= max(1, journaled_parts())
+    assert int(found.group(2)) == parts * 5
+    as_json = json.loads(jetraw("uploads", "--space", jetraw.space, "--json").stdout)
+    [mine] = [u for u in as_json if u["path"] == dest]
+    assert mine["parts_stored"] == parts
+    assert mine["bytes_stored"] == parts * PART
+    again = jetraw.proc(*args)
+    assert again.returncode == 0, again.stderr
+    assert f"resumed 1 file, {parts * 5}.0 MiB already stored" in again.stdout

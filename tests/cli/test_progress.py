@@ -92,3 +92,34 @@ def test_sizes(text: str, size: int) -> None:
 def test_bad_sizes(text: str) -> None:
     with pytest.raises(ValueError, match="not a size"):
         parse_size(text)
+
+
+def test_the_bar_does_not_count_an_interrupted_file_as_done() -> None:
+    """Fed the engine's own progress events as at Ctrl-C: a kept upload and a cancelled file."""
+    import anyio
+
+    from jetraw._transfer._results import FileTransfer, Progress
+    from jetraw.cli._progress import TransferProgress
+
+    bar = TransferProgress("Uploading", show=True)
+    small = FileTransfer(Path("a"), "/s/a", 10, status="uploaded")
+    big = FileTransfer(Path("b"), "/s/b", 10 * MiB)
+    single = FileTransfer(Path("c"), "/s/c", 20)
+
+    async def feed() -> None:
+        engine = Progress(bar, 3, 10 * MiB + 30)
+        for f in (small, big, single):
+            await engine.emit("started", f)
+        await engine.emit("done", small)
+        big.error = anyio.get_cancelled_exc_class()()
+        await engine.emit("kept", big)
+        single.error = KeyboardInterrupt()
+        await engine.emit("failed", single)
+
+    with bar:
+        anyio.run(feed)
+        assert bar._progress is not None
+        [total] = [t for t in bar._progress.tasks if not t.fields.get("file")]
+        assert total.fields["files"] == "1/3 files"
+    assert bar.kept == [big]
+    assert bar.interrupted == [single]
