@@ -3,12 +3,17 @@
 - ``reference/cli.md``: every command of the click group ``jetraw.cli``: usage, help, options;
 - ``reference/configuration.md``: every environment variable (``jetraw._util._env.ENV_VARS``), the
   config file's keys (``jetraw._config.Profile``) and the precedence;
-- ``reference/exceptions-tree.md``: the exception hierarchy of ``jetraw._exceptions``.
+- ``reference/exceptions-tree.md``: the exception hierarchy of ``jetraw._exceptions``;
+- ``benchmarks.md``: ``benchmarks/RESULTS.md``.
+
+The docstrings use Sphinx roles (``:class:`~jetraw.X```); :func:`on_page_content` renders them as
+code (the leading ``~`` shortens the name, as in Sphinx).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import click
@@ -135,3 +140,15 @@ def on_files(files: Files, config: Any) -> Files:
     ):
         files.append(File.generated(config, uri, content=make()))
     return files
+
+
+_ROLE = re.compile(r":(?:class|func|meth|attr|mod|data|exc|obj):<code>(~?)([^<]*)</code>")
+
+
+def _role(match: re.Match[str]) -> str:
+    name = match[2].rsplit(".", 1)[-1] if match[1] else match[2]
+    return f"<code>{name}</code>"
+
+
+def on_page_content(html: str, **kwargs: Any) -> str:
+    return _ROLE.sub(_role, html)
