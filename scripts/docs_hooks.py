@@ -127,7 +127,7 @@ def _benchmarks_page() -> str:
     body = results.read_text(encoding="utf-8").split("\n", 1)[1]
     return (
         "# Benchmarks\n\nIncluded at build time from `benchmarks/RESULTS.md` (regenerate with "
-        "`nox -s bench`; no plots are produced).\n" + body.replace("\n# ", "\n## ")
+        "`nox -s bench`; no plots are produced).\n" + body
     )
 
 
