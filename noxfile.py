@@ -4,6 +4,7 @@ nox -s lint        ruff check + ruff format --check + lint-imports (the import c
 nox -s typecheck   mypy --strict on the package
 nox -s generate    scripts/gen_sync.py --check (jetraw_sync/ is current)
 nox -s tests       the full suite on 3.11, a smoke run on 3.10 and 3.13
+nox -s docs        mkdocs build --strict (the site, into site/), then the site tests in tests/docs
 nox -s wheel       build the wheel, install it in a clean venv, run a smoke test
 nox -s quickstart  the README's main job on the embedded local platform
 nox -s bench       benchmarks/ (not part of the test run)
@@ -21,7 +22,7 @@ import nox
 
 nox.options.default_venv_backend = "none"
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["lint", "typecheck", "generate", "tests", "wheel"]
+nox.options.sessions = ["lint", "typecheck", "generate", "docs", "tests", "wheel"]
 
 FULL = "3.11"
 SMOKE = ("3.10", "3.13")
@@ -92,6 +93,13 @@ def tests(session: nox.Session) -> None:
     if not session.posargs:
         for version in SMOKE:
             uv_run(session, version, "python", "-m", "pytest", *SMOKE_TESTS)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site, warnings as errors; `tests` (after it) opens it in Chromium."""
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    uv_run(session, FULL, "mkdocs", "build", "--strict", "--site-dir", os.path.abspath("site"))
 
 
 @nox.session

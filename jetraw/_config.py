@@ -29,6 +29,14 @@ import platformdirs
 
 from jetraw._exceptions import ConfigurationError
 from jetraw._util import atomic_write
+from jetraw._util._env import (
+    ENV_API_KEY,
+    ENV_CONFIG_DIR,
+    ENV_ORGANISATION,
+    ENV_PROFILE,
+    ENV_SERVER,
+    ENV_TOKEN_STORAGE,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -57,13 +65,6 @@ __all__ = [
     "write_private_file",
 ]
 
-ENV_API_KEY = "JETRAW_API_KEY"
-ENV_SERVER = "JETRAW_SERVER"
-ENV_ORGANISATION = "JETRAW_ORGANISATION"
-ENV_PROFILE = "JETRAW_PROFILE"
-ENV_CONFIG_DIR = "JETRAW_CONFIG_DIR"
-# S105: an environment variable's name, not a secret
-ENV_TOKEN_STORAGE = "JETRAW_TOKEN_STORAGE"  # noqa: S105
 
 DEFAULT_PROFILE = "default"
 

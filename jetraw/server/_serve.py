@@ -21,6 +21,7 @@ from typing import Any
 import uvicorn
 
 from jetraw._util import atomic_write
+from jetraw._util._env import ENV_TRUSTED_PROXIES
 from jetraw.server._app import create_app
 from jetraw.server._bootstrap import BOOTSTRAP_FILE, bootstrap, describe
 from jetraw.server._settings import ServerSettings
@@ -38,8 +39,6 @@ __all__ = [
 ]
 
 READY_PREFIX = "JETRAW_SERVER_READY "
-#: Comma-separated trusted proxy addresses/networks, when no ``--trusted-proxy`` is given.
-ENV_TRUSTED_PROXIES = "JETRAW_SERVER_TRUSTED_PROXIES"
 
 
 def trusted_proxies(
