@@ -8,7 +8,6 @@ is immediate) and hands the handler a :class:`Caller`.
 from __future__ import annotations
 
 import math
-import sqlite3
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -19,6 +18,8 @@ from jetraw.server._problems import Problem
 from jetraw.server.auth import Principal, authenticate_access_token
 from jetraw.server.http._state import AppState, state_of
 from jetraw.server.store import (
+    Connection,
+    Row,
     find_space,
     get_organisation,
     organisation_json,
@@ -94,7 +95,7 @@ class Caller:
     principal: Principal
 
     @property
-    def conn(self) -> sqlite3.Connection:
+    def conn(self) -> Connection:
         # The connection of the thread running the handler (never captured across threads).
         return self.state.db.conn()
 
@@ -121,7 +122,7 @@ class Caller:
             raise Problem(404, "organisation_not_found", "The organisation no longer exists.")
         return organisation_json(row)
 
-    def space(self, name: str) -> sqlite3.Row:
+    def space(self, name: str) -> Row:
         return find_space(self.conn, self.organisation_id, name)
 
     def require_admin(self) -> None:

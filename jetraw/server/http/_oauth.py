@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +30,7 @@ from jetraw.server.http._deps import check_rate_limit, issuer
 from jetraw.server.http._problems import request_id_of
 from jetraw.server.http._schemas import OAuthErrorOut
 from jetraw.server.http._state import AppState, state_of
+from jetraw.server.store import Connection
 
 __all__ = ["DEVICE_GRANT", "GRANT_TYPES", "router"]
 
@@ -119,7 +119,7 @@ def _check_client(params: dict[str, str], *, required: bool) -> None:
         raise GrantError("invalid_client", "Unknown client_id.", status=401)
 
 
-async def _run_db(state: AppState, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+async def _run_db(state: AppState, fn: Callable[[Connection], Any]) -> Any:
     return await anyio.to_thread.run_sync(lambda: fn(state.db.conn()))
 
 
@@ -235,7 +235,7 @@ async def device_authorization(request: Request) -> JSONResponse:
     moment = state.now()
     device_code = secrets.token_urlsafe(32)
 
-    def create(conn: sqlite3.Connection) -> str:
+    def create(conn: Connection) -> str:
         return create_device_request(
             conn,
             device_code_hash=sha256_hex(device_code),

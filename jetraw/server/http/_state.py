@@ -35,7 +35,7 @@ class AppState:
     @classmethod
     def open(cls, settings: ServerSettings) -> AppState:
         """The state of a new application on ``settings.data_dir`` (database created, migrated)."""
-        db = Database(settings.database_path)
+        db = Database(settings.database_location)
         return cls(settings=settings, db=db, runtime=RuntimeSettings(settings, db))
 
     def now(self) -> float:
