@@ -26,12 +26,16 @@ BACKENDS = ("sqlite", "postgresql")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: inspects the SQLite file; not on PostgreSQL")
+    config.addinivalue_line("markers", "postgresql_only: several instances on one PostgreSQL")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
-        params = BACKENDS[:1] if only_sqlite else BACKENDS
+        params: tuple[str, ...] = BACKENDS
+        if metafunc.definition.get_closest_marker("sqlite_only") is not None:
+            params = ("sqlite",)
+        elif metafunc.definition.get_closest_marker("postgresql_only") is not None:
+            params = ("postgresql",)
         metafunc.parametrize("backend", params, indirect=True, scope="session")
 
 

@@ -15,7 +15,7 @@ import anyio.to_thread
 from fastapi import Depends, Request
 
 from jetraw.server._problems import Problem
-from jetraw.server.auth import Principal, authenticate_access_token
+from jetraw.server.auth import Principal, authenticate_access_token, shared_hit
 from jetraw.server.http._state import AppState, state_of
 from jetraw.server.store import (
     Connection,
@@ -52,7 +52,11 @@ def check_rate_limit(request: Request, bucket: str) -> int | None:
     """Count one request of ``bucket`` from the client; the ``Retry-After`` seconds if over."""
     state = state_of(request)
     limit = int(state.setting("rate_limit_per_minute"))
-    wait = state.rate_limiter.hit((bucket, client_address(request)), limit)
+    key = (bucket, client_address(request))
+    if state.db.backend == "postgresql":  # one limit for every instance on the database
+        wait = shared_hit(state.db.conn(), key, limit, now=state.now())
+    else:
+        wait = state.rate_limiter.hit(key, limit)
     return None if wait is None else max(1, math.ceil(wait))
 
 

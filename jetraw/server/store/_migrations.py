@@ -198,17 +198,16 @@ MIGRATIONS: list[Migration] = [
     """,
     # 8: what several instances on one PostgreSQL database share: the signing key (SQLite keeps
     # it in <data dir>/signing.key, so there this table stays empty) and the rate-limit windows
-    # (one row per client address and endpoint group and fixed window).
+    # (one row per endpoint group and client address: the times of its hits in the window).
     """
     CREATE TABLE server_secrets (
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );
     CREATE TABLE rate_limits (
-        bucket TEXT PRIMARY KEY,            -- group, client address
-        window_start REAL NOT NULL,
-        hits INTEGER NOT NULL,
-        previous INTEGER NOT NULL DEFAULT 0 -- hits of the window before
+        bucket TEXT PRIMARY KEY,            -- endpoint group, space, client address
+        hits TEXT NOT NULL,                 -- JSON list of unix times, oldest first
+        updated_at REAL NOT NULL
     );
     """,
 ]
