@@ -357,6 +357,9 @@ class Database:
 
     def conn(self) -> Connection:
         conn: Connection | None = getattr(self._local, "conn", None)
+        if isinstance(conn, PgConnection) and conn.broken:  # PostgreSQL restarted: reconnect
+            conn.close()
+            conn = None
         if conn is None:
             conn = self._open()
             self._local.conn = conn

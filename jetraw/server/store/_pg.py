@@ -145,6 +145,11 @@ class PgConnection:
     def close(self) -> None:
         self._conn.close()
 
+    @property
+    def broken(self) -> bool:
+        """The connection is closed or lost (a server restart): open a new one."""
+        return bool(self._conn.closed or self._conn.broken)
+
     def __del__(self) -> None:  # a thread's connection goes with the thread: close, quietly
         conn = getattr(self, "_conn", None)
         if conn is not None and not conn.closed:
