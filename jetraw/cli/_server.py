@@ -26,6 +26,13 @@ __all__ = ["server"]
     help="postgresql://user@host:port/db (the postgresql extra), shared by several instances. "
     "Default: $JETRAW_SERVER_DATABASE, else SQLite in DATA_DIR.",
 )
+@click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    help="The public URL behind a TLS proxy (token issuer, device-login link). "
+    "Default: the bound address.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=int, default=8765, show_default=True, help="0: any free port.")
 @click.option(
@@ -52,6 +59,7 @@ __all__ = ["server"]
 def server(
     data_dir: Path,
     database: str | None,
+    base_url: str | None,
     host: str,
     port: int,
     admin_token_file: Path | None,
@@ -89,6 +97,7 @@ def server(
     settings = ServerSettings(
         data_dir=data_dir.resolve(),
         database=database or None,
+        base_url=base_url.rstrip("/") if base_url else None,
         admin_token=token,
         trusted_proxies=trusted,
         local_spaces_root=local_spaces_root.resolve() if local_spaces_root else None,

@@ -16,7 +16,8 @@ commits on its own (autocommit), as with ``sqlite3`` in ``isolation_level=None``
 
 A statement that fails inside a transaction would abort the whole transaction on PostgreSQL,
 while SQLite lets the caller catch the error and go on; so each write inside a transaction runs
-under a savepoint, and an ``IntegrityError`` leaves the transaction usable, as on SQLite.
+under a savepoint (sent with the statement in one round trip), and an ``IntegrityError`` leaves
+the transaction usable, as on SQLite.
 Errors are SQLite's: :class:`IntegrityError` subclasses ``sqlite3.IntegrityError``, a lock not
 had within the timeout is ``sqlite3.OperationalError("database is locked")``.
 """
@@ -159,10 +160,17 @@ class PgConnection:
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
         """Run one statement; returns the cursor (``fetchone``, ``fetchall``, ``rowcount``)."""
         verb = sql.strip().rstrip(";").strip().upper()
-        if verb in ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"):
-            self._run("BEGIN", ())
-            self._run(f"SET LOCAL lock_timeout = '{int(LOCK_SECONDS * 1000)}ms'", ())
-            return self._run("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+        if verb in ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"):  # one round trip
+            try:
+                return self._run(
+                    f"BEGIN; SET LOCAL lock_timeout = '{int(LOCK_SECONDS * 1000)}ms'; "
+                    "SELECT pg_advisory_xact_lock(%s)",
+                    (self._lock_key,),
+                )
+            except BaseException:
+                if self.in_transaction:  # the lock was not had: leave no transaction open
+                    self._run("ROLLBACK", ())
+                raise
         if verb in ("BEGIN", "BEGIN DEFERRED", "BEGIN TRANSACTION"):
             return self._run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", ())
         text = statement(sql)
@@ -170,16 +178,19 @@ class PgConnection:
         if self.in_transaction and verb.startswith(("INSERT", "UPDATE", "DELETE")):
             self._savepoints += 1
             name = f"jetraw_stmt_{self._savepoints}"
-            self._run(f"SAVEPOINT {name}", ())
+            # SAVEPOINT, the statement and RELEASE in one round trip (a simple query); the
+            # cursor is moved on to the statement's own result.
             try:
-                cursor = self._run(text, params)
+                cursor: Any = self._run(
+                    f"SAVEPOINT {name}; {text}; RELEASE SAVEPOINT {name}", params
+                )
             except BaseException:
                 if self.in_transaction:
-                    self._run(f"ROLLBACK TO SAVEPOINT {name}", ())
-                    self._run(f"RELEASE SAVEPOINT {name}", ())
+                    self._run(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}", ())
                 raise
-            self._run(f"RELEASE SAVEPOINT {name}", ())
-            return cursor
+            cursor.nextset()
+            result: Cursor = cursor
+            return result
         return self._run(text, params)
 
     def _run(self, sql: str, params: tuple[Any, ...]) -> Cursor:
