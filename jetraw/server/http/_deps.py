@@ -48,13 +48,20 @@ def issuer(request: Request) -> str:
     return base.rstrip("/")
 
 
-def check_rate_limit(request: Request, bucket: str) -> int | None:
-    """Count one request of ``bucket`` from the client; the ``Retry-After`` seconds if over."""
+async def check_rate_limit(request: Request, bucket: str) -> int | None:
+    """Count one request of ``bucket`` from the client; the ``Retry-After`` seconds if over.
+
+    On PostgreSQL the count is a database write (shared by every instance), so it runs on a
+    worker thread: a wait for the write lock never blocks the event loop.
+    """
     state = state_of(request)
     limit = int(state.setting("rate_limit_per_minute"))
     key = (bucket, client_address(request))
-    if state.db.backend == "postgresql":  # one limit for every instance on the database
-        wait = shared_hit(state.db.conn(), key, limit, now=state.now())
+    if state.db.backend == "postgresql" and limit > 0:
+        now = state.now()
+        wait = await anyio.to_thread.run_sync(
+            lambda: shared_hit(state.db.conn(), key, limit, now=now)
+        )
     else:
         wait = state.rate_limiter.hit(key, limit)
     return None if wait is None else max(1, math.ceil(wait))

@@ -123,8 +123,8 @@ async def _run_db(state: AppState, fn: Callable[[Connection], Any]) -> Any:
     return await anyio.to_thread.run_sync(lambda: fn(state.db.conn()))
 
 
-def _rate_limit(request: Request, bucket: str) -> None:
-    retry = check_rate_limit(request, bucket)
+async def _rate_limit(request: Request, bucket: str) -> None:
+    retry = await check_rate_limit(request, bucket)
     if retry is not None:
         raise GrantError(
             "rate_limited",
@@ -161,7 +161,7 @@ async def token(request: Request) -> JSONResponse:
     state = state_of(request)
     grant_type = ""
     try:
-        _rate_limit(request, "token")
+        await _rate_limit(request, "token")
         params = await _read_form(request)
         grant_type = params.get("grant_type", "")
         if not grant_type:
@@ -224,7 +224,7 @@ async def token(request: Request) -> JSONResponse:
 async def device_authorization(request: Request) -> JSONResponse:
     state = state_of(request)
     try:
-        _rate_limit(request, "device")
+        await _rate_limit(request, "device")
         params = await _read_form(request)
         _check_client(params, required=True)
     except GrantError as err:

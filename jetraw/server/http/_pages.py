@@ -55,8 +55,8 @@ _CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 WRONG_LOGIN = "Wrong email or password."
 
 
-def _too_many(request: Request) -> Response | None:
-    retry = check_rate_limit(request, "login")
+async def _too_many(request: Request) -> Response | None:
+    retry = await check_rate_limit(request, "login")
     if retry is None:
         return None
     return html_response(
@@ -208,7 +208,7 @@ async def authorize_page(request: Request) -> Response:
 
 @router.post("/oauth/authorize")
 async def authorize_submit(request: Request) -> Response:
-    limited = _too_many(request)
+    limited = await _too_many(request)
     if limited is not None:
         return limited
     form = await read_page_form(request)
@@ -328,7 +328,7 @@ async def device_page(request: Request) -> Response:
 
 @router.post("/device")
 async def device_submit(request: Request) -> Response:
-    limited = _too_many(request)
+    limited = await _too_many(request)
     if limited is not None:
         return limited
     form = await read_page_form(request)

@@ -74,7 +74,7 @@ async def login_page(request: Request) -> Response:
 
 @router.post("/login")
 async def login_submit(request: Request) -> Response:
-    retry = check_rate_limit(request, "login")
+    retry = await check_rate_limit(request, "login")
     if retry is not None:
         body = page("Too many attempts", f'<p class="error" id="error">Try again in {retry} s.</p>')
         return html_response(body, 429, {"Retry-After": str(retry)})
