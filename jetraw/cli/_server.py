@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import click
@@ -16,6 +17,21 @@ __all__ = ["server"]
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
     help="Database, bootstrap.json and local storage live here (created if missing).",
+)
+@click.option(
+    "--database",
+    default=None,
+    envvar="JETRAW_SERVER_DATABASE",
+    metavar="URL",
+    help="postgresql://user@host:port/db (the postgresql extra), shared by several instances. "
+    "Default: $JETRAW_SERVER_DATABASE, else SQLite in DATA_DIR.",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    help="The public URL behind a TLS proxy (token issuer, device-login link). "
+    "Default: the bound address.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=int, default=8765, show_default=True, help="0: any free port.")
@@ -42,6 +58,8 @@ __all__ = ["server"]
 )
 def server(
     data_dir: Path,
+    database: str | None,
+    base_url: str | None,
     host: str,
     port: int,
     admin_token_file: Path | None,
@@ -72,8 +90,14 @@ def server(
         trusted = trusted_proxies(proxies)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--trusted-proxy") from None
+    if database and not database.startswith(("postgresql://", "postgres://")):
+        raise click.BadParameter(
+            "a postgresql:// URL (omit it for SQLite)", param_hint="--database"
+        )
     settings = ServerSettings(
         data_dir=data_dir.resolve(),
+        database=database or None,
+        base_url=base_url.rstrip("/") if base_url else None,
         admin_token=token,
         trusted_proxies=trusted,
         local_spaces_root=local_spaces_root.resolve() if local_spaces_root else None,
@@ -87,4 +111,7 @@ def server(
             message = f"Serving {url} (data dir {settings.data_dir}); Ctrl-C stops."
         click.echo(message)
 
-    run(settings, host=host, port=port, announce=announce, log_level=log_level)
+    try:
+        run(settings, host=host, port=port, announce=announce, log_level=log_level)
+    except (sqlite3.OperationalError, RuntimeError) as exc:
+        raise click.ClickException(f"cannot open the database: {exc}") from None

@@ -19,6 +19,11 @@ __all__ = ["main"]
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m jetraw.server", description=__doc__)
     parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument(
+        "--database", help="postgresql://... (default $JETRAW_SERVER_DATABASE, else SQLite)"
+    )
+    parser.add_argument("--instance-id", help="names this instance in metrics and logs")
+    parser.add_argument("--base-url", help="the public URL behind a proxy (default: bound)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     parser.add_argument("--admin-token-file", type=Path, help="enables /admin/v1")
@@ -48,6 +53,9 @@ def main(argv: list[str] | None = None) -> None:
         admin_token = args.admin_token_file.read_text("utf-8").strip() or None
     settings = settings_from(
         data_dir=args.data_dir.resolve(),
+        database=args.database,
+        instance_id=args.instance_id,
+        base_url=args.base_url and args.base_url.rstrip("/"),
         admin_token=admin_token,
         trusted_proxies=trusted_proxies(args.trusted_proxy),
         local_spaces_root=args.local_spaces_root and args.local_spaces_root.resolve(),

@@ -81,5 +81,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
     ):
         app.include_router(router)
     install_openapi(app)
-    app.add_middleware(Envelope, max_body_bytes=settings.max_body_bytes, metrics=state.metrics)
+    app.add_middleware(
+        Envelope,
+        max_body_bytes=settings.max_body_bytes,
+        metrics=state.metrics,
+        instance=settings.instance_id,
+    )
     return app

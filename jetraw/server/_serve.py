@@ -156,12 +156,23 @@ def run(
 
 
 def configure_logging(level: str) -> None:
-    """Log to stderr at ``level`` (a logging level name, e.g. ``"warning"``)."""
+    """Log to stderr at ``level`` (a logging level name, e.g. ``"warning"``).
+
+    The access log (``jetraw.server.access``, at ``info``) gets a handler of its own that writes
+    each entry as it is, one JSON object per line, with no prefix.
+    """
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.WARNING),
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    access = logging.getLogger("jetraw.server.access")
+    if not any(getattr(h, "jetraw_access", False) for h in access.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.jetraw_access = True  # type: ignore[attr-defined]
+        access.addHandler(handler)
+        access.propagate = False
 
 
 def settings_from(**values: Any) -> ServerSettings:

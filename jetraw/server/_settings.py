@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["ServerSettings"]
+__all__ = ["ENV_DATABASE", "ServerSettings"]
+
+#: Environment variable with the default of :attr:`ServerSettings.database`.
+ENV_DATABASE = "JETRAW_SERVER_DATABASE"
+
+
+def _database_from_env() -> str | None:
+    return os.environ.get(ENV_DATABASE) or None
+
+
+def _instance_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 @dataclasses.dataclass
@@ -19,6 +32,12 @@ class ServerSettings:
     """
 
     data_dir: Path
+    #: The database: ``None`` is SQLite in ``<data dir>/jetraw.db``; a URL
+    #: ``postgresql://user@host:port/db`` is PostgreSQL (the ``postgresql`` extra), which several
+    #: instances (on several machines) may share. Default: ``$JETRAW_SERVER_DATABASE``.
+    database: str | None = dataclasses.field(default_factory=_database_from_env)
+    #: Names this instance in metrics and access logs (default ``<hostname>-<pid>``).
+    instance_id: str = dataclasses.field(default_factory=_instance_id)
     #: Public base URL (``issuer``); filled in from the bound host/port when ``None``.
     base_url: str | None = None
     access_token_ttl: int = 600
@@ -56,7 +75,13 @@ class ServerSettings:
 
     @property
     def database_path(self) -> Path:
+        """The SQLite file (used when :attr:`database` is ``None``)."""
         return self.data_dir / "jetraw.db"
+
+    @property
+    def database_location(self) -> str | Path:
+        """What :class:`jetraw.server.store.Database` opens: the URL or the SQLite file."""
+        return self.database if self.database else self.database_path
 
     @property
     def spaces_root(self) -> Path:

@@ -84,6 +84,9 @@ class LocalPlatform:
         cleanup_interval_seconds: Period of the server's own cleanup pass (0: only on
             :meth:`cleanup`).
         startup_timeout: Seconds to wait for the server to serve.
+        database: A ``postgresql://`` URL to keep the state in (the ``postgresql`` extra); by
+            default the server's own default: ``$JETRAW_SERVER_DATABASE``, else SQLite in the
+            data dir.
     """
 
     def __init__(
@@ -99,6 +102,7 @@ class LocalPlatform:
         refresh_grace_seconds: float = 30.0,
         cleanup_interval_seconds: float = 60.0,
         startup_timeout: float = _READY_TIMEOUT,
+        database: str | None = None,
     ) -> None:
         if mode not in ("process", "thread"):
             raise ValueError("mode is 'process' or 'thread'")
@@ -113,6 +117,8 @@ class LocalPlatform:
             "refresh_grace_seconds": refresh_grace_seconds,
             "cleanup_interval_seconds": cleanup_interval_seconds,
         }
+        if database is not None:  # else the server's default ($JETRAW_SERVER_DATABASE, SQLite)
+            self._options["database"] = database
         self.startup_timeout = startup_timeout
         self._workdir: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -125,6 +131,12 @@ class LocalPlatform:
         self._url: str | None = None
 
     # -- life cycle -----------------------------------------------------------------------------
+
+    @property
+    def database(self) -> str | None:
+        """The ``postgresql://`` URL given as ``database``, else ``None`` (the server's default)."""
+        value = self._options.get("database")
+        return None if value is None else str(value)
 
     def __repr__(self) -> str:
         state = self._url or "stopped"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import random
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from pg_support import store_connection
 from server_support import Api, crc32c_hex
 
 from jetraw.testing import LocalPlatform
@@ -36,7 +36,7 @@ def test_data_survive_a_restart(tmp_path: Path) -> None:
     platform.close()
 
 
-def test_two_processes_on_one_data_dir(tmp_path: Path) -> None:
+def test_two_processes_on_one_data_dir(tmp_path: Path, database_url: str | None) -> None:
     data = tmp_path / "data"
     options: dict[str, Any] = {"data_dir": data, "garbage_grace_seconds": 0}
     with LocalPlatform(**options) as one, LocalPlatform(**options) as two:
@@ -89,9 +89,10 @@ def test_two_processes_on_one_data_dir(tmp_path: Path) -> None:
         for api in apis:
             api.close()
 
-    db = sqlite3.connect(data / "jetraw.db")
+    db = store_connection(data, database_url)
     try:
-        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        if database_url is None:
+            assert tuple(db.execute("PRAGMA integrity_check").fetchone()) == ("ok",)
         statuses = dict(
             db.execute("SELECT status, count(*) FROM uploads GROUP BY status").fetchall()
         )
@@ -107,7 +108,9 @@ def test_two_processes_on_one_data_dir(tmp_path: Path) -> None:
     two.close()
 
 
-def test_two_processes_starting_at_once_on_an_empty_data_dir(tmp_path: Path) -> None:
+def test_two_processes_starting_at_once_on_an_empty_data_dir(
+    tmp_path: Path, database_url: str | None
+) -> None:
     data = tmp_path / "data"
     platforms = [LocalPlatform(data_dir=data) for _ in range(3)]
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -123,11 +126,9 @@ def test_two_processes_starting_at_once_on_an_empty_data_dir(tmp_path: Path) -> 
     finally:
         for platform in platforms:
             platform.close()
-    db = sqlite3.connect(data / "jetraw.db")
+    db = store_connection(data, database_url)
     try:
-        assert db.execute("SELECT count(*) FROM users").fetchone() == (1,)
-        assert db.execute("SELECT count(*) FROM organisations").fetchone() == (1,)
-        assert db.execute("SELECT count(*) FROM spaces").fetchone() == (1,)
-        assert db.execute("SELECT count(*) FROM api_keys").fetchone() == (1,)
+        for table in ("users", "organisations", "spaces", "api_keys"):
+            assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 1  # noqa: S608
     finally:
         db.close()

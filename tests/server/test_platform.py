@@ -20,7 +20,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_process_mode_starts_serves_and_exits_cleanly() -> None:
+def test_process_mode_starts_serves_and_exits_cleanly(database_url: str | None) -> None:
     platform = LocalPlatform()
     with platform:
         assert platform.url.startswith("http://127.0.0.1:")
@@ -29,7 +29,8 @@ def test_process_mode_starts_serves_and_exits_cleanly() -> None:
         assert pid != os.getpid()
         assert _alive(pid)
         workdir = platform.data_dir.parent
-        assert (platform.data_dir / "jetraw.db").exists()
+        # the state is in the SQLite file, or (only) in PostgreSQL
+        assert (platform.data_dir / "jetraw.db").exists() is (database_url is None)
         assert oct((platform.data_dir / "bootstrap.json").stat().st_mode & 0o777) == "0o600"
         assert platform.api_key.startswith("jrk_")
         assert platform.organisation == "default"
@@ -77,7 +78,9 @@ def test_a_failed_start_shows_the_server_output(tmp_path: Path) -> None:
     broken.close()
 
 
-def test_given_data_dir_is_kept_and_restart_keeps_data(tmp_path: Path) -> None:
+def test_given_data_dir_is_kept_and_restart_keeps_data(
+    tmp_path: Path, database_url: str | None
+) -> None:
     data = tmp_path / "data"
     with LocalPlatform(data_dir=data) as platform:
         key = platform.api_key
@@ -89,7 +92,7 @@ def test_given_data_dir_is_kept_and_restart_keeps_data(tmp_path: Path) -> None:
         with pytest.raises(RuntimeError, match="organisation_exists"):
             platform.create_organisation("kept")
     platform.close()
-    assert (data / "jetraw.db").exists()
+    assert (data / "jetraw.db").exists() is (database_url is None)
 
 
 def test_the_pytest_fixtures(

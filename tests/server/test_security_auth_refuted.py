@@ -15,10 +15,11 @@ import pytest
 from auth_support import AuthServer, pkce_pair, running_server, submit
 
 REDIRECT = "http://127.0.0.1:7777/cb"
-#: Routes that are public by design: discovery, liveness, the OAuth token endpoints (they
-#: authenticate by what is in the form) and the OpenAPI document itself.
+#: Routes that are public by design: discovery, liveness and readiness, the OAuth token
+#: endpoints (they authenticate by what is in the form) and the OpenAPI document itself.
 _PUBLIC = {
     "/healthz",
+    "/readyz",
     "/.well-known/oauth-authorization-server",
     "/oauth/token",
     "/oauth/device_authorization",

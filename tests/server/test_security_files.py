@@ -28,6 +28,9 @@ from jetraw.server.auth import signing_key, verify_access_token
 from jetraw.server.store import MIGRATIONS, SCHEMA_VERSION, connect
 from jetraw.testing import LocalPlatform
 
+#: The data dir's files (SQLite database, key file) and their migration: SQLite only.
+pytestmark = pytest.mark.sqlite_only
+
 PRIVATE = {
     ".": 0o700,
     "jetraw.db": 0o600,

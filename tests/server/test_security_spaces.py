@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import sqlite3
 import stat
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import anyio
 import google_crc32c
 import pytest
+from pg_support import store_connection
 from server_support import Api, assert_problem
 
 from jetraw._storage import LocalStorage
@@ -153,11 +153,11 @@ def test_cleanup_never_deletes_staging_found_only_by_a_client_id(
 
     attacker: Api = other_org["api"]
     shared = attacker.post("/spaces", json={"name": _name()}).json()
-    with sqlite3.connect(platform.data_dir / "jetraw.db", timeout=30) as db:
-        db.execute(
-            "UPDATE spaces SET storage = ? WHERE id = ?",
-            (json.dumps({"type": "local", "root": str(victim_root)}), shared["id"]),
-        )
+    db = store_connection(platform.data_dir, platform.database)
+    db.execute(
+        "UPDATE spaces SET storage = ? WHERE id = ?",
+        (json.dumps({"type": "local", "root": str(victim_root)}), shared["id"]),
+    )
     db.close()
     upload = attacker.create(shared, "x.bin", 1024, multipart=True)
     r = attacker.patch(f"/uploads/{upload['id']}", json={"storage_upload_id": victim_sid})

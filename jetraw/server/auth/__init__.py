@@ -61,7 +61,7 @@ from jetraw.server.auth._html import (
 )
 from jetraw.server.auth._passwords import dummy_verify, hash_password, verify_password
 from jetraw.server.auth._principal import Principal, authenticate_access_token
-from jetraw.server.auth._ratelimit import WINDOW_SECONDS, RateLimiter
+from jetraw.server.auth._ratelimit import WINDOW_SECONDS, RateLimiter, shared_hit
 from jetraw.server.auth._sessions import (
     SESSION_COOKIE,
     SESSION_SECONDS,
@@ -150,6 +150,7 @@ __all__ = [
     "revoke_token",
     "set_csrf_cookie",
     "sha256_hex",
+    "shared_hit",
     "sign",
     "signing_key",
     "verify_access_token",

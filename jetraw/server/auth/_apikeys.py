@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import sqlite3
 from datetime import date, datetime, timezone
 from typing import Any
 
 from jetraw.server.auth._tokens import new_id, sha256_hex
-from jetraw.server.store import atomic, rfc3339
+from jetraw.server.store import Connection, Row, atomic, rfc3339
 
 __all__ = [
     "API_KEY_PREFIX",
@@ -47,7 +46,7 @@ def parse_secret(token: str, prefix: str) -> tuple[str, str] | None:
     return ident, secret
 
 
-def api_key_json(row: sqlite3.Row) -> dict[str, Any]:
+def api_key_json(row: Row) -> dict[str, Any]:
     """The protocol's ``ApiKey`` object for an ``api_keys`` row joined with its organisation."""
     return {
         "id": row["id"],
@@ -109,7 +108,7 @@ def api_key_expiry(
 
 
 def create_api_key(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     user_id: str,
     organisation_id: str,
@@ -155,19 +154,19 @@ def create_api_key(
     return api_key_json(row), key
 
 
-def list_api_keys(conn: sqlite3.Connection, user_id: str) -> list[dict[str, Any]]:
+def list_api_keys(conn: Connection, user_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
         _ROW_SQL + " WHERE k.user_id = ? ORDER BY k.created_at, k.rowid", (user_id,)
     ).fetchall()
     return [api_key_json(row) for row in rows]
 
 
-def get_api_key(conn: sqlite3.Connection, key_id: str) -> dict[str, Any] | None:
+def get_api_key(conn: Connection, key_id: str) -> dict[str, Any] | None:
     row = conn.execute(_ROW_SQL + " WHERE k.id = ?", (key_id,)).fetchone()
     return None if row is None else {**api_key_json(row), "user_id": row["user_id"]}
 
 
-def revoke_api_key(conn: sqlite3.Connection, key_id: str, *, now: float) -> bool:
+def revoke_api_key(conn: Connection, key_id: str, *, now: float) -> bool:
     """Revoke a key at once (its access tokens stop working too).
 
     Returns:
@@ -182,16 +181,14 @@ def revoke_api_key(conn: sqlite3.Connection, key_id: str, *, now: float) -> bool
     return row is not None
 
 
-def check_api_key(conn: sqlite3.Connection, key: str, *, now: float) -> sqlite3.Row | None:
+def check_api_key(conn: Connection, key: str, *, now: float) -> Row | None:
     """The live ``api_keys`` row for a presented key, or ``None`` (unknown, wrong, revoked,
     expired)."""
     parsed = parse_secret(key, API_KEY_PREFIX)
     if parsed is None:
         return None
     ident, secret = parsed
-    row: sqlite3.Row | None = conn.execute(
-        "SELECT * FROM api_keys WHERE id = ?", (ident,)
-    ).fetchone()
+    row: Row | None = conn.execute("SELECT * FROM api_keys WHERE id = ?", (ident,)).fetchone()
     if row is None or not hmac.compare_digest(row["secret_hash"], sha256_hex(secret)):
         return None
     if row["revoked_at"] is not None:

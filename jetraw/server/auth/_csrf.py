@@ -11,12 +11,12 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from jetraw.server.auth._tokens import b64encode, derived_key
+from jetraw.server.store import Connection
 
 __all__ = [
     "CSRF_COOKIE",
@@ -42,11 +42,11 @@ def csrf_cookie_value(request: Request) -> tuple[str, bool]:
     return secrets.token_urlsafe(32), True
 
 
-def csrf_token(conn: sqlite3.Connection, cookie: str) -> str:
+def csrf_token(conn: Connection, cookie: str) -> str:
     return b64encode(hmac.new(derived_key(conn, "csrf"), cookie.encode(), hashlib.sha256).digest())
 
 
-def csrf_ok(conn: sqlite3.Connection, request: Request, submitted: str | None) -> bool:
+def csrf_ok(conn: Connection, request: Request, submitted: str | None) -> bool:
     """Whether a POSTed ``csrf_token`` matches the request's cookie."""
     cookie = request.cookies.get(CSRF_COOKIE)
     if not cookie or not submitted or not submitted.isascii():

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import secrets
-import sqlite3
 
-from jetraw.server.store import transaction
+from jetraw.server.store import Connection, Row, transaction
 
 __all__ = [
     "approve_device",
@@ -35,7 +34,7 @@ def normalise_user_code(text: str) -> str | None:
 
 
 def create_device_request(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     device_code_hash: str,
     client_id: str,
@@ -62,11 +61,9 @@ def create_device_request(
     raise RuntimeError("could not allocate a unique user code")
 
 
-def find_pending_device(
-    conn: sqlite3.Connection, user_code: str, *, now: float
-) -> sqlite3.Row | None:
+def find_pending_device(conn: Connection, user_code: str, *, now: float) -> Row | None:
     """The pending, unexpired device request with this user code, if any."""
-    row: sqlite3.Row | None = conn.execute(
+    row: Row | None = conn.execute(
         "SELECT * FROM device_codes WHERE user_code = ? AND status = 'pending' AND expires_at > ?",
         (user_code, now),
     ).fetchone()
@@ -74,7 +71,7 @@ def find_pending_device(
 
 
 def approve_device(
-    conn: sqlite3.Connection, user_code: str, *, user_id: str, organisation_id: str, now: float
+    conn: Connection, user_code: str, *, user_id: str, organisation_id: str, now: float
 ) -> bool:
     with transaction(conn):
         cursor = conn.execute(
@@ -85,7 +82,7 @@ def approve_device(
     return cursor.rowcount == 1
 
 
-def deny_device(conn: sqlite3.Connection, user_code: str, *, now: float) -> bool:
+def deny_device(conn: Connection, user_code: str, *, now: float) -> bool:
     with transaction(conn):
         cursor = conn.execute(
             "UPDATE device_codes SET status = 'denied'"

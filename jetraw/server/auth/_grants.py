@@ -16,13 +16,14 @@ import hmac
 import logging
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
 from jetraw.server.auth._apikeys import API_KEY_PREFIX, check_api_key, parse_secret
 from jetraw.server.auth._tokens import derived_key, issue_access_token, new_id, sha256_hex
 from jetraw.server.store import (
+    Connection,
+    Row,
     get_organisation,
     get_user,
     organisation_json,
@@ -75,7 +76,7 @@ def _invalid_grant(description: str) -> GrantError:
 
 
 def _resolve_organisation(
-    conn: sqlite3.Connection, user_id: str, default_id: str, requested: str | None
+    conn: Connection, user_id: str, default_id: str, requested: str | None
 ) -> str:
     """The organisation a token is for: the credential's own, or another one of the user's."""
     organisation_id: str | None = default_id
@@ -101,7 +102,7 @@ def _resolve_organisation(
 
 
 def _token_response(
-    conn: sqlite3.Connection,
+    conn: Connection,
     policy: TokenPolicy,
     *,
     user_id: str,
@@ -131,14 +132,14 @@ def _token_response(
     return body
 
 
-def _row(row: sqlite3.Row | None) -> sqlite3.Row:
+def _row(row: Row | None) -> Row:
     # A token is only issued inside the checks that found this user and organisation.
     assert row is not None
     return row
 
 
 def _new_family(
-    conn: sqlite3.Connection,
+    conn: Connection,
     user_id: str,
     organisation_id: str,
     now: float,
@@ -161,13 +162,13 @@ def _new_family(
     return family, f"{REFRESH_PREFIX}{ident}_{secret}"
 
 
-def _successor_secret(conn: sqlite3.Connection, presented: str) -> str:
+def _successor_secret(conn: Connection, presented: str) -> str:
     mac = hmac.new(derived_key(conn, "refresh-rotation"), presented.encode(), hashlib.sha256)
     return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
 
 
 def create_auth_code(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     user_id: str,
     organisation_id: str,
@@ -197,7 +198,7 @@ def create_auth_code(
 
 
 def grant_authorization_code(
-    conn: sqlite3.Connection,
+    conn: Connection,
     policy: TokenPolicy,
     *,
     code: str,
@@ -257,7 +258,7 @@ def _code_family(code_hash: str) -> str:
 
 
 def _check_code(
-    row: sqlite3.Row,
+    row: Row,
     policy: TokenPolicy,
     redirect_uri: str,
     code_verifier: str,
@@ -279,7 +280,7 @@ def _check_code(
 
 
 def grant_refresh_token(
-    conn: sqlite3.Connection,
+    conn: Connection,
     policy: TokenPolicy,
     *,
     refresh_token: str,
@@ -343,7 +344,7 @@ def grant_refresh_token(
 
 
 def _refresh_with_api_key(
-    conn: sqlite3.Connection, policy: TokenPolicy, key: str, organisation: str | None
+    conn: Connection, policy: TokenPolicy, key: str, organisation: str | None
 ) -> dict[str, Any]:
     with transaction(conn):
         row = check_api_key(conn, key, now=policy.now)
@@ -367,7 +368,7 @@ def _refresh_with_api_key(
 
 
 def grant_device_code(
-    conn: sqlite3.Connection, policy: TokenPolicy, *, device_code: str, organisation: str | None
+    conn: Connection, policy: TokenPolicy, *, device_code: str, organisation: str | None
 ) -> dict[str, Any]:
     """Poll for a device authorization (RFC 8628 §3.4, §3.5).
 
@@ -425,7 +426,7 @@ def grant_device_code(
     )
 
 
-def _device_family(conn: sqlite3.Connection, device_code: str) -> tuple[str, str]:
+def _device_family(conn: Connection, device_code: str) -> tuple[str, str]:
     """The family id and first refresh token a device code starts, derived (HMAC) from the
     code so that a retried poll can be given them again while only hashes are stored."""
     mac = hmac.new(derived_key(conn, "device-grant"), device_code.encode(), hashlib.sha256)
@@ -435,7 +436,7 @@ def _device_family(conn: sqlite3.Connection, device_code: str) -> tuple[str, str
 
 
 def _replay_device_grant(
-    conn: sqlite3.Connection, policy: TokenPolicy, row: sqlite3.Row, device_code: str
+    conn: Connection, policy: TokenPolicy, row: Row, device_code: str
 ) -> dict[str, Any]:
     """A poll for a device code already redeemed: the same login within the grace period, if
     nothing has used it since (rotated, revoked); otherwise invalid_grant."""
@@ -464,7 +465,7 @@ def _replay_device_grant(
     )
 
 
-def revoke_token(conn: sqlite3.Connection, token: str, *, now: float) -> None:
+def revoke_token(conn: Connection, token: str, *, now: float) -> None:
     """Revoke an API key or an interactive refresh token's whole family (RFC 7009)."""
     prefix = API_KEY_PREFIX if token.startswith(API_KEY_PREFIX) else REFRESH_PREFIX
     parsed = parse_secret(token, prefix)

@@ -6,10 +6,10 @@ revocation is checked here on every request, so a revoked key or login stops wor
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from jetraw.server.auth._tokens import verify_access_token
+from jetraw.server.store import Connection
 
 __all__ = ["Principal", "authenticate_access_token"]
 
@@ -26,9 +26,7 @@ class Principal:
     credential_id: str
 
 
-def authenticate_access_token(
-    conn: sqlite3.Connection, token: str, *, now: float
-) -> Principal | None:
+def authenticate_access_token(conn: Connection, token: str, *, now: float) -> Principal | None:
     """The principal of a valid access token whose credential and membership are still live."""
     claims = verify_access_token(conn, token, now=now)
     if claims is None:

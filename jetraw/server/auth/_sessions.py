@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import sqlite3
 
 from starlette.requests import Request
 
 from jetraw.server.auth._csrf import CSRF_COOKIE
 from jetraw.server.auth._passwords import dummy_verify, verify_password
 from jetraw.server.auth._tokens import derived_key, sha256_hex, sign, verify_signed
-from jetraw.server.store import atomic, get_user_by_email
+from jetraw.server.store import Connection, Row, atomic, get_user_by_email
 
 __all__ = [
     "SESSION_COOKIE",
@@ -39,9 +38,7 @@ TICKET_SECONDS = 600
 SESSION_SECONDS = 12 * 3600
 
 
-def authenticate_user(
-    conn: sqlite3.Connection, email: str, password: str, *, n: int
-) -> sqlite3.Row | None:
+def authenticate_user(conn: Connection, email: str, password: str, *, n: int) -> Row | None:
     """The user with this email and password, else ``None`` (same cost either way)."""
     if not email or not password or len(email) > 320 or len(password) > 1024:
         dummy_verify(password[:1024], n=n)
@@ -57,14 +54,12 @@ def _binding(request: Request) -> str:
     return sha256_hex(request.cookies.get(CSRF_COOKIE, ""))
 
 
-def make_ticket(conn: sqlite3.Connection, request: Request, user_id: str, *, now: float) -> str:
+def make_ticket(conn: Connection, request: Request, user_id: str, *, now: float) -> str:
     payload = {"uid": user_id, "exp": now + TICKET_SECONDS, "bind": _binding(request)}
     return sign(derived_key(conn, "login-ticket"), payload)
 
 
-def read_ticket(
-    conn: sqlite3.Connection, request: Request, ticket: str, *, now: float
-) -> str | None:
+def read_ticket(conn: Connection, request: Request, ticket: str, *, now: float) -> str | None:
     """The user id of a genuine, unexpired ticket issued to this browser."""
     payload = verify_signed(derived_key(conn, "login-ticket"), ticket)
     if payload is None or payload.get("bind") != _binding(request):
@@ -79,7 +74,7 @@ def _password_fp(password_hash: str | None) -> str:
     return sha256_hex("session-password:" + (password_hash or ""))
 
 
-def make_session(conn: sqlite3.Connection, user_id: str, *, now: float) -> str:
+def make_session(conn: Connection, user_id: str, *, now: float) -> str:
     """Record a new settings session for the user; the signed cookie value that names it."""
     session_id = secrets.token_urlsafe(32)
     with atomic(conn):
@@ -101,7 +96,7 @@ def make_session(conn: sqlite3.Connection, user_id: str, *, now: float) -> str:
     return sign(derived_key(conn, "session"), payload)
 
 
-def _session_id(conn: sqlite3.Connection, request: Request) -> tuple[str, str, float] | None:
+def _session_id(conn: Connection, request: Request) -> tuple[str, str, float] | None:
     """``(session id, user id, expiry)`` of a genuine session cookie, else ``None``."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
@@ -117,7 +112,7 @@ def _session_id(conn: sqlite3.Connection, request: Request) -> tuple[str, str, f
     return sid, uid, float(exp)
 
 
-def read_session(conn: sqlite3.Connection, request: Request, *, now: float) -> str | None:
+def read_session(conn: Connection, request: Request, *, now: float) -> str | None:
     """The logged-in user id of the settings session, if its cookie is genuine and current and
     its record still exists (not logged out, not expired, made with the current password)."""
     found = _session_id(conn, request)
@@ -138,7 +133,7 @@ def read_session(conn: sqlite3.Connection, request: Request, *, now: float) -> s
     return uid
 
 
-def end_session(conn: sqlite3.Connection, request: Request) -> None:
+def end_session(conn: Connection, request: Request) -> None:
     """Delete the record of the request's session (logging out): its cookie is dead after this."""
     found = _session_id(conn, request)
     if found is not None:
@@ -146,7 +141,7 @@ def end_session(conn: sqlite3.Connection, request: Request) -> None:
             conn.execute("DELETE FROM sessions WHERE id_hash = ?", (sha256_hex(found[0]),))
 
 
-def end_user_sessions(conn: sqlite3.Connection, user_id: str) -> int:
+def end_user_sessions(conn: Connection, user_id: str) -> int:
     """End every settings session of a user (e.g. after a password reset); how many ended."""
     with atomic(conn):
         cursor = conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))

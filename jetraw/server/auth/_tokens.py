@@ -15,10 +15,10 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from jetraw.server.store import Connection
 from jetraw.server.store import signing_key as stored_signing_key
 
 __all__ = [
@@ -57,7 +57,7 @@ def new_id(nbytes: int = 8) -> str:
     return secrets.token_hex(nbytes)
 
 
-def signing_key(conn: sqlite3.Connection) -> bytes:
+def signing_key(conn: Connection) -> bytes:
     """The data dir's signing key, created on first call (race-free across processes).
 
     Kept by the store in ``<data dir>/signing.key`` (0600), not in the database.
@@ -65,7 +65,7 @@ def signing_key(conn: sqlite3.Connection) -> bytes:
     return stored_signing_key(conn)
 
 
-def derived_key(conn: sqlite3.Connection, purpose: str) -> bytes:
+def derived_key(conn: Connection, purpose: str) -> bytes:
     """A key for one purpose only, so a value signed for one use is worthless for another."""
     return hmac.new(signing_key(conn), b"jetraw:" + purpose.encode(), hashlib.sha256).digest()
 
@@ -99,7 +99,7 @@ class AccessClaims:
 
 
 def issue_access_token(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     user_id: str,
     organisation_id: str,
@@ -119,7 +119,7 @@ def issue_access_token(
     return sign(derived_key(conn, "access-token"), payload)
 
 
-def verify_access_token(conn: sqlite3.Connection, token: str, *, now: float) -> AccessClaims | None:
+def verify_access_token(conn: Connection, token: str, *, now: float) -> AccessClaims | None:
     """The claims of a genuine, unexpired access token (revocation is checked by the caller)."""
     if len(token) > 4096 or not token.isascii():
         return None

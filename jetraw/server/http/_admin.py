@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import sqlite3
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -35,6 +34,8 @@ from jetraw.server.http._schemas import (
 from jetraw.server.http._state import AppState, state_of
 from jetraw.server.store import (
     RUNTIME_SETTINGS,
+    Connection,
+    Row,
     add_membership,
     create_organisation,
     create_space,
@@ -124,14 +125,14 @@ class AdminSettingsIn(InModel):
     device_poll_interval: Annotated[int | None, Field(ge=1, le=3600)] = None
 
 
-def _user(conn: sqlite3.Connection, ref: str) -> sqlite3.Row:
+def _user(conn: Connection, ref: str) -> Row:
     row = get_user_by_email(conn, ref) if "@" in ref else get_user(conn, ref)
     if row is None:
         raise Problem(404, "user_not_found", "No such user.")
     return row
 
 
-def _organisation(conn: sqlite3.Connection, name: str) -> sqlite3.Row:
+def _organisation(conn: Connection, name: str) -> Row:
     row = get_organisation_by_name(conn, name)
     if row is None:
         raise Problem(404, "organisation_not_found", f"No organisation {name!r}.")

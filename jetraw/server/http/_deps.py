@@ -8,7 +8,6 @@ is immediate) and hands the handler a :class:`Caller`.
 from __future__ import annotations
 
 import math
-import sqlite3
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -16,9 +15,11 @@ import anyio.to_thread
 from fastapi import Depends, Request
 
 from jetraw.server._problems import Problem
-from jetraw.server.auth import Principal, authenticate_access_token
+from jetraw.server.auth import Principal, authenticate_access_token, shared_hit
 from jetraw.server.http._state import AppState, state_of
 from jetraw.server.store import (
+    Connection,
+    Row,
     find_space,
     get_organisation,
     organisation_json,
@@ -47,11 +48,22 @@ def issuer(request: Request) -> str:
     return base.rstrip("/")
 
 
-def check_rate_limit(request: Request, bucket: str) -> int | None:
-    """Count one request of ``bucket`` from the client; the ``Retry-After`` seconds if over."""
+async def check_rate_limit(request: Request, bucket: str) -> int | None:
+    """Count one request of ``bucket`` from the client; the ``Retry-After`` seconds if over.
+
+    On PostgreSQL the count is a database write (shared by every instance), so it runs on a
+    worker thread: a wait for the write lock never blocks the event loop.
+    """
     state = state_of(request)
     limit = int(state.setting("rate_limit_per_minute"))
-    wait = state.rate_limiter.hit((bucket, client_address(request)), limit)
+    key = (bucket, client_address(request))
+    if state.db.backend == "postgresql" and limit > 0:
+        now = state.now()
+        wait = await anyio.to_thread.run_sync(
+            lambda: shared_hit(state.db.conn(), key, limit, now=now)
+        )
+    else:
+        wait = state.rate_limiter.hit(key, limit)
     return None if wait is None else max(1, math.ceil(wait))
 
 
@@ -94,7 +106,7 @@ class Caller:
     principal: Principal
 
     @property
-    def conn(self) -> sqlite3.Connection:
+    def conn(self) -> Connection:
         # The connection of the thread running the handler (never captured across threads).
         return self.state.db.conn()
 
@@ -121,7 +133,7 @@ class Caller:
             raise Problem(404, "organisation_not_found", "The organisation no longer exists.")
         return organisation_json(row)
 
-    def space(self, name: str) -> sqlite3.Row:
+    def space(self, name: str) -> Row:
         return find_space(self.conn, self.organisation_id, name)
 
     def require_admin(self) -> None:

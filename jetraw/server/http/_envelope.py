@@ -2,13 +2,22 @@
 Starlette's own error handling sends): it assigns the request id, limits the body size, insists on
 JSON bodies for the JSON APIs, counts responses by status and turns any unexpected exception into
 a ``500 internal_error`` problem that is logged and counted, never a traceback.
+
+It also writes the access log: one JSON object per request on the logger
+``jetraw.server.access`` (level INFO): ``time``, ``instance``, ``request_id``, ``method``,
+``path`` (never the query string, which may hold codes or tokens), ``status``, ``duration_ms``
+and ``client`` (the peer address). No header is ever logged: no token, key, cookie or
+Authorization value can reach it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import time
 import uuid
+from typing import Any
 
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,6 +30,7 @@ from jetraw.server.http._problems import PROBLEM_MEDIA_TYPE
 __all__ = ["Envelope"]
 
 log = logging.getLogger("jetraw.server")
+access_log = logging.getLogger("jetraw.server.access")
 
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _JSON_PREFIXES = ("/api/", "/admin/")
@@ -34,8 +44,11 @@ class _BodyTooLarge(StarletteHTTPException):
 class Envelope:
     """Wrap an ASGI app in the envelope (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics, instance: str = ""
+    ) -> None:
         self.app = app
+        self.instance = instance
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
 
@@ -48,11 +61,14 @@ class Envelope:
         request_id = sent if _REQUEST_ID_RE.fullmatch(sent) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         started = False
+        began = time.monotonic()
+        status = 500
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = int(message["status"])
                 message["headers"] = [
                     *[
                         (k, v)
@@ -64,6 +80,35 @@ class Envelope:
                 self.metrics.inc("jetraw_http_responses_total", {"status": str(message["status"])})
             await send(message)
 
+        try:
+            await self._serve(scope, receive, send_wrapper, headers, request_id, lambda: started)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                self._log_access(scope, request_id, status, time.monotonic() - began)
+
+    def _log_access(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
+        client = scope.get("client")
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "instance": self.instance,
+            "request_id": request_id,
+            "method": scope.get("method", ""),
+            "path": scope.get("path", ""),  # the query string is never logged
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+            "client": client[0] if client else None,
+        }
+        access_log.info(json.dumps(entry, separators=(",", ":")))
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send_wrapper: Send,
+        headers: dict[str, str],
+        request_id: str,
+        started: Any,
+    ) -> None:
         early = self._refuse_early(scope, headers)
         if early is not None:
             await self._send_problem(send_wrapper, early, request_id)
@@ -85,7 +130,7 @@ class Envelope:
         except Exception:
             log.exception("unexpected error (request %s)", request_id)
             self.metrics.inc("jetraw_internal_errors_total")
-            if started:
+            if started():
                 raise  # too late for a problem answer; the server closes the connection
             problem = Problem(500, "internal_error", "An unexpected error occurred.")
             await self._send_problem(send_wrapper, problem, request_id)

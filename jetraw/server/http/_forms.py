@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 
 import anyio.to_thread
@@ -12,6 +11,7 @@ from starlette.responses import Response
 
 from jetraw.server.auth import csrf_cookie_value, csrf_token, html_response, set_csrf_cookie
 from jetraw.server.http._state import state_of
+from jetraw.server.store import Connection
 
 __all__ = ["CSRF_FAILED", "in_thread", "is_secure", "read_page_form", "render_with_csrf"]
 
@@ -23,7 +23,7 @@ def is_secure(request: Request) -> bool:
     return (state_of(request).settings.base_url or str(request.base_url)).startswith("https:")
 
 
-async def in_thread(request: Request, fn: Callable[[sqlite3.Connection], Response]) -> Response:
+async def in_thread(request: Request, fn: Callable[[Connection], Response]) -> Response:
     """Run ``fn`` with the database connection of a worker thread (SQLite blocks)."""
     state = state_of(request)
     return await anyio.to_thread.run_sync(lambda: fn(state.db.conn()))
@@ -31,7 +31,7 @@ async def in_thread(request: Request, fn: Callable[[sqlite3.Connection], Respons
 
 def render_with_csrf(
     request: Request,
-    conn: sqlite3.Connection,
+    conn: Connection,
     build: Callable[[str], str],
     status_code: int = 200,
 ) -> Response:

@@ -1,4 +1,10 @@
-"""Prometheus text-format counters (in-process; each server process counts its own)."""
+"""Prometheus text-format counters (in-process; each server process counts its own).
+
+Every exposition starts with ``jetraw_instance_info{instance="<id>"} 1``
+(:attr:`ServerSettings.instance_id`), so samples scraped from several instances on one database
+say which instance counted them (Prometheus joins on the scrape target; the info sample names
+it in the data itself).
+"""
 
 from __future__ import annotations
 
@@ -25,7 +31,8 @@ def _escape(value: str) -> str:
 class Metrics:
     """Thread-safe counters rendered in the Prometheus exposition format."""
 
-    def __init__(self) -> None:
+    def __init__(self, instance: str = "") -> None:
+        self.instance = instance
         self._lock = threading.Lock()
         self._values: defaultdict[tuple[str, tuple[tuple[str, str], ...]], float] = defaultdict(
             float
@@ -45,7 +52,11 @@ class Metrics:
     def render(self) -> str:
         with self._lock:
             items = sorted(self._values.items())
-        lines: list[str] = []
+        lines: list[str] = [
+            "# HELP jetraw_instance_info The server instance these samples come from.",
+            "# TYPE jetraw_instance_info gauge",
+            f'jetraw_instance_info{{instance="{_escape(self.instance)}"}} 1',
+        ]
         seen: set[str] = set()
         for (name, labels), value in items:
             if name not in seen:

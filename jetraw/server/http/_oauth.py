@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +30,7 @@ from jetraw.server.http._deps import check_rate_limit, issuer
 from jetraw.server.http._problems import request_id_of
 from jetraw.server.http._schemas import OAuthErrorOut
 from jetraw.server.http._state import AppState, state_of
+from jetraw.server.store import Connection
 
 __all__ = ["DEVICE_GRANT", "GRANT_TYPES", "router"]
 
@@ -119,12 +119,12 @@ def _check_client(params: dict[str, str], *, required: bool) -> None:
         raise GrantError("invalid_client", "Unknown client_id.", status=401)
 
 
-async def _run_db(state: AppState, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+async def _run_db(state: AppState, fn: Callable[[Connection], Any]) -> Any:
     return await anyio.to_thread.run_sync(lambda: fn(state.db.conn()))
 
 
-def _rate_limit(request: Request, bucket: str) -> None:
-    retry = check_rate_limit(request, bucket)
+async def _rate_limit(request: Request, bucket: str) -> None:
+    retry = await check_rate_limit(request, bucket)
     if retry is not None:
         raise GrantError(
             "rate_limited",
@@ -161,7 +161,7 @@ async def token(request: Request) -> JSONResponse:
     state = state_of(request)
     grant_type = ""
     try:
-        _rate_limit(request, "token")
+        await _rate_limit(request, "token")
         params = await _read_form(request)
         grant_type = params.get("grant_type", "")
         if not grant_type:
@@ -224,7 +224,7 @@ async def token(request: Request) -> JSONResponse:
 async def device_authorization(request: Request) -> JSONResponse:
     state = state_of(request)
     try:
-        _rate_limit(request, "device")
+        await _rate_limit(request, "device")
         params = await _read_form(request)
         _check_client(params, required=True)
     except GrantError as err:
@@ -235,7 +235,7 @@ async def device_authorization(request: Request) -> JSONResponse:
     moment = state.now()
     device_code = secrets.token_urlsafe(32)
 
-    def create(conn: sqlite3.Connection) -> str:
+    def create(conn: Connection) -> str:
         return create_device_request(
             conn,
             device_code_hash=sha256_hex(device_code),

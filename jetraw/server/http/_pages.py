@@ -12,7 +12,6 @@ The settings page lives in ``_settings_pages``.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -46,7 +45,7 @@ from jetraw.server.auth import (
 from jetraw.server.http._deps import check_rate_limit
 from jetraw.server.http._forms import CSRF_FAILED, in_thread, read_page_form, render_with_csrf
 from jetraw.server.http._state import state_of
-from jetraw.server.store import get_user, user_organisations
+from jetraw.server.store import Connection, Row, get_user, user_organisations
 
 __all__ = ["WRONG_LOGIN", "AuthorizationRequest", "router"]
 
@@ -56,8 +55,8 @@ _CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 WRONG_LOGIN = "Wrong email or password."
 
 
-def _too_many(request: Request) -> Response | None:
-    retry = check_rate_limit(request, "login")
+async def _too_many(request: Request) -> Response | None:
+    retry = await check_rate_limit(request, "login")
     if retry is None:
         return None
     return html_response(
@@ -151,8 +150,8 @@ def _authorize_step1(
 
 def _choose_organisation(
     request: Request,
-    conn: sqlite3.Connection,
-    user: sqlite3.Row,
+    conn: Connection,
+    user: Row,
     organisations: list[dict[str, Any]],
     requested: str | None,
     *,
@@ -209,7 +208,7 @@ async def authorize_page(request: Request) -> Response:
 
 @router.post("/oauth/authorize")
 async def authorize_submit(request: Request) -> Response:
-    limited = _too_many(request)
+    limited = await _too_many(request)
     if limited is not None:
         return limited
     form = await read_page_form(request)
@@ -222,7 +221,7 @@ async def authorize_submit(request: Request) -> Response:
 
 
 def _authorize_post(
-    request: Request, conn: sqlite3.Connection, form: dict[str, str], authz: AuthorizationRequest
+    request: Request, conn: Connection, form: dict[str, str], authz: AuthorizationRequest
 ) -> Response:
     state = state_of(request)
     if not csrf_ok(conn, request, form.get("csrf_token")):
@@ -329,7 +328,7 @@ async def device_page(request: Request) -> Response:
 
 @router.post("/device")
 async def device_submit(request: Request) -> Response:
-    limited = _too_many(request)
+    limited = await _too_many(request)
     if limited is not None:
         return limited
     form = await read_page_form(request)
@@ -338,7 +337,7 @@ async def device_submit(request: Request) -> Response:
     return await in_thread(request, lambda conn: _device_post(request, conn, form))
 
 
-def _device_post(request: Request, conn: sqlite3.Connection, form: dict[str, str]) -> Response:
+def _device_post(request: Request, conn: Connection, form: dict[str, str]) -> Response:
     state = state_of(request)
     if not csrf_ok(conn, request, form.get("csrf_token")):
         return error_page("Form expired", CSRF_FAILED, 403)

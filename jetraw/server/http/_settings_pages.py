@@ -8,7 +8,6 @@ out deletes the session's record on the server, so a copied session cookie is de
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -46,7 +45,7 @@ from jetraw.server.http._forms import (
     render_with_csrf,
 )
 from jetraw.server.http._state import state_of
-from jetraw.server.store import rfc3339, user_organisations
+from jetraw.server.store import Connection, rfc3339, user_organisations
 
 __all__ = ["router"]
 
@@ -75,7 +74,7 @@ async def login_page(request: Request) -> Response:
 
 @router.post("/login")
 async def login_submit(request: Request) -> Response:
-    retry = check_rate_limit(request, "login")
+    retry = await check_rate_limit(request, "login")
     if retry is not None:
         body = page("Too many attempts", f'<p class="error" id="error">Try again in {retry} s.</p>')
         return html_response(body, 429, {"Retry-After": str(retry)})
@@ -83,7 +82,7 @@ async def login_submit(request: Request) -> Response:
     if form is None:
         return error_page("Bad request", "The form could not be read.")
 
-    def run(conn: sqlite3.Connection) -> Response:
+    def run(conn: Connection) -> Response:
         state = state_of(request)
         if not csrf_ok(conn, request, form.get("csrf_token")):
             return error_page("Form expired", CSRF_FAILED, 403)
@@ -113,7 +112,7 @@ async def login_submit(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     form = await read_page_form(request) or {}
 
-    def run(conn: sqlite3.Connection) -> Response:
+    def run(conn: Connection) -> Response:
         if not csrf_ok(conn, request, form.get("csrf_token")):
             return error_page("Form expired", CSRF_FAILED, 403)
         end_session(conn, request)
@@ -187,7 +186,7 @@ def _key_rows(keys: list[dict[str, Any]], csrf: str, now: str) -> str:
 
 def _settings_page(
     request: Request,
-    conn: sqlite3.Connection,
+    conn: Connection,
     user_id: str,
     *,
     new_key: str | None = None,
@@ -250,7 +249,7 @@ def _form_expiry(
 
 @router.get("/settings")
 async def settings_page(request: Request) -> Response:
-    def run(conn: sqlite3.Connection) -> Response:
+    def run(conn: Connection) -> Response:
         user_id = read_session(conn, request, now=state_of(request).now())
         if user_id is None:
             return RedirectResponse("/login", status_code=303)
@@ -265,7 +264,7 @@ async def settings_create_key(request: Request) -> Response:
     if form is None:
         return error_page("Bad request", "The form could not be read.")
 
-    def run(conn: sqlite3.Connection) -> Response:
+    def run(conn: Connection) -> Response:
         state = state_of(request)
         user_id = read_session(conn, request, now=state.now())
         if user_id is None:
@@ -310,7 +309,7 @@ async def settings_create_key(request: Request) -> Response:
 async def settings_revoke_key(request: Request, key_id: str) -> Response:
     form = await read_page_form(request) or {}
 
-    def run(conn: sqlite3.Connection) -> Response:
+    def run(conn: Connection) -> Response:
         state = state_of(request)
         user_id = read_session(conn, request, now=state.now())
         if user_id is None:

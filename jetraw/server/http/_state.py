@@ -35,8 +35,13 @@ class AppState:
     @classmethod
     def open(cls, settings: ServerSettings) -> AppState:
         """The state of a new application on ``settings.data_dir`` (database created, migrated)."""
-        db = Database(settings.database_path)
-        return cls(settings=settings, db=db, runtime=RuntimeSettings(settings, db))
+        db = Database(settings.database_location)
+        return cls(
+            settings=settings,
+            db=db,
+            runtime=RuntimeSettings(settings, db),
+            metrics=Metrics(instance=settings.instance_id),
+        )
 
     def now(self) -> float:
         """The server's current time (unix seconds) from its injectable clock."""

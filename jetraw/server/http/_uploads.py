@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -26,6 +25,8 @@ from jetraw.server.http._schemas import (
     UploadPatchIn,
 )
 from jetraw.server.store import (
+    Connection,
+    Row,
     abort_upload,
     complete_upload,
     create_upload,
@@ -54,7 +55,7 @@ def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
         yield items[start : start + BATCH_CHUNK]
 
 
-def _create(caller: Caller, conn: sqlite3.Connection, space: sqlite3.Row, body: UploadIn) -> Any:
+def _create(caller: Caller, conn: Connection, space: Row, body: UploadIn) -> Any:
     expiry = caller.state.settings.upload_expiry_days * 86400.0
     row = create_upload(
         conn,
@@ -112,7 +113,7 @@ def post_upload_batch(
 
 
 def _complete(
-    caller: Caller, conn: sqlite3.Connection, upload_id: str, body: CompleteIn
+    caller: Caller, conn: Connection, upload_id: str, body: CompleteIn
 ) -> tuple[dict[str, Any] | None, Problem | None, bool]:
     try:
         upload, space = find_upload(
@@ -220,7 +221,7 @@ def patch_upload(upload_id: str, body: UploadPatchIn, caller: CallerDep) -> dict
         return upload_json(row, space["name"])
 
 
-def _with_file(conn: sqlite3.Connection, row: sqlite3.Row, space_name: str) -> dict[str, Any]:
+def _with_file(conn: Connection, row: Row, space_name: str) -> dict[str, Any]:
     file = None
     if row["status"] == "completed":
         found = conn.execute(

@@ -1,4 +1,4 @@
-"""The store layer: the SQLite database and what lives in it, as plain functions.
+"""The store layer: the database (SQLite or PostgreSQL) and what lives in it, as plain functions.
 
 Users, organisations and memberships (``_accounts``), spaces and their storage descriptors
 (``_spaces``), the file namespace (``_paths``, ``_files``), the upload life cycle (``_uploads``),
@@ -30,10 +30,16 @@ from jetraw.server.store._accounts import (
 )
 from jetraw.server.store._cleanup import periodic_cleanup, run_cleanup
 from jetraw.server.store._db import (
+    Connection,
+    Cursor,
     Database,
+    IntegrityError,
+    Row,
     atomic,
+    backend_of,
     connect,
     rfc3339,
+    schema_version,
     secure_data_dir,
     signing_key,
     transaction,
@@ -87,13 +93,18 @@ __all__ = [
     "ROLES",
     "RUNTIME_SETTINGS",
     "SCHEMA_VERSION",
+    "Connection",
+    "Cursor",
     "Database",
+    "IntegrityError",
+    "Row",
     "RuntimeSettings",
     "abort_upload",
     "add_garbage",
     "add_membership",
     "ancestors",
     "atomic",
+    "backend_of",
     "check_destination",
     "check_text",
     "complete_upload",
@@ -126,6 +137,7 @@ __all__ = [
     "rfc3339",
     "role_of",
     "run_cleanup",
+    "schema_version",
     "secure_data_dir",
     "set_metadata",
     "signing_key",

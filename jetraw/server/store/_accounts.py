@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from jetraw.server._problems import Problem
+from jetraw.server.store._db import Connection, Row
 
 __all__ = [
     "NAME_RE",
@@ -61,15 +62,15 @@ def validate_email(email: str) -> str:
     return email
 
 
-def user_json(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
+def user_json(row: Row | dict[str, Any]) -> dict[str, Any]:
     return {"id": row["id"], "email": row["email"], "name": row["name"]}
 
 
-def organisation_json(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
+def organisation_json(row: Row | dict[str, Any]) -> dict[str, Any]:
     return {"id": row["id"], "name": row["name"]}
 
 
-def create_organisation(conn: sqlite3.Connection, name: str, *, now: str) -> dict[str, Any]:
+def create_organisation(conn: Connection, name: str, *, now: str) -> dict[str, Any]:
     """Create an organisation; ``409 organisation_exists`` if the name is taken."""
     validate_name(name, "organisation name")
     org_id = _new_id()
@@ -86,7 +87,7 @@ def create_organisation(conn: sqlite3.Connection, name: str, *, now: str) -> dic
 
 
 def create_user(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     email: str,
     name: str | None,
@@ -110,7 +111,7 @@ def create_user(
 
 
 def add_membership(
-    conn: sqlite3.Connection, *, user_id: str, organisation_id: str, role: str, now: str
+    conn: Connection, *, user_id: str, organisation_id: str, role: str, now: str
 ) -> None:
     """Make a user a member of an organisation (or change the role of an existing member)."""
     if role not in ROLES:
@@ -122,35 +123,31 @@ def add_membership(
     )
 
 
-def get_user(conn: sqlite3.Connection, user_id: str) -> sqlite3.Row | None:
-    row: sqlite3.Row | None = conn.execute(
-        "SELECT * FROM users WHERE id = ?", (user_id,)
-    ).fetchone()
+def get_user(conn: Connection, user_id: str) -> Row | None:
+    row: Row | None = conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
     return row
 
 
-def get_user_by_email(conn: sqlite3.Connection, email: str) -> sqlite3.Row | None:
-    row: sqlite3.Row | None = conn.execute(
+def get_user_by_email(conn: Connection, email: str) -> Row | None:
+    row: Row | None = conn.execute(
         "SELECT * FROM users WHERE email = ?", (email.strip(),)
     ).fetchone()
     return row
 
 
-def get_organisation(conn: sqlite3.Connection, organisation_id: str) -> sqlite3.Row | None:
-    row: sqlite3.Row | None = conn.execute(
+def get_organisation(conn: Connection, organisation_id: str) -> Row | None:
+    row: Row | None = conn.execute(
         "SELECT * FROM organisations WHERE id = ?", (organisation_id,)
     ).fetchone()
     return row
 
 
-def get_organisation_by_name(conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
-    row: sqlite3.Row | None = conn.execute(
-        "SELECT * FROM organisations WHERE name = ?", (name,)
-    ).fetchone()
+def get_organisation_by_name(conn: Connection, name: str) -> Row | None:
+    row: Row | None = conn.execute("SELECT * FROM organisations WHERE name = ?", (name,)).fetchone()
     return row
 
 
-def role_of(conn: sqlite3.Connection, user_id: str, organisation_id: str) -> str | None:
+def role_of(conn: Connection, user_id: str, organisation_id: str) -> str | None:
     """The user's role in the organisation, or ``None`` if not a member."""
     row = conn.execute(
         "SELECT role FROM memberships WHERE user_id = ? AND organisation_id = ?",
@@ -159,7 +156,7 @@ def role_of(conn: sqlite3.Connection, user_id: str, organisation_id: str) -> str
     return None if row is None else str(row["role"])
 
 
-def memberships_of(conn: sqlite3.Connection, user_id: str) -> list[dict[str, Any]]:
+def memberships_of(conn: Connection, user_id: str) -> list[dict[str, Any]]:
     """``[{"organisation": {"id", "name"}, "role"}]`` sorted by organisation name."""
     rows = conn.execute(
         "SELECT o.id, o.name, m.role FROM memberships m "
@@ -169,7 +166,7 @@ def memberships_of(conn: sqlite3.Connection, user_id: str) -> list[dict[str, Any
     return [{"organisation": organisation_json(r), "role": r["role"]} for r in rows]
 
 
-def user_organisations(conn: sqlite3.Connection, user_id: str) -> list[dict[str, Any]]:
+def user_organisations(conn: Connection, user_id: str) -> list[dict[str, Any]]:
     """``[{"id", "name"}]`` of the user's organisations, sorted by name."""
     rows = conn.execute(
         "SELECT o.id, o.name FROM memberships m JOIN organisations o ON o.id = m.organisation_id"

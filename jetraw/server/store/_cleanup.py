@@ -1,6 +1,7 @@
 """Cleanup: expire stale pending uploads and remove unreferenced objects after a grace period.
 
-Runs periodically in every server process (SQLite serialises them; each step is idempotent) and
+Runs periodically in every server process (the write lock serialises them, on SQLite and on
+PostgreSQL, and each object is deleted and counted by the one pass that removes its row) and
 on demand (``POST /admin/v1/cleanup``, ``LocalPlatform.cleanup()``). Objects in local storage are
 deleted here, and so is the staging directory of a retired (expired or aborted) multipart upload
 in a local space (it holds up to the whole file's bytes), found by the object key its
@@ -97,6 +98,16 @@ def run_cleanup(db: Database, settings: ServerSettings) -> dict[str, Any]:
     staging = _Staging()
     for row in due:
         with transaction(conn):
+            # Another process (instance) may have taken this one since the read above: under
+            # the write lock, only the process that still finds the row deletes and counts it.
+            if (
+                conn.execute(
+                    "SELECT 1 FROM garbage WHERE space_id = ? AND object_key = ?",
+                    (row["space_id"], row["object_key"]),
+                ).fetchone()
+                is None
+            ):
+                continue
             # An object still named by a file is never garbage (defensive: keys are unique).
             live = conn.execute(
                 "SELECT 1 FROM files WHERE space_id = ? AND object_key = ?",
@@ -117,6 +128,8 @@ def run_cleanup(db: Database, settings: ServerSettings) -> dict[str, Any]:
                 (row["space_id"], row["object_key"]),
             )
     swept = _sweep_local_spaces(conn)
+    # Rate-limit windows (PostgreSQL) without a hit in the last minute count nothing any more.
+    conn.execute("DELETE FROM rate_limits WHERE updated_at <= ?", (moment - 60.0,))
     return {
         "expired_uploads": len(expired),
         "deleted_objects": deleted,

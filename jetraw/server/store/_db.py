@@ -1,4 +1,10 @@
-"""SQLite storage of the reference platform: connections, transactions, stored timestamps.
+"""Storage of the reference platform: connections, transactions, stored timestamps.
+
+Two backends behind one :class:`Connection` protocol: SQLite (the default, a file in the data
+dir) and PostgreSQL (``ServerSettings.database = "postgresql://..."``, :mod:`._pg`), so several
+instances on several machines can share one database. Everything below about files and modes
+is SQLite's; on PostgreSQL the schema version is the ``jetraw_schema`` table and the signing key
+is a row of ``server_secrets`` (every instance must verify every other's tokens).
 
 One database file per data dir, in WAL mode, so several server processes may share a data dir:
 SQLite serialises writers (``busy_timeout``), and every multi-statement change runs in one
@@ -11,6 +17,7 @@ so it is kept private whatever the umask: the directory 0700, the database and i
 
 from __future__ import annotations
 
+import base64
 import collections
 import logging
 import os
@@ -24,13 +31,23 @@ from pathlib import Path
 
 from jetraw.server.store._keyfile import KEY_BYTES, KEY_FILE, read_key_file, write_key_file
 from jetraw.server.store._migrations import MIGRATIONS, SCHEMA_VERSION
+from jetraw.server.store._pg import IntegrityError, PgConnection, is_postgresql_url
+from jetraw.server.store._protocols import Connection, Cursor, Row
+from jetraw.server.store._sql import NOCASE_COLLATION, schema, split_statements
 
 __all__ = [
+    "Connection",
+    "Cursor",
     "Database",
+    "IntegrityError",
+    "Row",
     "atomic",
+    "backend_of",
     "connect",
+    "connect_postgresql",
     "data_dir_of",
     "rfc3339",
+    "schema_version",
     "secure_data_dir",
     "signing_key",
     "transaction",
@@ -40,6 +57,11 @@ log = logging.getLogger("jetraw.server.store")
 
 _PRIVATE_DIR = 0o700
 _PRIVATE_FILE = 0o600
+
+
+def backend_of(conn: Connection) -> str:
+    """``"postgresql"`` or ``"sqlite"``."""
+    return "postgresql" if isinstance(conn, PgConnection) else "sqlite"
 
 
 def rfc3339(timestamp: float) -> str:
@@ -155,26 +177,71 @@ def connect(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
-def _migrate(conn: sqlite3.Connection, data_dir: Path) -> None:
+def _migrate(conn: Connection, data_dir: Path | None) -> None:
+    postgresql = isinstance(conn, PgConnection)
     with transaction(conn):
-        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        if postgresql:
+            version = _pg_version(conn)
+        else:
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
         if version > SCHEMA_VERSION:
             raise RuntimeError(
                 f"database schema version {version} is newer than this server ({SCHEMA_VERSION})"
             )
+        if postgresql and version < SCHEMA_VERSION:  # what COLLATE NOCASE becomes
+            conn.execute(
+                f"CREATE COLLATION IF NOT EXISTS {NOCASE_COLLATION} "
+                "(provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
+            )
         for step in MIGRATIONS[version:]:
             if callable(step):
-                step(conn, data_dir)
+                if data_dir is not None:  # file steps (the legacy key) are SQLite's only
+                    step(conn, data_dir)
                 continue
-            for statement in step.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            for statement in split_statements(step):
+                conn.execute(schema(statement) if postgresql else statement)
+        if postgresql:
+            conn.execute("UPDATE jetraw_schema SET version = ?", (SCHEMA_VERSION,))
+        else:
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _pg_version(conn: Connection) -> int:
+    """The schema version on PostgreSQL (the ``jetraw_schema`` table, made on first use)."""
+    conn.execute("CREATE TABLE IF NOT EXISTS jetraw_schema (version BIGINT NOT NULL)")
+    row = conn.execute("SELECT version FROM jetraw_schema").fetchone()
+    if row is None:
+        conn.execute("INSERT INTO jetraw_schema (version) VALUES (0)")
+        return 0
+    return int(row[0])
+
+
+def schema_version(conn: Connection) -> int:
+    """The schema version the database is at (health checks)."""
+    if isinstance(conn, PgConnection):
+        row = conn.execute("SELECT version FROM jetraw_schema").fetchone()
+        return 0 if row is None else int(row[0])
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    return int(version)
+
+
+def connect_postgresql(url: str) -> PgConnection:
+    """Open a PostgreSQL connection and bring the schema up to date (under the write lock)."""
+    conn = PgConnection(url)
+    try:
+        _migrate(conn, None)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(conn: Connection) -> Iterator[Connection]:
     """Run a block in one ``BEGIN IMMEDIATE`` transaction (writers serialise across processes).
+
+    On PostgreSQL: ``BEGIN`` plus the schema's advisory write lock (:mod:`._pg`), the same
+    guarantee across every instance on the database.
 
     Within a process, writers take turns in arrival order (:class:`_WriteQueue`).
 
@@ -199,7 +266,7 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 @contextmanager
-def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def atomic(conn: Connection) -> Iterator[Connection]:
     """A ``BEGIN IMMEDIATE`` transaction, or a savepoint when the caller already holds one."""
     if not conn.in_transaction:
         with transaction(conn):
@@ -216,7 +283,7 @@ def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute(f"RELEASE {name}")
 
 
-def data_dir_of(conn: sqlite3.Connection) -> Path:
+def data_dir_of(conn: Connection) -> Path:
     """The directory of the database file ``conn`` has open (the data dir)."""
     for row in conn.execute("PRAGMA database_list").fetchall():
         if row[1] == "main" and row[2]:
@@ -224,15 +291,20 @@ def data_dir_of(conn: sqlite3.Connection) -> Path:
     raise RuntimeError("the connection has no database file")
 
 
-def signing_key(conn: sqlite3.Connection) -> bytes:
+def signing_key(conn: Connection) -> bytes:
     """The data dir's signing key, from ``<data dir>/signing.key`` (0600), made on first use.
 
     The database's write lock serialises the first use across processes on one data dir, so
     exactly one key is ever made: a second process finds the first one's file under the lock.
 
+    On PostgreSQL the key is the ``server_secrets`` row ``signing_key``, shared by every
+    instance on the database (made once under the write lock).
+
     Raises:
         RuntimeError: The key file exists but is malformed (never silently replaced).
     """
+    if isinstance(conn, PgConnection):
+        return _pg_signing_key(conn)
     path = data_dir_of(conn) / KEY_FILE
     key = read_key_file(path)
     if key is not None:
@@ -245,17 +317,50 @@ def signing_key(conn: sqlite3.Connection) -> bytes:
     return key
 
 
+def _pg_signing_key(conn: PgConnection) -> bytes:
+    if conn.signing_key is not None:
+        return conn.signing_key
+    row = conn.execute("SELECT value FROM server_secrets WHERE name = 'signing_key'").fetchone()
+    if row is None:
+        with atomic(conn):
+            text = base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii")
+            conn.execute(
+                "INSERT INTO server_secrets (name, value) VALUES ('signing_key', ?) "
+                "ON CONFLICT (name) DO NOTHING",
+                (text,),
+            )
+            row = conn.execute(
+                "SELECT value FROM server_secrets WHERE name = 'signing_key'"
+            ).fetchone()
+    key = base64.urlsafe_b64decode(str(row[0]).encode("ascii"))
+    if len(key) < KEY_BYTES:
+        raise RuntimeError("the signing key in server_secrets is malformed")
+    conn.signing_key = key
+    return key
+
+
 class Database:
-    """One connection per thread to the data dir's database."""
+    """One connection per thread to the store: SQLite file ``path`` or a PostgreSQL ``url``."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.url = str(path) if is_postgresql_url(str(path)) else None
+        self.path = Path(path) if self.url is None else None
+        self.backend = "sqlite" if self.url is None else "postgresql"
         self._local = threading.local()
-        connect(self.path).close()  # create and migrate once, up front
+        self._open().close()  # create and migrate once, up front
 
-    def conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+    def _open(self) -> Connection:
+        if self.url is not None:
+            return connect_postgresql(self.url)
+        assert self.path is not None
+        return connect(self.path)
+
+    def conn(self) -> Connection:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if isinstance(conn, PgConnection) and conn.broken:  # PostgreSQL restarted: reconnect
+            conn.close()
+            conn = None
         if conn is None:
-            conn = connect(self.path)
+            conn = self._open()
             self._local.conn = conn
         return conn

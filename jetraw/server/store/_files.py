@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 from typing import Any
 
 from jetraw.server._problems import Problem
+from jetraw.server.store._db import Connection, Row
 from jetraw.server.store._paths import (
     ancestors,
     normalise_path,
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 
-def file_json(row: sqlite3.Row) -> dict[str, Any]:
+def file_json(row: Row) -> dict[str, Any]:
     checksum: dict[str, Any] = {"crc32c": row["crc32c"]}
     if row["sha256"]:
         checksum["sha256"] = row["sha256"]
@@ -61,14 +61,14 @@ def not_found(path: str) -> Problem:
     return Problem(404, "file_not_found", f"No file or directory {path!r}.")
 
 
-def _row(conn: sqlite3.Connection, space_id: str, path: str) -> sqlite3.Row | None:
-    row: sqlite3.Row | None = conn.execute(
+def _row(conn: Connection, space_id: str, path: str) -> Row | None:
+    row: Row | None = conn.execute(
         "SELECT * FROM files WHERE space_id = ? AND path = ?", (space_id, path)
     ).fetchone()
     return row
 
 
-def _has_entries_under(conn: sqlite3.Connection, space_id: str, path: str) -> bool:
+def _has_entries_under(conn: Connection, space_id: str, path: str) -> bool:
     """True if any row lies under ``path/`` (the explicit row ``path/`` itself included)."""
     low = path + "/"
     high = prefix_upper_bound(low)
@@ -79,11 +79,11 @@ def _has_entries_under(conn: sqlite3.Connection, space_id: str, path: str) -> bo
     return row is not None
 
 
-def _is_directory(conn: sqlite3.Connection, space_id: str, path: str) -> bool:
+def _is_directory(conn: Connection, space_id: str, path: str) -> bool:
     return _has_entries_under(conn, space_id, path)
 
 
-def stat_path(conn: sqlite3.Connection, space_id: str, path: str) -> dict[str, Any]:
+def stat_path(conn: Connection, space_id: str, path: str) -> dict[str, Any]:
     """A ``File`` or ``Directory`` (explicit or implicit), or ``404 file_not_found``."""
     row = _row(conn, space_id, path)
     if row is not None:
@@ -93,9 +93,7 @@ def stat_path(conn: sqlite3.Connection, space_id: str, path: str) -> dict[str, A
     raise not_found(path)
 
 
-def check_destination(
-    conn: sqlite3.Connection, space_id: str, path: str, *, overwrite: bool
-) -> sqlite3.Row | None:
+def check_destination(conn: Connection, space_id: str, path: str, *, overwrite: bool) -> Row | None:
     """Refuse a destination that cannot hold a new file; return the file it would replace."""
     for ancestor in ancestors(path):
         if _row(conn, space_id, ancestor) is not None:
@@ -109,7 +107,7 @@ def check_destination(
 
 
 def add_garbage(
-    conn: sqlite3.Connection,
+    conn: Connection,
     space_id: str,
     object_key: str,
     *,
@@ -145,7 +143,7 @@ def _decode_cursor(cursor: str) -> tuple[str, bool]:
 
 
 def list_entries(
-    conn: sqlite3.Connection,
+    conn: Connection,
     space_id: str,
     *,
     prefix: str,
@@ -232,7 +230,7 @@ def list_entries(
 
 
 def set_metadata(
-    conn: sqlite3.Connection, space_id: str, path: str, metadata: dict[str, str], *, now: str
+    conn: Connection, space_id: str, path: str, metadata: dict[str, str], *, now: str
 ) -> dict[str, Any]:
     row = _row(conn, space_id, path)
     if row is None:
@@ -249,7 +247,7 @@ def set_metadata(
 
 
 def delete_path(
-    conn: sqlite3.Connection,
+    conn: Connection,
     space_id: str,
     path: str,
     *,
@@ -287,7 +285,7 @@ def delete_path(
 
 
 def make_directory(
-    conn: sqlite3.Connection, space_id: str, path: str, *, exist_ok: bool, now: str
+    conn: Connection, space_id: str, path: str, *, exist_ok: bool, now: str
 ) -> dict[str, Any]:
     for ancestor in ancestors(path):
         if _row(conn, space_id, ancestor) is not None:
@@ -306,7 +304,7 @@ def make_directory(
     return directory_json(path)
 
 
-def remove_directory(conn: sqlite3.Connection, space_id: str, path: str) -> None:
+def remove_directory(conn: Connection, space_id: str, path: str) -> None:
     if _row(conn, space_id, path) is not None:
         raise Problem(409, "not_a_directory", f"{path!r} is a file.")
     low = path + "/"
@@ -323,7 +321,7 @@ def remove_directory(conn: sqlite3.Connection, space_id: str, path: str) -> None
 
 
 def move_file(
-    conn: sqlite3.Connection,
+    conn: Connection,
     space_id: str,
     source: str,
     destination: str,

@@ -1,22 +1,24 @@
 """The versioned schema of the reference platform's database: one migration per version.
 
 :func:`jetraw.server.store.connect` applies the entries a database has not seen yet, in order,
-and records the version in ``PRAGMA user_version``. An entry is SQL, or a function of the
-connection and the data dir for a step SQL cannot do (all in the migration's one transaction).
+and records the version in ``PRAGMA user_version`` (on PostgreSQL: the ``jetraw_schema`` table;
+the SQL is translated by :func:`jetraw.server.store._sql.schema`). An entry is SQL, or a
+function of the connection and the data dir for a step SQL cannot do (all in the migration's one
+transaction; SQLite only: a PostgreSQL database has no data dir and skips those).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from jetraw.server.store._keyfile import move_legacy_key
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration"]
 
 #: SQL statements separated by ``;``, or ``step(conn, data_dir)``.
-Migration = str | Callable[[sqlite3.Connection, Path], None]
+Migration = str | Callable[[Any, Path], None]
 
 # Each entry migrates from version i to i + 1. Never edit a released entry: append a new one.
 MIGRATIONS: list[Migration] = [
@@ -193,6 +195,20 @@ MIGRATIONS: list[Migration] = [
     # same login again within the refresh grace period (instead of invalid_grant).
     """
     ALTER TABLE device_codes ADD COLUMN used_at REAL;
+    """,
+    # 8: what several instances on one PostgreSQL database share: the signing key (SQLite keeps
+    # it in <data dir>/signing.key, so there this table stays empty) and the rate-limit windows
+    # (one row per endpoint group and client address: the times of its hits in the window).
+    """
+    CREATE TABLE server_secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE rate_limits (
+        bucket TEXT PRIMARY KEY,            -- endpoint group, space, client address
+        hits TEXT NOT NULL,                 -- JSON list of unix times, oldest first
+        updated_at REAL NOT NULL
+    );
     """,
 ]
 

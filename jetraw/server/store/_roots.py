@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import stat
 from pathlib import Path
 
 from jetraw.server._problems import Problem
 from jetraw.server._settings import ServerSettings
+from jetraw.server.store._db import Connection
 
 __all__ = ["check_local_root", "default_local_root", "make_root"]
 
@@ -49,7 +49,7 @@ def default_local_root(settings: ServerSettings, organisation_id: str, name: str
 
 
 def check_local_root(
-    conn: sqlite3.Connection,
+    conn: Connection,
     root: str,
     *,
     settings: ServerSettings,

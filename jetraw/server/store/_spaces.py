@@ -14,6 +14,7 @@ from typing import Any
 from jetraw.server._problems import Problem
 from jetraw.server._settings import ServerSettings
 from jetraw.server.store._accounts import NAME_RE, validate_name
+from jetraw.server.store._db import Connection, Row
 from jetraw.server.store._roots import check_local_root, default_local_root, make_root
 
 __all__ = [
@@ -101,7 +102,7 @@ def validate_storage(
     raise _bad("type must be 'local' or 's3'.")
 
 
-def space_json(row: sqlite3.Row, organisation: dict[str, Any]) -> dict[str, Any]:
+def space_json(row: Row, organisation: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "name": row["name"],
@@ -112,7 +113,7 @@ def space_json(row: sqlite3.Row, organisation: dict[str, Any]) -> dict[str, Any]
 
 
 def create_space(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     organisation_id: str,
     name: str,
@@ -120,7 +121,7 @@ def create_space(
     settings: ServerSettings,
     now: str,
     operator: bool = False,
-) -> sqlite3.Row:
+) -> Row:
     """Create a space (and, for local storage, its root directory).
 
     Args:
@@ -158,13 +159,13 @@ def create_space(
         )
     except sqlite3.IntegrityError:
         raise Problem(409, "space_exists", f"A space named {name!r} exists.") from None
-    row: sqlite3.Row = conn.execute("SELECT * FROM spaces WHERE id = ?", (space_id,)).fetchone()
+    row: Row = conn.execute("SELECT * FROM spaces WHERE id = ?", (space_id,)).fetchone()
     return row
 
 
-def find_space(conn: sqlite3.Connection, organisation_id: str, name: str) -> sqlite3.Row:
+def find_space(conn: Connection, organisation_id: str, name: str) -> Row:
     """The organisation's space called ``name``, or ``404 space_not_found``."""
-    row: sqlite3.Row | None = None
+    row: Row | None = None
     if NAME_RE.fullmatch(name):
         row = conn.execute(
             "SELECT * FROM spaces WHERE organisation_id = ? AND name = ?",
@@ -176,7 +177,7 @@ def find_space(conn: sqlite3.Connection, organisation_id: str, name: str) -> sql
     return row
 
 
-def local_root(space: sqlite3.Row) -> Path | None:
+def local_root(space: Row) -> Path | None:
     """The root directory of a local space, ``None`` for other storage."""
     descriptor = json.loads(space["storage"])
     if descriptor.get("type") == "local":

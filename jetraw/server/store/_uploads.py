@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import uuid
 from typing import Any
 
 from jetraw.server._problems import Problem
-from jetraw.server.store._db import rfc3339
+from jetraw.server.store._db import Connection, Row, rfc3339
 from jetraw.server.store._files import add_garbage, check_destination, file_json
 from jetraw.server.store._paths import normalise_path
 from jetraw.server.store._spaces import local_root
@@ -29,9 +28,7 @@ __all__ = [
 ]
 
 
-def upload_json(
-    row: sqlite3.Row, space_name: str, file: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def upload_json(row: Row, space_name: str, file: dict[str, Any] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": row["id"],
         "space": space_name,
@@ -53,9 +50,9 @@ def upload_json(
 
 
 def create_upload(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
-    space: sqlite3.Row,
+    space: Row,
     user_id: str,
     path: str,
     size: int | None,
@@ -64,7 +61,7 @@ def create_upload(
     multipart: bool,
     now: float,
     expiry_seconds: float,
-) -> sqlite3.Row:
+) -> Row:
     """Register a pending upload; ``409`` at once if the destination cannot take the file.
 
     ``size`` is ``None`` for a streaming (multipart) upload: :func:`complete_upload` sets it.
@@ -90,13 +87,13 @@ def create_upload(
             rfc3339(now + expiry_seconds),
         ),
     )
-    row: sqlite3.Row = conn.execute("SELECT * FROM uploads WHERE id = ?", (upload_id,)).fetchone()
+    row: Row = conn.execute("SELECT * FROM uploads WHERE id = ?", (upload_id,)).fetchone()
     return row
 
 
 def find_upload(
-    conn: sqlite3.Connection, upload_id: str, *, user_id: str, organisation_id: str
-) -> tuple[sqlite3.Row, sqlite3.Row]:
+    conn: Connection, upload_id: str, *, user_id: str, organisation_id: str
+) -> tuple[Row, Row]:
     """The caller's upload and its space, or ``404 upload_not_found``."""
     row = conn.execute(
         "SELECT u.* FROM uploads u JOIN spaces s ON s.id = u.space_id "
@@ -105,17 +102,15 @@ def find_upload(
     ).fetchone()
     if row is None:
         raise Problem(404, "upload_not_found", "No such upload.")
-    space: sqlite3.Row = conn.execute(
-        "SELECT * FROM spaces WHERE id = ?", (row["space_id"],)
-    ).fetchone()
+    space: Row = conn.execute("SELECT * FROM spaces WHERE id = ?", (row["space_id"],)).fetchone()
     return row, space
 
 
-def _expired(upload: sqlite3.Row, now: float) -> bool:
+def _expired(upload: Row, now: float) -> bool:
     return bool(upload["status"] == "pending" and upload["expires_at"] <= rfc3339(now))
 
 
-def _retire(conn: sqlite3.Connection, upload: sqlite3.Row, *, delete_after: float) -> None:
+def _retire(conn: Connection, upload: Row, *, delete_after: float) -> None:
     conn.execute("UPDATE uploads SET status = 'aborted' WHERE id = ?", (upload["id"],))
     add_garbage(
         conn,
@@ -126,7 +121,7 @@ def _retire(conn: sqlite3.Connection, upload: sqlite3.Row, *, delete_after: floa
     )
 
 
-def _not_pending(upload: sqlite3.Row) -> Problem:
+def _not_pending(upload: Row) -> Problem:
     return Problem(
         409,
         "upload_not_pending",
@@ -135,7 +130,7 @@ def _not_pending(upload: sqlite3.Row) -> Problem:
     )
 
 
-def _verify_local_object(space: sqlite3.Row, upload: sqlite3.Row, size: int) -> Problem | None:
+def _verify_local_object(space: Row, upload: Row, size: int) -> Problem | None:
     root = local_root(space)
     if root is None:
         return None  # the server holds no S3 credentials to look
@@ -159,9 +154,9 @@ def _verify_local_object(space: sqlite3.Row, upload: sqlite3.Row, size: int) -> 
 
 
 def complete_upload(
-    conn: sqlite3.Connection,
-    upload: sqlite3.Row,
-    space: sqlite3.Row,
+    conn: Connection,
+    upload: Row,
+    space: Row,
     *,
     size: int,
     checksum: dict[str, Any],
@@ -256,7 +251,7 @@ def complete_upload(
     return {**file_json(row), "garbage": garbage}, None, True
 
 
-def _size_mismatch(upload: sqlite3.Row, size: int) -> Problem:
+def _size_mismatch(upload: Row, size: int) -> Problem:
     return Problem(
         409,
         "size_mismatch",
@@ -265,7 +260,7 @@ def _size_mismatch(upload: sqlite3.Row, size: int) -> Problem:
     )
 
 
-def abort_upload(conn: sqlite3.Connection, upload: sqlite3.Row, *, delete_after: float) -> bool:
+def abort_upload(conn: Connection, upload: Row, *, delete_after: float) -> bool:
     """Abort a pending upload (idempotent for aborted ones). Returns True if it was pending."""
     if upload["status"] == "aborted":
         return False
