@@ -45,6 +45,7 @@ ENV_CONFIG_DIR = "JETRAW_CONFIG_DIR"
 ENV_TOKEN_STORAGE = "JETRAW_TOKEN_STORAGE"  # noqa: S105
 ENV_DEBUG = "JETRAW_DEBUG"
 ENV_TRUSTED_PROXIES = "JETRAW_SERVER_TRUSTED_PROXIES"
+ENV_SERVER_DATABASE = "JETRAW_SERVER_DATABASE"
 
 _OVER_PROFILE = "below an argument (`refresh_token=`, `--server`, ...), above the profile"
 
@@ -111,6 +112,15 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "addresses / networks",
         "none trusted",
         "below `--trusted-proxy`",
+    ),
+    EnvVar(
+        ENV_SERVER_DATABASE,
+        "server",
+        "The reference server's database: a `postgresql://user@host:port/db` URL, shared by "
+        "several instances (see operations.md).",
+        "a PostgreSQL URL",
+        "SQLite in the data dir",
+        "below `--database`",
     ),
 )
 

@@ -9,10 +9,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from jetraw._util._env import ENV_SERVER_DATABASE
+
 __all__ = ["ENV_DATABASE", "ServerSettings"]
 
 #: Environment variable with the default of :attr:`ServerSettings.database`.
-ENV_DATABASE = "JETRAW_SERVER_DATABASE"
+ENV_DATABASE = ENV_SERVER_DATABASE
 
 
 def _database_from_env() -> str | None:
