@@ -98,6 +98,7 @@ class LocalPlatform:
         garbage_grace_seconds: float = 300.0,
         refresh_grace_seconds: float = 30.0,
         cleanup_interval_seconds: float = 60.0,
+        grant_ttl_seconds: float = 900.0,
         startup_timeout: float = _READY_TIMEOUT,
     ) -> None:
         if mode not in ("process", "thread"):
@@ -112,6 +113,7 @@ class LocalPlatform:
             "garbage_grace_seconds": garbage_grace_seconds,
             "refresh_grace_seconds": refresh_grace_seconds,
             "cleanup_interval_seconds": cleanup_interval_seconds,
+            "grant_ttl_seconds": grant_ttl_seconds,
         }
         self.startup_timeout = startup_timeout
         self._workdir: Path | None = None

@@ -52,6 +52,7 @@ from jetraw.server.store._files import (
     set_metadata,
     stat_path,
 )
+from jetraw.server.store._grants import OPERATIONS, authorise, presign
 from jetraw.server.store._migrations import MIGRATIONS, SCHEMA_VERSION
 from jetraw.server.store._paths import (
     MAX_PATH_BYTES,
@@ -66,6 +67,7 @@ from jetraw.server.store._runtime import CACHE_SECONDS, RUNTIME_SETTINGS, Runtim
 from jetraw.server.store._spaces import (
     create_space,
     find_space,
+    granted,
     local_root,
     space_json,
     validate_storage,
@@ -84,6 +86,7 @@ __all__ = [
     "MAX_SEGMENT_BYTES",
     "MIGRATIONS",
     "NAME_RE",
+    "OPERATIONS",
     "ROLES",
     "RUNTIME_SETTINGS",
     "SCHEMA_VERSION",
@@ -94,6 +97,7 @@ __all__ = [
     "add_membership",
     "ancestors",
     "atomic",
+    "authorise",
     "check_destination",
     "check_text",
     "complete_upload",
@@ -111,6 +115,7 @@ __all__ = [
     "get_organisation_by_name",
     "get_user",
     "get_user_by_email",
+    "granted",
     "list_entries",
     "local_root",
     "make_directory",
@@ -122,6 +127,7 @@ __all__ = [
     "organisation_json",
     "periodic_cleanup",
     "prefix_upper_bound",
+    "presign",
     "remove_directory",
     "rfc3339",
     "role_of",
