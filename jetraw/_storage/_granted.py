@@ -14,6 +14,7 @@ URLs are never logged or put in an error message: they are bearer credentials un
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -115,13 +116,17 @@ class GrantedStorage:
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            ssl: Any = None
+            ssl: Any = True
+            # As botocore does: verify= a CA bundle, else AWS_CA_BUNDLE, else the system's.
+            cafile = (
+                self.verify if isinstance(self.verify, str) else os.environ.get("AWS_CA_BUNDLE")
+            )
             if self.verify is False:
                 ssl = False
-            elif isinstance(self.verify, str):
+            elif cafile:
                 import ssl as ssl_module
 
-                ssl = ssl_module.create_default_context(cafile=self.verify)
+                ssl = ssl_module.create_default_context(cafile=cafile)
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self.max_pool_connections, ssl=ssl),
                 timeout=aiohttp.ClientTimeout(
@@ -364,6 +369,8 @@ def _expired(payload: bytes) -> bool:
 def _connection_error(exc: BaseException, what: str) -> JetrawError:
     """A transport error, without the URL aiohttp puts in its messages."""
     mapped = translate_error(exc, what)
+    if isinstance(mapped, StorageConnectionError) and not mapped.retryable:
+        return mapped  # a certificate that cannot be verified (the message names no URL)
     if isinstance(mapped, StorageConnectionError):
         return StorageConnectionError(
             f"Lost the connection to storage while {what} ({type(exc).__name__}).",

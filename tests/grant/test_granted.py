@@ -89,8 +89,23 @@ def no_aws_env(home: Path) -> dict[str, str]:
 
 
 def test_no_aws_configuration_round_trip(
-    platform: Any, endpoint: S3Endpoint, tmp_path: Path
+    platform: Any, endpoint: S3Endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if endpoint.ca:
+        # The server checks commits over HTTPS too: it is told the store's CA the AWS way.
+        from jetraw.testing import LocalPlatform
+
+        monkeypatch.setenv("AWS_CA_BUNDLE", endpoint.ca)
+        platform = LocalPlatform().start()
+        monkeypatch.delenv("AWS_CA_BUNDLE")
+    try:
+        _round_trip(platform, endpoint, tmp_path)
+    finally:
+        if endpoint.ca:
+            platform.close()
+
+
+def _round_trip(platform: Any, endpoint: S3Endpoint, tmp_path: Path) -> None:
     space = granted_space(platform, endpoint)
     assert space["storage"]["access"] == "granted"
     assert "credentials" not in space["storage"]
@@ -100,6 +115,8 @@ def test_no_aws_configuration_round_trip(
     home = tmp_path / "home"
     home.mkdir()
     env = no_aws_env(home)
+    if endpoint.ca:  # RGW over HTTPS: its test CA, the way any non-AWS tool is told one
+        env["SSL_CERT_FILE"] = endpoint.ca
     child = Path(__file__).with_name("_child.py")
     argv = [
         sys.executable,
@@ -267,3 +284,46 @@ async def test_store_errors_map_to_jetraw(platform: Any, moto_server: S3Endpoint
     with pytest.raises(StorageError, match="refused access"):
         await storage.head("objects/x")
     await storage.aclose()
+
+
+def test_cli_creates_a_granted_space(
+    platform: Any, moto_server: S3Endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from jetraw.cli import cli
+
+    monkeypatch.setenv("JETRAW_SERVER", platform.url)
+    monkeypatch.setenv("JETRAW_API_KEY", platform.api_key)
+    keys = tmp_path / "keys.json"
+    keys.write_text(
+        json.dumps(
+            {"access_key_id": moto_server.access_key, "secret_access_key": moto_server.secret_key}
+        )
+    )
+    storage = {"type": "s3", "bucket": "cli-bucket", "endpoint_url": moto_server.url}
+    name = f"c-{uuid.uuid4().hex[:10]}"
+    args = ["spaces", "create", name, "--storage", json.dumps(storage), "--access", "granted"]
+    result = CliRunner().invoke(cli, [*args, "--credentials-file", str(keys), "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["storage"]["access"] == "granted"
+    assert moto_server.secret_key not in result.output
+    # Granted access without keys is refused, with a one-line message and no secret.
+    result = CliRunner().invoke(cli, [*args[:2], name + "x", *args[3:]])
+    assert result.exit_code != 0
+    assert "credentials" in result.output
+
+
+def test_bad_credentials_are_not_echoed(platform: Any) -> None:
+    secret = "s3cr3t-" + uuid.uuid4().hex
+    storage = {
+        "type": "s3",
+        "bucket": "echo-bucket",
+        "access": "granted",
+        "credentials": {"access_key_id": 17, "secret_access_key": secret + "\x00"},
+    }
+    with _api(platform) as api:
+        answer = api.post("/spaces", json={"name": f"e-{uuid.uuid4().hex[:8]}", "storage": storage})
+    assert answer.status_code in (400, 422)
+    assert secret not in answer.text
