@@ -73,7 +73,7 @@ def spaces_create(
         if not isinstance(storage, dict) or storage.get("type") != "s3":
             raise ConfigurationError("--access and --credentials-file need an s3 --storage.")
         storage["access"] = access or "granted"
-    if credentials_file is not None:
+    if credentials_file is not None and isinstance(storage, dict):
         try:
             storage["credentials"] = json.loads(credentials_file.read_text("utf-8"))
         except (OSError, ValueError) as error:
