@@ -6,8 +6,9 @@ A space whose descriptor says ``access: "granted"`` is reached with this backend
 is the caller's buffer (:class:`~jetraw._storage._s3_body.PartBody`, no copy). Requests that
 wait for a grant at the same time share one call to the server (up to 1,000 a call), so a
 transfer of ``n`` parts costs about ``n / concurrency`` round trips; a GET/HEAD grant is reused
-for every range of the object until it nears expiry. A grant that expired (the store's 403
-``Request has expired``, or its known expiry) is fetched again and the request retried once.
+for every range of the object until it nears expiry. A grant past its known expiry is fetched
+again, and a request the store refuses with 403 (an expired grant: AWS says so, Ceph RGW answers
+a bare AccessDenied) is granted again and retried once.
 URLs are never logged or put in an error message: they are bearer credentials until expiry.
 """
 
@@ -193,7 +194,9 @@ class GrantedStorage:
             if isinstance(body, PartBody):
                 body.retract()
             error = _error(response.status, payload, what, response.headers)
-            if attempt == 1 and response.status == 403 and _expired(payload):
+            # A 403 on a first use may be an expired grant (AWS says "Request has expired";
+            # Ceph RGW answers a bare AccessDenied): ask once more with a fresh one.
+            if attempt == 1 and response.status == 403:
                 self._reads.pop((request["op"], request["key"]), None)
                 continue
             raise error
@@ -291,7 +294,8 @@ class GrantedStorage:
         request = {"op": "complete_multipart", "key": key, "upload_id": upload_id, "crc32c": crc32c}
         response = await self._send(request, what, body=xml)
         payload = await response.read()
-        if b"<Error>" in payload:  # S3 may answer 200 with an error document
+        # S3 may answer 200 with an error document (the root element is then <Error>).
+        if b"<Error>" in payload[:200]:
             raise _error(500, payload, what, response.headers)
 
     async def abort_multipart(self, key: str, upload_id: str) -> None:
@@ -360,10 +364,6 @@ def _b64(text: str) -> bytes:
     import base64
 
     return base64.b64decode(text)
-
-
-def _expired(payload: bytes) -> bool:
-    return b"expired" in payload.lower()
 
 
 def _connection_error(exc: BaseException, what: str) -> JetrawError:
