@@ -363,3 +363,26 @@ async def test_store_refusal_of_an_expired_grant(platform: Any, endpoint: S3Endp
         Bucket=space["storage"]["bucket"], Key="data/" + upload["object_key"]
     )
     assert stored["Body"].read() == b"hello"
+
+
+async def test_kill_then_resume_on_a_granted_space(
+    platform: Any, moto_server: S3Endpoint, tmp_path: Path
+) -> None:
+    """A multipart upload SIGKILLed after two parts resumes (ListParts through a grant)."""
+    from jetraw.aio import AsyncClient
+    from tests.transfer.test_resume import start_and_kill, upload_counting
+
+    space = granted_space(platform, moto_server)
+    size = 4 * 5 * MiB + 11
+    data = os.urandom(size)
+    local = tmp_path / "big.bin"
+    local.write_bytes(data)
+    dest = f"/{space['name']}/big.bin"
+    start_and_kill(platform, local, dest, parts=2)
+    async with AsyncClient(platform.api_key, server=platform.url) as client:
+        result, sent = await upload_counting(client, local, dest)
+        assert result.files[0].status == "uploaded"
+        assert 0 < sent <= size - 2 * 5 * MiB  # the two stored parts were not sent again
+        back = tmp_path / "back.bin"
+        await client.download(dest, back)
+    assert back.read_bytes() == data
