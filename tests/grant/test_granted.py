@@ -386,3 +386,34 @@ async def test_kill_then_resume_on_a_granted_space(
         back = tmp_path / "back.bin"
         await client.download(dest, back)
     assert back.read_bytes() == data
+
+
+async def test_many_files_share_grant_calls(
+    platform: Any, moto_server: S3Endpoint, tmp_path: Path
+) -> None:
+    """Concurrent PUTs of a batch ask for their grants together, not one call per file."""
+    from jetraw.aio import AsyncClient
+
+    space = granted_space(platform, moto_server)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i in range(200):
+        (tree / f"f{i:03d}.txt").write_bytes(os.urandom(100) + bytes([i]))
+    async with AsyncClient(platform.api_key, server=platform.url) as client:
+        storage = await client._transfers.storage_for(space["name"], concurrency=32)
+        assert isinstance(storage, GrantedStorage)
+        granter = storage._batcher.granter
+        sizes: list[int] = []
+        ops: list[str] = []
+
+        async def counting(requests: list[dict[str, Any]]) -> tuple[float, list[dict[str, Any]]]:
+            sizes.append(len(requests))
+            ops.extend(r["op"] for r in requests)
+            return await granter(requests)
+
+        storage._batcher.granter = counting
+        config = TransferConfig(max_concurrency=32)
+        result = await client.upload(tree, f"/{space['name']}/tree/", config=config)
+        assert len(result.files) == 200
+    assert ops.count("put") == 200, sorted(set(ops))
+    assert len(sizes) <= 40, sizes  # 200 files in at most 40 grant calls (about 5 a call)
