@@ -415,5 +415,5 @@ async def test_many_files_share_grant_calls(
         config = TransferConfig(max_concurrency=32)
         result = await client.upload(tree, f"/{space['name']}/tree/", config=config)
         assert len(result.files) == 200
-    assert ops.count("put") == 200, sorted(set(ops))
+    assert ops.count("put") >= 200, sorted(set(ops))  # more if a PUT was retried
     assert len(sizes) <= 40, sizes  # 200 files in at most 40 grant calls (about 5 a call)
