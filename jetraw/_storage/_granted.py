@@ -4,8 +4,9 @@ A space whose descriptor says ``access: "granted"`` is reached with this backend
 (PUT, UploadPart, GET, HEAD, the multipart calls) is signed by the server
 (``POST /api/v1/spaces/{space}/grants``) and sent straight to the store over aiohttp; the body
 is the caller's buffer (:class:`~jetraw._storage._s3_body.PartBody`, no copy). Requests that
-wait for a grant at the same time share one call to the server (up to 1,000 a call), so a
-transfer of ``n`` parts costs about ``n / concurrency`` round trips; a GET/HEAD grant is reused
+wait for a grant at the same time (the first waits ``_LINGER`` for others) share one call to the
+server, up to 1,000 a call, so a transfer of ``n`` parts or files costs fewer than ``n`` round
+trips (how many fewer depends on how many are in flight together); a GET/HEAD grant is reused
 for every range of the object until it nears expiry. A grant past its known expiry is fetched
 again, and a request the store refuses with 403 (an expired grant: AWS says so, Ceph RGW answers
 a bare AccessDenied) is granted again and retried once.
@@ -37,6 +38,8 @@ Granter = Callable[[list[dict[str, Any]]], Awaitable[tuple[float, list[dict[str,
 _CHUNK = 1 << 20
 _MARGIN = 5.0  # seconds before expiry a cached grant is no longer used
 _BATCH = 1000
+#: How long the first request of a batch waits for others (a fraction of a store request).
+_LINGER = 0.005
 _TRANSIENT = {"SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable"}
 
 
@@ -65,7 +68,7 @@ class _Batcher:
         return await future
 
     async def _run(self) -> None:
-        await asyncio.sleep(0)  # let the other requests of this moment join
+        await asyncio.sleep(_LINGER)  # let the other requests of this moment join
         while self.queue:
             batch, self.queue = self.queue[:_BATCH], self.queue[_BATCH:]
             try:
