@@ -15,6 +15,7 @@ from jetraw._storage._base import ByteCallback, MultipartInfo, PartInfo, Storage
 from jetraw._storage._local import LocalStorage
 
 if TYPE_CHECKING:
+    from jetraw._storage._granted import Granter
     from jetraw._storage._s3 import S3Storage
 
 __all__ = [
@@ -37,11 +38,29 @@ def open_storage(
     max_pool_connections: int = 10,
     connect_timeout: float = 10.0,
     read_timeout: float = 30.0,
+    granter: Granter | None = None,
 ) -> Storage:
-    """Build the backend for a space's storage descriptor (no I/O happens here)."""
+    """Build the backend for a space's storage descriptor (no I/O happens here).
+
+    ``granter`` signs requests on a space with ``access: "granted"`` (the state server's
+    ``grants`` endpoint); such a space needs no AWS configuration at all.
+    """
     kind = descriptor.get("type")
     if kind == "local":
         return LocalStorage(descriptor["root"])
+    if kind == "s3" and descriptor.get("access") == "granted":
+        if granter is None:
+            raise ConfigurationError("This space's storage is granted by the server: no granter.")
+        from jetraw._storage._granted import GrantedStorage
+
+        return GrantedStorage(
+            granter=granter,
+            bucket=descriptor["bucket"],
+            verify=verify,
+            max_pool_connections=max_pool_connections,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
     if kind == "s3":
         from jetraw._storage._s3 import S3Storage
 

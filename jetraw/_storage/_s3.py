@@ -35,7 +35,7 @@ from jetraw._storage._base import ByteCallback, MultipartInfo, PartInfo
 from jetraw._storage._s3_body import PartBody
 from jetraw._util import protect_library_loggers
 
-__all__ = ["S3Storage"]
+__all__ = ["S3Storage", "translate_error"]
 
 _CHUNK = 1 << 20
 _CREDENTIAL_CODES = {

@@ -16,6 +16,7 @@ __all__ = [
     "ENV_ORGANISATION",
     "ENV_PROFILE",
     "ENV_SERVER",
+    "ENV_SERVER_DATABASE",
     "ENV_TOKEN_STORAGE",
     "ENV_TRUSTED_PROXIES",
     "ENV_VARS",

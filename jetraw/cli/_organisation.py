@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -45,9 +46,26 @@ def spaces(ctx: click.Context, as_json: bool) -> None:
     metavar="JSON",
     help="Where the bytes go (a JSON object; its fields below). Default: local storage.",
 )
+@click.option(
+    "--access",
+    type=click.Choice(["client", "granted"]),
+    help="S3: each client's own AWS chain (default) or presigned URLs the server grants.",
+)
+@click.option(
+    "--credentials-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='--access granted: JSON {"access_key_id", "secret_access_key"[, "session_token"]}.',
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def spaces_create(ctx: click.Context, name: str, storage_json: str | None, as_json: bool) -> None:
+def spaces_create(
+    ctx: click.Context,
+    name: str,
+    storage_json: str | None,
+    access: str | None,
+    credentials_file: Path | None,
+    as_json: bool,
+) -> None:
     """Create a space (organisation admins).
 
     \b
@@ -61,16 +79,33 @@ def spaces_create(ctx: click.Context, name: str, storage_json: str | None, as_js
           (default none); region, endpoint_url (http(s)://, for any
           S3-compatible store; default AWS), addressing_style: auto (default),
           path or virtual. All optional but bucket. Clients use their own
-          S3 credentials (the server holds none).
+          S3 credentials (the server holds none), unless --access granted.
 
     \b
     Example:
       jetraw spaces create raw --storage '{"type":"s3","bucket":"lab-raw"}'
+
+    \b
+    --access granted: the server holds the store's keys, read from
+    --credentials-file (never a command-line argument, never shown again),
+    and grants clients presigned URLs (docs/storage-access.md).
     """
     try:
         storage = json.loads(storage_json) if storage_json else None
     except ValueError as error:
         raise ConfigurationError(f"--storage is not valid JSON: {error}") from None
+    if access is not None or credentials_file is not None:
+        if not isinstance(storage, dict) or storage.get("type") != "s3":
+            raise ConfigurationError("--access and --credentials-file need an s3 --storage.")
+        storage["access"] = access or "granted"
+    if credentials_file is not None and isinstance(storage, dict):
+        try:
+            storage["credentials"] = json.loads(credentials_file.read_text("utf-8"))
+        except (OSError, ValueError) as error:
+            # Only the error's kind: the file's text is secret.
+            raise ConfigurationError(
+                f"--credentials-file {credentials_file} unreadable ({type(error).__name__})."
+            ) from None
 
     async def go() -> Space:
         async with client_for(ctx) as client:

@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--upload-expiry-days", type=float)
     parser.add_argument("--garbage-grace-seconds", type=float)
     parser.add_argument("--cleanup-interval-seconds", type=float)
+    parser.add_argument("--grant-ttl-seconds", type=float)
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     admin_token = None
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         upload_expiry_days=args.upload_expiry_days,
         garbage_grace_seconds=args.garbage_grace_seconds,
         cleanup_interval_seconds=args.cleanup_interval_seconds,
+        grant_ttl_seconds=args.grant_ttl_seconds,
     )
     run(
         settings,

@@ -51,6 +51,9 @@ class ServerSettings:
     garbage_grace_seconds: float = 300.0
     #: seconds between cleanup passes (expire uploads, delete garbage); 0 = never on its own.
     cleanup_interval_seconds: float = 60.0
+    #: Lifetime (seconds) of the presigned URLs the server grants on spaces with
+    #: ``access: "granted"`` storage (docs/storage-access.md).
+    grant_ttl_seconds: float = 900.0
     #: scrypt cost parameter N (a power of two). 2**14 in production, 2**4 in tests.
     password_hash_n: int = 2**14
     #: requests per minute per client address on login/token/device endpoints; 0 = unlimited.

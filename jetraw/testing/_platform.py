@@ -101,6 +101,7 @@ class LocalPlatform:
         garbage_grace_seconds: float = 300.0,
         refresh_grace_seconds: float = 30.0,
         cleanup_interval_seconds: float = 60.0,
+        grant_ttl_seconds: float = 900.0,
         startup_timeout: float = _READY_TIMEOUT,
         database: str | None = None,
     ) -> None:
@@ -116,6 +117,7 @@ class LocalPlatform:
             "garbage_grace_seconds": garbage_grace_seconds,
             "refresh_grace_seconds": refresh_grace_seconds,
             "cleanup_interval_seconds": cleanup_interval_seconds,
+            "grant_ttl_seconds": grant_ttl_seconds,
         }
         if database is not None:  # else the server's default ($JETRAW_SERVER_DATABASE, SQLite)
             self._options["database"] = database

@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 
 from jetraw._storage import LocalStorage, S3Storage
+from jetraw._storage._granted import GrantedStorage
 from jetraw._transfer import TransferConfig
 from jetraw.aio import AsyncClient
 
@@ -30,7 +31,7 @@ def slow(cls: Any, delay: float) -> None:
 
 async def main() -> None:
     server, api_key, local, dest, delay = sys.argv[1:6]
-    for cls in (LocalStorage, S3Storage):
+    for cls in (LocalStorage, S3Storage, GrantedStorage):
         slow(cls, float(delay))
     config = TransferConfig(multipart_threshold=5 * MiB, part_size=5 * MiB, max_concurrency=1)
     async with AsyncClient(api_key, server=server) as client:

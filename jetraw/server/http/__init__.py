@@ -14,6 +14,7 @@ from jetraw.server.http._admin import router as admin_router
 from jetraw.server.http._apikeys import router as apikeys_router
 from jetraw.server.http._envelope import Envelope
 from jetraw.server.http._files import router as files_router
+from jetraw.server.http._grants import router as grants_router
 from jetraw.server.http._oauth import router as oauth_router
 from jetraw.server.http._openapi import install_openapi, operation_id
 from jetraw.server.http._operations import router as operations_router
@@ -32,6 +33,7 @@ __all__ = [
     "apikeys_router",
     "app_state",
     "files_router",
+    "grants_router",
     "install_openapi",
     "install_problem_handlers",
     "oauth_router",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -19,6 +20,7 @@ from jetraw.server.http._schemas import (
 )
 from jetraw.server.store import (
     delete_path,
+    granted,
     list_entries,
     local_root,
     make_directory,
@@ -36,8 +38,11 @@ router = APIRouter(prefix="/api/v1/spaces/{space}", tags=["files"])
 
 
 def client_garbage(space: Any, garbage: list[str]) -> list[str]:
-    """The replaced objects the client must remove itself (the server cleans local storage)."""
-    return [] if local_root(space) is not None else garbage
+    """The replaced objects the client must remove itself (the server cleans local storage,
+    and S3 storage it holds the keys of)."""
+    if local_root(space) is not None or granted(json.loads(space["storage"])):
+        return []
+    return garbage
 
 
 @router.get(

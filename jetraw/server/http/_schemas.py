@@ -64,6 +64,7 @@ __all__ = [
     "SpaceList",
     "SpaceOut",
     "Storage",
+    "StorageCredentialsIn",
     "StorageIn",
     "Text",
     "UploadIn",
@@ -243,6 +244,8 @@ class S3Storage(OutModel):
     region: str | None = None
     endpoint_url: str | None = None
     addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    #: ``client``: the client's own AWS chain; ``granted``: the server signs each request.
+    access: Literal["client", "granted"] = "client"
 
 
 class LocalStorage(OutModel):
@@ -260,6 +263,14 @@ class LocalStorageIn(InModel):
     root: Text | None = None
 
 
+class StorageCredentialsIn(InModel):
+    """Keys the server signs with on a space with granted access (write-only)."""
+
+    access_key_id: Annotated[Text, Field(min_length=1, max_length=256)]
+    secret_access_key: Annotated[Text, Field(min_length=1, max_length=256)]
+    session_token: Annotated[Text | None, Field(max_length=4096)] = None
+
+
 class S3StorageIn(InModel):
     """An S3 bucket (any S3-compatible endpoint)."""
 
@@ -269,6 +280,9 @@ class S3StorageIn(InModel):
     region: Text | None = None
     endpoint_url: Annotated[Text | None, Field(pattern=r"^https?://")] = None
     addressing_style: Literal["auto", "path", "virtual"] | None = None
+    access: Literal["client", "granted"] | None = None
+    #: The store's keys for ``access: "granted"`` (kept by the server, never returned).
+    credentials: StorageCredentialsIn | None = None
 
 
 StorageIn = Annotated[LocalStorageIn | S3StorageIn, Field(discriminator="type")]

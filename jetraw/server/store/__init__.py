@@ -58,6 +58,7 @@ from jetraw.server.store._files import (
     set_metadata,
     stat_path,
 )
+from jetraw.server.store._grants import OPERATIONS, authorise, presign
 from jetraw.server.store._migrations import MIGRATIONS, SCHEMA_VERSION
 from jetraw.server.store._paths import (
     MAX_PATH_BYTES,
@@ -72,6 +73,7 @@ from jetraw.server.store._runtime import CACHE_SECONDS, RUNTIME_SETTINGS, Runtim
 from jetraw.server.store._spaces import (
     create_space,
     find_space,
+    granted,
     local_root,
     space_json,
     validate_storage,
@@ -90,6 +92,7 @@ __all__ = [
     "MAX_SEGMENT_BYTES",
     "MIGRATIONS",
     "NAME_RE",
+    "OPERATIONS",
     "ROLES",
     "RUNTIME_SETTINGS",
     "SCHEMA_VERSION",
@@ -104,6 +107,7 @@ __all__ = [
     "add_membership",
     "ancestors",
     "atomic",
+    "authorise",
     "backend_of",
     "check_destination",
     "check_text",
@@ -122,6 +126,7 @@ __all__ = [
     "get_organisation_by_name",
     "get_user",
     "get_user_by_email",
+    "granted",
     "list_entries",
     "local_root",
     "make_directory",
@@ -133,6 +138,7 @@ __all__ = [
     "organisation_json",
     "periodic_cleanup",
     "prefix_upper_bound",
+    "presign",
     "remove_directory",
     "rfc3339",
     "role_of",

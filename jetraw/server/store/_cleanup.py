@@ -14,6 +14,7 @@ a bucket lifecycle rule catches stale multipart uploads.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -25,7 +26,8 @@ import anyio.to_thread
 from jetraw._util import StagingLayout
 from jetraw.server._settings import ServerSettings
 from jetraw.server.store._db import Database, rfc3339, transaction
-from jetraw.server.store._spaces import local_root
+from jetraw.server.store._grants import abort_multipart, delete_object
+from jetraw.server.store._spaces import granted, local_root
 
 __all__ = ["periodic_cleanup", "run_cleanup"]
 
@@ -68,6 +70,13 @@ def _remove_local(root: Path, object_key: str, staging: list[Path]) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+def _remove_granted(descriptor: dict[str, Any], row: Any) -> None:
+    """Abort the multipart upload and delete the object of a space whose keys the server holds."""
+    if row["storage_upload_id"]:
+        abort_multipart(descriptor, row["object_key"], row["storage_upload_id"])
+    delete_object(descriptor, row["object_key"])
 
 
 def run_cleanup(db: Database, settings: ServerSettings) -> dict[str, Any]:
@@ -121,6 +130,13 @@ def run_cleanup(db: Database, settings: ServerSettings) -> dict[str, Any]:
                 except OSError as exc:
                     log.warning("cannot delete %s: %s", row["object_key"], exc.strerror)
                     continue
+            elif live is None and granted(json.loads(row["storage"])):
+                try:
+                    _remove_granted(json.loads(row["storage"]), row)
+                except Exception as exc:
+                    log.warning("cannot delete %s: %s", row["object_key"], type(exc).__name__)
+                    continue
+                deleted += 1
             elif live is None:
                 forgotten += 1
             conn.execute(

@@ -20,13 +20,16 @@ from jetraw.server.store._roots import check_local_root, default_local_root, mak
 __all__ = [
     "create_space",
     "find_space",
+    "granted",
     "local_root",
+    "public_storage",
     "space_json",
     "validate_storage",
 ]
 
 _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 _ADDRESSING = ("auto", "path", "virtual")
+_KEY_FIELDS = ("access_key_id", "secret_access_key")
 
 
 def _bad(detail: str) -> Problem:
@@ -73,6 +76,8 @@ def validate_storage(
             "region",
             "endpoint_url",
             "addressing_style",
+            "access",
+            "credentials",
         }
         if unknown:
             raise _bad(f"unknown fields {sorted(unknown)} for type s3.")
@@ -91,7 +96,7 @@ def validate_storage(
         style = storage.get("addressing_style") or "auto"
         if style not in _ADDRESSING:
             raise _bad("addressing_style is auto, path or virtual.")
-        return {
+        descriptor: dict[str, Any] = {
             "type": "s3",
             "bucket": bucket,
             "prefix": prefix,
@@ -99,7 +104,43 @@ def validate_storage(
             "endpoint_url": endpoint,
             "addressing_style": style,
         }
+        access = storage.get("access") or "client"
+        if access not in ("client", "granted"):
+            raise _bad("access is client or granted.")
+        credentials = storage.get("credentials")
+        if access == "granted":  # the key is left out for the default, the client's own chain
+            descriptor["access"] = "granted"
+            descriptor["credentials"] = _credentials(credentials)
+        elif credentials is not None:
+            raise _bad("credentials are only kept for access 'granted'.")
+        return descriptor
     raise _bad("type must be 'local' or 's3'.")
+
+
+def _credentials(value: Any) -> dict[str, str | None]:
+    """The store's keys of a granted space (never echoed in an error)."""
+    if not isinstance(value, dict) or not all(
+        isinstance(value.get(k), str) and value.get(k) for k in _KEY_FIELDS
+    ):
+        raise _bad("access 'granted' needs credentials.access_key_id and .secret_access_key.")
+    token = value.get("session_token")
+    if token is not None and not isinstance(token, str):
+        raise _bad("credentials.session_token must be a string.")
+    return {
+        "access_key_id": value[_KEY_FIELDS[0]],
+        "secret_access_key": value[_KEY_FIELDS[1]],
+        "session_token": token,
+    }
+
+
+def public_storage(descriptor: dict[str, Any]) -> dict[str, Any]:
+    """A descriptor as any caller may see it: the stored credentials left out."""
+    return {k: v for k, v in descriptor.items() if k != "credentials"}
+
+
+def granted(descriptor: dict[str, Any]) -> bool:
+    """Whether the server holds the storage's keys and grants access (docs/storage-access.md)."""
+    return descriptor.get("type") == "s3" and descriptor.get("access") == "granted"
 
 
 def space_json(row: Row, organisation: dict[str, Any]) -> dict[str, Any]:
@@ -107,7 +148,7 @@ def space_json(row: Row, organisation: dict[str, Any]) -> dict[str, Any]:
         "id": row["id"],
         "name": row["name"],
         "organisation": organisation,
-        "storage": json.loads(row["storage"]),
+        "storage": public_storage(json.loads(row["storage"])),
         "created_at": row["created_at"],
     }
 

@@ -16,8 +16,9 @@ from typing import Any
 from jetraw.server._problems import Problem
 from jetraw.server.store._db import Connection, Row, rfc3339
 from jetraw.server.store._files import add_garbage, check_destination, file_json
+from jetraw.server.store._grants import verify_object
 from jetraw.server.store._paths import normalise_path
-from jetraw.server.store._spaces import local_root
+from jetraw.server.store._spaces import granted, local_root
 
 __all__ = [
     "abort_upload",
@@ -203,6 +204,14 @@ def complete_upload(
         _retire(conn, upload, delete_after=delete_after)
         return None, _not_pending(upload), False
     problem = _verify_local_object(space, upload, size)
+    descriptor = json.loads(space["storage"])
+    if problem is None and granted(descriptor):
+        # A single PUT's stored CRC-32C is the object's; a multipart object's is compared by the
+        # store itself at CompleteMultipartUpload (moto keeps a different value there).
+        crc = None if upload["multipart"] else int(checksum["crc32c"], 16)
+        problem = verify_object(descriptor, upload["object_key"], size, crc)
+        if problem is not None:
+            problem.extra["upload_id"] = upload["id"]
     if problem is not None:
         return None, problem, False
     try:
