@@ -196,6 +196,10 @@ def test_existing_files_skip_overwrite_and_per_file_summary(jetraw: Jetraw, tmp_
 
     over = jetraw("upload", "-r", str(tmp_path / "t"), dest, "--overwrite")
     assert over.exit_code == 0, over.stderr
+    clash = jetraw("mv", f"{dest}a", f"{dest}c")
+    assert clash.exit_code == 5
+    assert clash.stderr == f"Error: {dest}c exists already; pass --overwrite to replace it.\n"
+    assert jetraw("mv", f"{dest}a", f"{dest}c", "--overwrite").exit_code == 0
     cat = jetraw("cat", f"/{jetraw.space}/t/b")
     assert cat.stdout_bytes == b"changed"
 
