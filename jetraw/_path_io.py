@@ -10,7 +10,7 @@ from jetraw._api import RemoteFile
 from jetraw._crc import crc32c
 from jetraw._exceptions import IntegrityError
 from jetraw._storage import Storage
-from jetraw._transfer import StreamUpload, TransferConfig, TransferSession
+from jetraw._transfer import StreamUpload, TransferConfig, TransferSession, name_user_path
 
 __all__ = ["AsyncJetrawReader", "AsyncJetrawWriter"]
 
@@ -79,7 +79,12 @@ class AsyncJetrawReader:
         return self._pos
 
     async def _fetch(self, start: int, length: int) -> bytes:
-        chunks = [c async for c in self._storage.iter_range(self._remote.object_key, start, length)]
+        key = self._remote.object_key
+        try:
+            chunks = [c async for c in self._storage.iter_range(key, start, length)]
+        except Exception as exc:
+            name_user_path(exc, key, f"/{self._remote.space}/{self._remote.path}")
+            raise
         data = b"".join(chunks)
         if len(data) != length:
             raise IntegrityError(f"{self.name}: storage returned {len(data)} of {length} bytes.")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from jetraw._transfer._config import TransferConfig, plan_part_size
 from jetraw._transfer._context import OnCancel, UploadOptions
 from jetraw._transfer._download import Downloader, DownloadItem
+from jetraw._transfer._errpath import name_user_path
 from jetraw._transfer._garbage import GarbageStore
 from jetraw._transfer._job import UploadItem, UploadJob
 from jetraw._transfer._journal import Journal, JournalStore
@@ -55,6 +56,7 @@ __all__ = [
     "UploadResult",
     "Uploader",
     "join",
+    "name_user_path",
     "parse_remote",
     "plan_part_size",
     "validate_path",

@@ -17,6 +17,7 @@ from jetraw.aio import (
     NotFoundError,
     RemoteDirectory,
     RemoteFile,
+    RemotePathExistsError,
     Upload,
     UploadNotFoundError,
 )
@@ -249,7 +250,15 @@ def mv(ctx: click.Context, src: str, dest: str, overwrite: bool, as_json: bool) 
 
     async def move() -> RemoteFile:
         async with client_for(ctx) as client:
-            return await client.move(src, dest, overwrite=overwrite)
+            try:
+                return await client.move(src, dest, overwrite=overwrite)
+            except RemotePathExistsError as exc:
+                if overwrite:
+                    raise
+                # The server's words name its API field: say what the command takes.
+                raise CommandError(
+                    f"{dest} exists already; pass --overwrite to replace it.", 5
+                ) from exc
 
     moved = run(move)
     if as_json:

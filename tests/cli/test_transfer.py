@@ -196,6 +196,10 @@ def test_existing_files_skip_overwrite_and_per_file_summary(jetraw: Jetraw, tmp_
 
     over = jetraw("upload", "-r", str(tmp_path / "t"), dest, "--overwrite")
     assert over.exit_code == 0, over.stderr
+    clash = jetraw("mv", f"{dest}a", f"{dest}c")
+    assert clash.exit_code == 5
+    assert clash.stderr == f"Error: {dest}c exists already; pass --overwrite to replace it.\n"
+    assert jetraw("mv", f"{dest}a", f"{dest}c", "--overwrite").exit_code == 0
     cat = jetraw("cat", f"/{jetraw.space}/t/b")
     assert cat.stdout_bytes == b"changed"
 
@@ -292,3 +296,19 @@ def test_download_into_a_read_only_dir_stops_with_one_message(
     assert "read-only file system" in lines[0]
     assert lines[0].endswith("Stopped: 0 of 15 files downloaded.")
     assert "Traceback" not in out.stderr
+
+
+def test_a_storage_error_names_the_users_path(jetraw: Jetraw, tmp_path: Path) -> None:
+    (tmp_path / "f.raw").write_bytes(b"bytes that will vanish")
+    remote = f"/{jetraw.space}/v/f.raw"
+    assert jetraw("upload", str(tmp_path / "f.raw"), remote).exit_code == 0
+    key = json.loads(jetraw("stat", remote, "--json").stdout).get("object_key")
+    objects = [p for p in jetraw.storage_root.rglob("*") if p.is_file() and "objects" in p.parts]
+    assert len(objects) == 1
+    objects[0].unlink()  # gone from storage behind the platform's back
+    for argv in (["cat", remote], ["download", remote, str(tmp_path / "out.raw")]):
+        out = jetraw(*argv)
+        assert out.exit_code != 0
+        assert remote in out.stderr, out.stderr
+        assert objects[0].name not in out.stderr, out.stderr
+        assert key is None or key not in out.stderr
