@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @pytest.mark.timeout(300)
@@ -27,3 +27,21 @@ def test_quickstart_runs_end_to_end() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Downloaded and verified 25 files byte for byte. Done." in proc.stdout
     assert proc.stderr == ""
+
+
+@pytest.mark.timeout(120)
+def test_progress_example_runs() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JETRAW_")}
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", str(ROOT / "examples" / "progress.py")],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        env=env,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "8/8 files" in proc.stdout
+    assert "uploaded 8 files" in proc.stdout
+    assert "downloaded and compared" in proc.stdout
