@@ -45,3 +45,22 @@ def test_progress_example_runs() -> None:
     assert "8/8 files" in proc.stdout
     assert "uploaded 8 files" in proc.stdout
     assert "downloaded and compared" in proc.stdout
+
+
+@pytest.mark.timeout(120)
+def test_async_upload_example_runs() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JETRAW_")}
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", str(ROOT / "examples" / "async_upload.py")],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        env=env,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "uploaded 3 files concurrently" in proc.stdout
+    assert "listed ['plate-0.raw', 'plate-1.raw', 'plate-2.raw']" in proc.stdout
+    assert "read back: written with async with p.open('wb')" in proc.stdout
+    assert proc.stderr == ""
