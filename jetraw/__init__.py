@@ -83,6 +83,7 @@ __all__ = [
     "Organisation",
     "OrganisationNotFoundError",
     "PermissionDeniedError",
+    "ProgressBar",
     "ProgressEvent",
     "RateLimitedError",
     "RedactingFilter",
@@ -122,6 +123,7 @@ _VALUE_NAMES = (
     "LogoutResult",
     "Membership",
     "Organisation",
+    "ProgressBar",
     "ProgressEvent",
     "RedactingFilter",
     "RemoteDirectory",
@@ -156,6 +158,7 @@ if _typing.TYPE_CHECKING:
     from jetraw.aio import LogoutResult as LogoutResult
     from jetraw.aio import Membership as Membership
     from jetraw.aio import Organisation as Organisation
+    from jetraw.aio import ProgressBar as ProgressBar
     from jetraw.aio import ProgressEvent as ProgressEvent
     from jetraw.aio import RedactingFilter as RedactingFilter
     from jetraw.aio import RemoteDirectory as RemoteDirectory

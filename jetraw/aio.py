@@ -61,6 +61,7 @@ from jetraw._models import (
 from jetraw._operations import download, upload
 from jetraw._path import AsyncJetrawPath
 from jetraw._path_io import AsyncJetrawReader, AsyncJetrawWriter
+from jetraw._progress import ProgressBar
 from jetraw._public import set_public_module as _set_public_module
 from jetraw._transfer import (
     DownloadResult,
@@ -107,6 +108,7 @@ __all__ = [
     "Organisation",
     "OrganisationNotFoundError",
     "PermissionDeniedError",
+    "ProgressBar",
     "ProgressEvent",
     "RateLimitedError",
     "RedactingFilter",

@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from jetraw._exceptions import EventLoopError
@@ -45,6 +46,11 @@ A = TypeVar("A")
 POLL_INTERVAL = 0.1
 #: How long Ctrl-C waits for the cancelled task's cleanup (aborts) before re-raising.
 CANCEL_GRACE = 5.0
+#: The runtime's own source files: their frames are cut from the tracebacks the facade raises.
+_RUNTIME_FILES = frozenset(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+    for name in ("_loop.py", "_iterate.py", "_runtime.py")
+)
 #: How long interpreter exit waits for open clients to close, and for the loop thread to stop.
 EXIT_TIMEOUT = 5.0
 
@@ -223,6 +229,20 @@ class _Call(Generic[T]):
                 del error  # no reference cycle through the traceback
         return cast(T, self._result)
 
+    def take_error(self) -> BaseException | None:
+        """The operation's exception (once), its traceback cut to the frames of jetraw's core."""
+        error, self._error = self._error, None
+        if error is not None:
+            error.__traceback__ = _core_frames(error.__traceback__)
+        return error
+
+
+def _core_frames(tb: TracebackType | None) -> TracebackType | None:
+    """``tb`` without its leading frames of the sync runtime (the loop thread's task plumbing)."""
+    while tb is not None and tb.tb_frame.f_code.co_filename in _RUNTIME_FILES:
+        tb = tb.tb_next
+    return tb
+
 
 def _wait(done: _DoneFlag, timeout: float | None, runner: _LoopThread) -> bool:
     # Poll: a bounded wait returns to the interpreter regularly, so signals are handled promptly on
@@ -240,6 +260,12 @@ def _wait(done: _DoneFlag, timeout: float | None, runner: _LoopThread) -> bool:
 
 
 def _run_on_loop(fn: Callable[[], Awaitable[T]], what: str) -> T:
+    job = _start_and_wait(fn, what)
+    return job.result()
+
+
+def _start_and_wait(fn: Callable[[], Awaitable[T]], what: str) -> _Call[T]:
+    """Run ``fn()`` on the loop and wait for it; the finished job holds its result or error."""
     refuse_loop_thread(what)
     runner = _get_loop_thread()
     job = _Call(fn)
@@ -254,7 +280,7 @@ def _run_on_loop(fn: Callable[[], Awaitable[T]], what: str) -> T:
         with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C stops the waiting
             _wait(job.done, CANCEL_GRACE, runner)
         raise
-    return job.result()
+    return job
 
 
 def run(fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
@@ -268,10 +294,21 @@ def run(fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
             seconds for its cleanup.
     """
 
+    __tracebackhide__ = True  # IPython and pytest leave this frame out of tracebacks
+
     async def invoke() -> T:
         return await fn(*args, **kwargs)
 
-    return _run_on_loop(invoke, getattr(fn, "__qualname__", "a jetraw sync function"))
+    job = _start_and_wait(invoke, getattr(fn, "__qualname__", "a jetraw sync function"))
+    error = job.take_error()
+    if error is None:
+        return cast(T, job._result)
+    # Raised here, with the traceback cut: the user's line, the facade's line, this one, then the
+    # core's frames; not the six frames of plumbing between the waiting thread and the task.
+    try:
+        raise error
+    finally:
+        del error, job  # no reference cycle through the traceback
 
 
 def call(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

@@ -100,6 +100,7 @@ def test_facades_export_every_exception_and_value_type() -> None:
         "LogoutResult",
         "Membership",
         "Organisation",
+        "ProgressBar",
         "ProgressEvent",
         "RemoteDirectory",
         "RemoteFile",

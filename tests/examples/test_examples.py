@@ -1,0 +1,66 @@
+"""The README's main job (examples/quickstart.py) keeps working: run it as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.mark.timeout(300)
+def test_quickstart_runs_end_to_end() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JETRAW_")}
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", str(ROOT / "examples" / "quickstart.py")],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        env=env,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Downloaded and verified 25 files byte for byte. Done." in proc.stdout
+    assert proc.stderr == ""
+
+
+@pytest.mark.timeout(120)
+def test_progress_example_runs() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JETRAW_")}
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", str(ROOT / "examples" / "progress.py")],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        env=env,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "8/8 files" in proc.stdout
+    assert "uploaded 8 files" in proc.stdout
+    assert "downloaded and compared" in proc.stdout
+
+
+@pytest.mark.timeout(120)
+def test_async_upload_example_runs() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JETRAW_")}
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", str(ROOT / "examples" / "async_upload.py")],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        env=env,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "uploaded 3 files concurrently" in proc.stdout
+    assert "listed ['plate-0.raw', 'plate-1.raw', 'plate-2.raw']" in proc.stdout
+    assert "read back: written with async with p.open('wb')" in proc.stdout
+    assert proc.stderr == ""
