@@ -213,5 +213,6 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    # What `dir(jetraw)` and IPython's completion offer: the public names, loaded or not.
-    return list(__all__)
+    # What `dir(jetraw)` and IPython's completion offer: the public names, loaded or not, and the
+    # module's dunders (not `_typing` and other helpers).
+    return sorted({*__all__, *(n for n in globals() if n.startswith("__") and n.endswith("__"))})

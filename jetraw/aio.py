@@ -7,8 +7,6 @@ they return, and the whole exception tree. Each object reports its public module
 both facades share.
 """
 
-from __future__ import annotations
-
 from jetraw._api import RemoteDirectory, RemoteFile, Upload
 from jetraw._client import AsyncClient
 from jetraw._default_client import get_default_client, set_default_client
@@ -141,3 +139,9 @@ __all__ = [
 _SHARED = [n for n in __all__ if n[0].isupper() and not n.startswith("Async")]
 _set_public_module("jetraw", globals(), _SHARED)
 _set_public_module("jetraw.aio", globals(), [n for n in __all__ if n not in _SHARED])
+
+
+def __dir__() -> list[str]:
+    # What `dir(jetraw.aio)` and IPython's completion offer: the public names and the module's
+    # dunders, not its imports (`_set_public_module`).
+    return sorted({*__all__, *(n for n in globals() if n.startswith("__") and n.endswith("__"))})

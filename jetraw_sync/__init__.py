@@ -4,8 +4,6 @@
 Every operation runs on one event-loop thread per process (:mod:`jetraw_sync._runtime`).
 """
 
-from __future__ import annotations
-
 from jetraw.aio import (
     APIError,
     ApiKey,
@@ -130,3 +128,8 @@ __all__ = [
     "set_default_client",
     "upload",
 ]
+
+
+def __dir__() -> list[str]:
+    # What `dir(jetraw_sync)` and IPython's completion offer.
+    return sorted({*__all__, *(n for n in globals() if n.startswith("__") and n.endswith("__"))})

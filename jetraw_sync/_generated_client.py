@@ -186,7 +186,9 @@ class Client(_runtime.Wrapper[AsyncClient]):
 
         Raises:
             ConfigurationError: No server configured.
-            LoginError: Timed out, denied, or the server rejected the login.
+            LoginError: Timed out, denied, or the server rejected the login; at once (``code``
+                ``"browser_not_found"``) when no browser can be opened here (no ``DISPLAY``, a
+                ``BROWSER`` command that does not run): use ``device=True`` then.
         """
         return _runtime.run(
             self._io().authorize,

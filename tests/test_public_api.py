@@ -167,7 +167,8 @@ def test_dir_lists_the_public_names_loaded_or_not() -> None:
 
     code = (
         "import jetraw, sys\n"
-        "assert sorted(dir(jetraw)) == sorted(jetraw.__all__), dir(jetraw)\n"
+        "public = [n for n in dir(jetraw) if not (n.startswith('__') and n.endswith('__'))]\n"
+        "assert public == sorted(n for n in jetraw.__all__ if n[0] != '_'), dir(jetraw)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in"
         " ('jetraw', 'jetraw_sync', 'httpx', 'anyio', 'aiobotocore')))\n"
     )
@@ -215,3 +216,20 @@ def test_async_classes_moved_from_jetraw_to_aio_still_import_with_a_warning(name
     assert moved is getattr(jetraw.aio, name)
     assert name not in jetraw.__all__
     assert name not in dir(jetraw)
+
+
+@pytest.mark.parametrize("name", ["jetraw", "jetraw.aio", "jetraw_sync"])
+def test_dir_offers_exactly_the_public_names_and_dunders(name: str) -> None:
+    # dir() is what IPython completes: Client, JetrawPath, upload... even before the lazy
+    # `jetraw` loads them, and no `annotations`, `TYPE_CHECKING` or helper modules.
+    module = importlib.import_module(name)
+    listed = dir(module)
+    assert listed == sorted(listed)
+    public = [n for n in listed if not (n.startswith("__") and n.endswith("__"))]
+    assert sorted(public) == sorted(n for n in module.__all__ if not n.startswith("__"))
+    for leaked in ("annotations", "TYPE_CHECKING", "_typing", "_runtime", "_set_public_module"):
+        assert leaked not in listed
+        assert not hasattr(module, leaked) or leaked.startswith("_"), leaked
+    if name != "jetraw.aio":
+        assert {"Client", "JetrawPath", "upload", "download"} <= set(listed)
+

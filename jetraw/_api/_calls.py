@@ -9,9 +9,10 @@ and ``retry_after``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from jetraw._api._types import (
     BatchItem,
@@ -21,13 +22,14 @@ from jetraw._api._types import (
     checksum_json,
     entry_from_json,
 )
-from jetraw._exceptions import APIError
+from jetraw._exceptions import APIError, JetrawError, SpaceNotFoundError
 from jetraw._http import StateServerHTTP, error_from_response, problem_to_error
 from jetraw._models import ApiKey, Identity, Organisation, Space
 
 __all__ = ["API_PREFIX", "Connection", "StateServerAPI", "TokenSource"]
 
 API_PREFIX = "/api/v1"
+_SPACE_IN_PATH = re.compile(rf"{API_PREFIX}/spaces/([^/?]+)")
 
 
 class TokenSource(Protocol):
@@ -119,7 +121,10 @@ class StateServerAPI:
                 method, path, token=token, json=json, params=params, idempotent=idempotent
             )
         if response.status_code >= 400:
-            raise error_from_response(response, server=http.server)
+            error = error_from_response(response, server=http.server)
+            if isinstance(error, SpaceNotFoundError) and path != f"{API_PREFIX}/spaces":
+                await self._name_the_spaces(error, path)
+            raise error
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -130,6 +135,22 @@ class StateServerAPI:
                 status_code=response.status_code,
                 request_id=response.headers.get("x-request-id"),
             ) from None
+
+    async def _name_the_spaces(self, error: JetrawError, path: str) -> None:
+        """Say which spaces exist in ``error``'s message, when the caller may list them."""
+        try:
+            spaces = await self.list_spaces()
+        except JetrawError:
+            return  # not allowed (or not reachable): the server's message stays as it is
+        match = _SPACE_IN_PATH.match(path)
+        name = unquote(match[1]) if match else None
+        names = ", ".join(sorted(s.name for s in spaces)) or "none"
+        organisation = spaces[0].organisation.name if spaces else ""
+        if name and organisation:
+            error.message = f"No space {name!r} in organisation {organisation!r}; spaces: {names}."
+        else:
+            error.message = f"{error.message.rstrip('.')}; spaces: {names}."
+        error.args = (error.message,)
 
     # -- account, organisations, spaces, API keys -----------------------------------------------
 

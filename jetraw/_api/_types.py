@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import stat as _stat
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +17,20 @@ __all__ = [
     "Upload",
     "checksum_json",
     "entry_from_json",
+    "parse_time",
 ]
+
+
+def parse_time(text: str | None) -> datetime.datetime | None:
+    """An ISO-8601 time of the protocol (``...Z``) as an aware datetime (``None`` stays)."""
+    if not text:
+        return None
+    moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+
+def _epoch(moment: datetime.datetime | None) -> float:
+    return 0.0 if moment is None else moment.timestamp()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +54,48 @@ class RemoteFile:
     def checksum(self) -> str | None:
         """The CRC-32C as 8 hex digits."""
         return None if self.crc32c is None else crc32c_hex(self.crc32c)
+
+    # -- pathlib/os.stat_result-style views (``created_at``/``modified_at`` stay the protocol's
+    # ISO strings, which ``jetraw stat --json`` prints as they are) ----------------------------
+
+    @property
+    def created(self) -> datetime.datetime | None:
+        """When the file was created, an aware UTC datetime (``None`` if the server said none)."""
+        return parse_time(self.created_at)
+
+    @property
+    def modified(self) -> datetime.datetime | None:
+        """When the file was last written, an aware UTC datetime (``created`` if never since)."""
+        return parse_time(self.modified_at) or self.created
+
+    @property
+    def st_size(self) -> int:
+        """Like ``os.stat_result.st_size``: :attr:`size`."""
+        return self.size
+
+    @property
+    def st_mtime(self) -> float:
+        """Like ``os.stat_result.st_mtime``: :attr:`modified` in epoch seconds (0.0 if unknown)."""
+        return _epoch(self.modified)
+
+    @property
+    def st_ctime(self) -> float:
+        """Like ``os.stat_result.st_ctime``: :attr:`created` in epoch seconds (0.0 if unknown).
+
+        A remote file is never changed in place (a write replaces it), so its creation time is
+        also the time its record last changed.
+        """
+        return _epoch(self.created)
+
+    @property
+    def st_birthtime(self) -> float:
+        """Like ``os.stat_result.st_birthtime``: :attr:`created` in epoch seconds."""
+        return _epoch(self.created)
+
+    @property
+    def st_mode(self) -> int:
+        """Like ``os.stat_result.st_mode``: a regular file (``stat.S_ISREG``), mode ``0o644``."""
+        return _stat.S_IFREG | 0o644
 
     @classmethod
     def from_json(cls, space: str, data: Mapping[str, Any]) -> RemoteFile:
@@ -64,6 +121,21 @@ class RemoteDirectory:
 
     space: str
     path: str
+
+    # -- the os.stat_result-style names of RemoteFile; a directory records no size or times ----
+
+    #: Directories record no times: ``None``, and ``0.0`` in the ``st_*`` names.
+    created = None
+    modified = None
+    st_size = 0
+    st_mtime = 0.0
+    st_ctime = 0.0
+    st_birthtime = 0.0
+
+    @property
+    def st_mode(self) -> int:
+        """Like ``os.stat_result.st_mode``: a directory (``stat.S_ISDIR``), mode ``0o755``."""
+        return _stat.S_IFDIR | 0o755
 
 
 @dataclasses.dataclass(frozen=True)

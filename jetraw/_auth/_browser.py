@@ -59,10 +59,31 @@ def _answer(status: str, title: str, text: str) -> bytes:
     return head.encode("ascii") + body
 
 
-def _open_in_browser(url: str) -> bool:
+_NO_BROWSER = (
+    "No web browser found on this machine ({why}); log in with the device code instead: "
+    "`client.authorize(device=True)` (CLI: `jetraw login --device`), or use an API key."
+)
+
+
+def _find_browser() -> str | None:
+    """Why :func:`webbrowser.open` cannot work here, or ``None`` if a browser is registered."""
     import webbrowser  # only a browser login needs it (it imports subprocess, shlex...)
 
-    return webbrowser.open(url)
+    try:
+        webbrowser.get()
+    except webbrowser.Error as error:
+        return str(error) or "webbrowser found none"
+    return None
+
+
+def _open_in_browser(url: str) -> bool:
+    import webbrowser
+
+    if not webbrowser.open(url):  # a BROWSER command that does not run, xdg-open failing...
+        raise exc.LoginError(
+            _NO_BROWSER.format(why="webbrowser.open failed"), code="browser_not_found"
+        )
+    return True
 
 
 class _Callback:
@@ -131,8 +152,13 @@ async def browser_login(
     """Run the browser login and return ``(tokens, refresh_token)``.
 
     Raises:
-        LoginError: Timed out, denied, or the code exchange failed.
+        LoginError: Timed out, denied, or the code exchange failed; at once, with ``code``
+            ``"browser_not_found"``, when the default opener finds no browser to open.
     """
+    if opener is None:
+        why = await anyio.to_thread.run_sync(_find_browser)
+        if why is not None:
+            raise exc.LoginError(_NO_BROWSER.format(why=why), code="browser_not_found")
     verifier, challenge = pkce_pair()
     callback = _Callback(secrets.token_urlsafe(24))
     listeners = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
@@ -197,6 +223,8 @@ async def browser_login(
             "or use `jetraw login --device` on a machine without a browser."
         ) from None
     if opener_errors and callback.code is None:
+        if isinstance(opener_errors[0], exc.LoginError):
+            raise opener_errors[0]
         raise exc.LoginError(
             f"Could not open the browser ({type(opener_errors[0]).__name__}); "
             "use `jetraw login --device`."

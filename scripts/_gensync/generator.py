@@ -144,8 +144,6 @@ class Generator:
             "Every operation runs on one event-loop thread per process (:mod:`jetraw_sync._runtime`).",
             '"""',
             "",
-            "from __future__ import annotations",
-            "",
         ]
         by_module: dict[str, list[str]] = {}
         for _, module, name in exported:
@@ -155,4 +153,13 @@ class Generator:
         lines += ["", "__all__ = ["]
         lines += [f'    "{n}",' for n in sorted(p for p, _, _ in exported)]
         lines += ["]", ""]
+        # No `from __future__ import annotations` (it would export `annotations`); `dir()` offers
+        # the public names and the dunders, not the generated submodules.
+        lines += [
+            "",
+            "def __dir__() -> list[str]:",
+            "    # What `dir(jetraw_sync)` and IPython's completion offer.",
+            '    return sorted({*__all__, *(n for n in globals() if n.startswith("__") and n.endswith("__"))})',
+            "",
+        ]
         return "\n".join(lines)
