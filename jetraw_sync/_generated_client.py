@@ -428,10 +428,8 @@ class Client(_runtime.Wrapper[AsyncClient]):
         return _runtime.run(self._io().list_pending_uploads, space)
 
     def stored_parts(self, upload: Upload) -> tuple[int, int] | None:
-        """How much a pending upload holds: ``(parts, bytes)`` stored in the space's storage.
-
-        What running the same upload again resumes from (each part re-checked first). Asks the
-        storage itself, so it counts parts stored from any machine.
+        """How much a pending upload holds: ``(parts, bytes)`` stored in the space's storage,
+        which running it again resumes from. Asks the storage, so parts of any machine count.
 
         Args:
             upload: A pending upload (from :meth:`list_pending_uploads`).
