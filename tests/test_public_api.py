@@ -231,4 +231,3 @@ def test_dir_offers_exactly_the_public_names_and_dunders(name: str) -> None:
         assert not hasattr(module, leaked) or leaked.startswith("_"), leaked
     if name != "jetraw.aio":
         assert {"Client", "JetrawPath", "upload", "download"} <= set(listed)
-
