@@ -64,3 +64,37 @@ def test_async_upload_example_runs() -> None:
     assert "listed ['plate-0.raw', 'plate-1.raw', 'plate-2.raw']" in proc.stdout
     assert "read back: written with async with p.open('wb')" in proc.stdout
     assert proc.stderr == ""
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("paths.py", ["stack.raw: 262144 bytes", "left: []", "paths example done"]),
+        (
+            "rerun.py",
+            [
+                "second run refused: 5 files exist already",
+                "with skip_existing: 1 uploaded, 5 skipped",
+                "download again: 0 downloaded, 6 skipped",
+                "refused: 1 local file differs",
+                "rerun example done",
+            ],
+        ),
+        ("fsspec_pandas.py", ["b'cell,area_um2'", "fsspec example done"]),
+    ],
+)
+def test_task_example_runs(script: str, expected: list[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JETRAW_")}
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", str(ROOT / "examples" / script)],
+        capture_output=True,
+        text=True,
+        timeout=160,
+        env=env,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for line in expected:
+        assert line in proc.stdout, proc.stdout
