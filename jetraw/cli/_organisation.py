@@ -86,7 +86,8 @@ def spaces_create(
       jetraw spaces create raw --storage '{"type":"s3","bucket":"lab-raw"}'
 
     \b
-    --access granted: the server holds the store's keys, read from
+    --access granted (descriptor fields "access": "granted" and
+    "credentials"): the server holds the store's keys, read from
     --credentials-file (never a command-line argument, never shown again),
     and grants clients presigned URLs (docs/storage-access.md).
     """
