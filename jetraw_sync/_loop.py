@@ -44,7 +44,8 @@ A = TypeVar("A")
 
 #: How long a waiting thread sleeps between checks, so a signal is handled promptly everywhere.
 POLL_INTERVAL = 0.1
-#: How long Ctrl-C waits for the cancelled task's cleanup (aborts) before re-raising.
+#: How long Ctrl-C waits for the cancelled task's cleanup (aborts) before re-raising. Set it
+#: here (``jetraw_sync._loop.CANCEL_GRACE``): it is read at each use.
 CANCEL_GRACE = 5.0
 #: The runtime's own source files: their frames are cut from the tracebacks the facade raises.
 _RUNTIME_FILES = frozenset(
@@ -275,10 +276,13 @@ def _start_and_wait(fn: Callable[[], Awaitable[T]], what: str) -> _Call[T]:
     except BaseException:
         # Ctrl-C (or another exception raised by a signal handler) while waiting: cancel the task
         # and give its cleanup a bounded time to run before the exception propagates.
-        with contextlib.suppress(RuntimeError):  # the loop may already be closed
+        try:
             runner.loop.call_soon_threadsafe(job.cancel)
-        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C stops the waiting
-            _wait(job.done, CANCEL_GRACE, runner)
+        except RuntimeError:  # the loop is closed (shutdown): nothing will run the job's cleanup
+            pass
+        else:
+            with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C stops the waiting
+                _wait(job.done, CANCEL_GRACE, runner)
         raise
     return job
 

@@ -16,8 +16,8 @@ What it guarantees, and why each point is here (the peers' known traps):
   the work runs on our loop thread while that thread blocks.
 - Ctrl-C: the waiting thread polls with a short timeout (``Future.result()`` without a timeout can
   make Ctrl-C useless), and on :class:`KeyboardInterrupt` cancels the task, waits up to
-  :data:`CANCEL_GRACE` seconds for its cleanup (aborting uploads) and re-raises. The task does not
-  run on unattended, as it does behind anyio's portal.
+  ``jetraw_sync._loop.CANCEL_GRACE`` seconds for its cleanup (aborting uploads) and re-raises.
+  The task does not run on unattended, as it does behind anyio's portal.
 - Fork: ``os.register_at_fork`` makes the child start a fresh loop lazily. Objects bound to the
   parent's loop (its loop, its clients) are kept referenced but never touched or closed in the
   child, so the parent's sockets stay intact. Our lock is taken around the fork, so no thread holds
@@ -38,9 +38,6 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 from jetraw._exceptions import EventLoopError
 from jetraw_sync._iterate import SyncContextManager, iterate, iterate_as
 from jetraw_sync._loop import (
-    CANCEL_GRACE,
-    EXIT_TIMEOUT,
-    POLL_INTERVAL,
     abandon,
     call,
     close_later,
@@ -53,9 +50,6 @@ from jetraw_sync._loop import (
 )
 
 __all__ = [
-    "CANCEL_GRACE",
-    "EXIT_TIMEOUT",
-    "POLL_INTERVAL",
     "ClientHandle",
     "DefaultClient",
     "SyncContextManager",

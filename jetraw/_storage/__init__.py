@@ -79,9 +79,11 @@ def open_storage(
     raise ConfigurationError(f"Unsupported storage type {kind!r} in the space descriptor.")
 
 
-def __getattr__(name: str) -> Any:
-    if name == "S3Storage":
-        from jetraw._storage._s3 import S3Storage
+if not TYPE_CHECKING:  # for mypy, S3Storage is the import above; a misspelt name stays an error
 
-        return S3Storage
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def __getattr__(name: str) -> Any:
+        if name == "S3Storage":
+            from jetraw._storage._s3 import S3Storage
+
+            return S3Storage
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

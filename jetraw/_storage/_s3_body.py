@@ -90,6 +90,7 @@ class PartPayload(aiohttp.payload.Payload):
     """
 
     _value: PartBody
+    _autoclose = True  # a view of memory jetraw owns: nothing for aiohttp to close
 
     def __init__(self, value: PartBody, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("content_type", "application/octet-stream")
@@ -102,6 +103,10 @@ class PartPayload(aiohttp.payload.Payload):
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         return bytes(self._value._view[self._start :]).decode(encoding, errors)
+
+    async def as_bytes(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        """The part's bytes (a copy; aiohttp's default would decode them as text)."""
+        return bytes(self._value._view[self._start :])
 
     async def write(self, writer: Any) -> None:
         await self.write_with_length(writer, None)

@@ -8,6 +8,11 @@ of small files.
 Buffers are anonymous memory maps, not ``bytearray``: glibc serves freed multi-megabyte
 ``bytearray`` blocks again from its heap (its mmap threshold rises to 32 MiB after the first
 free), which kept tens of MiB of freed memory resident; an mmap is returned to the OS on close.
+
+A buffer whose request failed or was cancelled goes back with :meth:`BufferPool.discard`, never
+:meth:`~BufferPool.release`: the transport of an abandoned request may still hold a view of
+unsent bytes (asyncio's socket transport keeps a ``memoryview`` of what it could not write at
+once on Python >= 3.12), and a reused buffer refilled by another part would change them.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ class BufferPool:
         self.limit = limit
         self.in_use = 0
         self.peak = 0
+        #: Buffers dropped by :meth:`discard` (never handed out again), for tests and stats.
+        self.discarded = 0
         self._free: list[mmap.mmap] = []
         self._waiters: collections.deque[tuple[int, anyio.Event]] = collections.deque()
 
@@ -98,6 +105,18 @@ class BufferPool:
             _close(buffer)
         self._wake()
 
+    def discard(self, buffer: mmap.mmap, size: int) -> None:
+        """Return ``size`` bytes of budget but drop the buffer: it is never handed out again.
+
+        For the buffer of a failed or cancelled request, whose bytes a transport may still be
+        sending. The mapping is closed now, or (if a view of it is still exported) when the last
+        view goes.
+        """
+        self.in_use -= size
+        self.discarded += 1
+        _close(buffer)
+        self._wake()
+
     def _wake(self) -> None:
         while self._waiters:
             size, event = self._waiters[0]
@@ -112,11 +131,16 @@ class BufferPool:
         """``async with pool.lease(n) as view``: a ``memoryview`` of exactly ``n`` bytes."""
         buffer = await self.acquire(size)
         view = memoryview(buffer)[:size]
+        ok = False
         try:
             yield view
+            ok = True
         finally:
             view.release()
-            self.release(buffer, size)
+            if ok:
+                self.release(buffer, size)
+            else:  # the body raised or was cancelled: its bytes may still be in flight
+                self.discard(buffer, size)
 
     def grow(self, limit: int) -> None:
         """Raise the budget to ``limit`` bytes (never lowers it)."""

@@ -219,12 +219,15 @@ class Multipart:
     ) -> None:
         ctx = self.ctx
         view = memoryview(buffer)[:size]
+        clean = True  # False while a request may hold the buffer: from send() to its success
         try:
             if job.error is None:
                 async with ctx.limiter:
                     offset = (number - 1) * job.part_size
                     crc = await anyio.to_thread.run_sync(read_part, job, view, offset)
+                    clean = False
                     await unit.send(number, view, crc32c=crc, on_bytes=ctx.progress.add_bytes)
+                    clean = True
                 job.sent += size
                 job.result.bytes_sent = job.sent
                 await job.save_journal()
@@ -232,7 +235,10 @@ class Multipart:
             job.fail(exc)
         finally:
             view.release()
-            ctx.pool.release(buffer, size)
+            if clean:
+                ctx.pool.release(buffer, size)
+            else:  # failed or cancelled mid-request: its bytes may still be in a transport
+                ctx.pool.discard(buffer, size)
             ctx.outstanding -= 1
         await self._unit_done(job, unit)
 

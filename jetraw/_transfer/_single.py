@@ -81,6 +81,7 @@ class SinglePut:
         ctx = self.ctx
         size = job.size
         view = memoryview(buffer)[:size]
+        sent = False  # the request succeeded: no transport holds the buffer any more
         try:
             async with ctx.limiter:
                 crc = await anyio.to_thread.run_sync(read_part, job, view, 0)
@@ -93,6 +94,7 @@ class SinglePut:
                     ),
                     what=f"writing {key}",
                 )
+            sent = True
             job.crc, job.stored = crc, True
             job.sent = job.result.bytes_sent = size
             self.to_complete.append(job)
@@ -100,7 +102,10 @@ class SinglePut:
             job.fail(exc)
         finally:
             view.release()
-            ctx.pool.release(buffer, size)
+            if sent:
+                ctx.pool.release(buffer, size)
+            else:  # failed or cancelled: its bytes may still be in a transport
+                ctx.pool.discard(buffer, size)
             ctx.outstanding -= 1
         if job.error is not None:
             await ctx.finish_failed(job)

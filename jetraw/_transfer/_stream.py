@@ -56,6 +56,8 @@ class _Lease:
         self.refs = 0
         self.sealed = False
         self.released = False
+        #: A request on it failed or was cancelled: dropped, not reused, when released.
+        self.tainted = False
 
     def unref(self) -> None:
         self.refs -= 1
@@ -65,7 +67,10 @@ class _Lease:
     def release(self) -> None:
         if not self.released:
             self.released = True
-            self.pool.release(self.memory, self.size)
+            if self.tainted:  # a transport may still hold a view of its bytes
+                self.pool.discard(self.memory, self.size)
+            else:
+                self.pool.release(self.memory, self.size)
 
 
 class StreamUpload:
@@ -205,16 +210,21 @@ class StreamUpload:
 
     async def _send(self, number: int, buffer: _Lease, start: int, length: int) -> None:
         view = memoryview(buffer.memory)[start : start + length]
+        sending = False  # True from the request's start to its success
         try:
             if self._error is not None:
                 return
             assert self.multipart is not None
             async with self.limiter:
+                sending = True
                 await self.multipart.send(number, view)  # its CRC-32C off the event loop
+                sending = False
         except Exception as exc:
             if self._error is None:
                 self._error = exc
         finally:
+            if sending:  # failed or cancelled mid-request (sticky: the lease is shared)
+                buffer.tainted = True
             view.release()
             buffer.unref()
 
@@ -245,19 +255,23 @@ class StreamUpload:
     async def _put_whole(self) -> RemoteFile:
         buffer, self._buffer = self._buffer, None
         view = memoryview(buffer.memory)[: buffer.fill] if buffer is not None else memoryview(b"")
+        sending = False
         try:
             self.upload = upload = await self.api.create_upload(
                 self.space, self.path, self.size, overwrite=self.overwrite
             )
             crc = await anyio.to_thread.run_sync(crc32c, view)  # off the event loop
             async with self.limiter:
+                sending = True
                 await with_retries(
                     self.attempts,
                     lambda: self.storage.put_object(upload.object_key, view, crc32c=crc),
                 )
+                sending = False
         finally:
             view.release()
             if buffer is not None:
+                buffer.tainted = buffer.tainted or sending
                 buffer.release()
         remote = await complete_checked(
             self.api, upload.id, self.size, crc, self.space, settle=upload

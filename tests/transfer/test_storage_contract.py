@@ -201,3 +201,14 @@ async def test_s3_request_bodies_go_from_the_loop_as_views(
     assert written == [len(data), len(data)]
     assert sum(seen) == 2 * len(data)
     assert readers <= {threading.get_ident()}  # botocore may hash the body (HTTP), on the loop
+
+
+async def test_part_payload_gives_bytes_not_text() -> None:
+    """aiohttp's default ``as_bytes`` decodes a payload as UTF-8 text; a part is binary."""
+    from jetraw._storage import _s3_body
+
+    data = b"\xff\xfe\x00binary" * 100
+    payload = _s3_body.PartPayload(_s3_body.PartBody(memoryview(bytearray(data)), None))
+    assert await payload.as_bytes() == data
+    assert payload.autoclose  # nothing for aiohttp to close: jetraw owns the buffer
+    assert payload.size == len(data)
