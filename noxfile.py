@@ -26,6 +26,12 @@ nox.options.sessions = ["lint", "typecheck", "generate", "docs", "tests", "wheel
 
 FULL = "3.11"
 SMOKE = ("3.10", "3.13")
+# What RESULTS.md is generated from (issue 9, target 7): 5 interleaved rounds, HTTP and HTTPS,
+# every peer plus jetraw's sync facade, py-spy profiles of jetraw per workload.
+BENCH_ARGS = (
+    "--runs", "5", "--https", "--profile", "--peers", "jetraw", "jetraw-sync", "boto3", "s3fs",
+    "obstore", "aiobotocore", "lean-aiobotocore",
+)  # fmt: skip
 # A quick cross-version check: the public API, the platform, the client and the sync facade.
 SMOKE_TESTS = (
     "tests/test_public_api.py",
@@ -131,4 +137,7 @@ def quickstart(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    uv_run(session, FULL, "python", "-m", "benchmarks", *session.posargs, extra="dev,bench")
+    """The pinned run behind benchmarks/RESULTS.md (and its plots and profiles); posargs replace
+    these arguments (e.g. ``nox -s bench -- --quick --out /tmp/r/RESULTS.md``)."""
+    args = session.posargs or BENCH_ARGS
+    uv_run(session, FULL, "python", "-m", "benchmarks", *args, extra="dev,bench")

@@ -168,7 +168,10 @@ def write_report(
         "MiB, 10 requests, 64 MiB budget; boto3 TransferConfig(): 8 MiB/8 MiB/10 threads; s3fs: "
         "50 MiB chunks, put_object below 100 MiB, max_concurrency 10, fsspec batch size; "
         "obstore put: its chunk size/12 parts per file, files 10 at once via asyncio; aiobotocore: "
-        "the plain loop with 8 MiB parts and 10 requests, whole-part `read()`).",
+        "the plain loop with 8 MiB parts and 10 requests, whole-part `read()`; lean-aiobotocore, "
+        "issue 9's raw loop in both modes: 16 MiB parts, 8 in flight, unsigned payload, "
+        "`when_required` checksums, no CRC; jetraw-sync: jetraw_sync.Client.upload, the async "
+        "engine on the sync facade's loop thread, same settings as jetraw).",
         "- Workloads: "
         + "; ".join(w.description for w in workloads)
         + "."
@@ -177,6 +180,18 @@ def write_report(
         ),
         "",
     ]
+    from benchmarks._plots import write_plots
+
+    plots = write_plots(path, rows, f"{args.huge_gib:g} GiB" if args.huge_gib else None)
+    if plots:
+        lines += ["## Plots", "", *[f"![{p.stem}]({p.name})" for p in plots], ""]
+    profiles = sorted(path.parent.glob("PROFILE-jetraw-*.txt")) if args.profile else []
+    if profiles:
+        lines += [
+            "Profiles of jetraw per workload (py-spy, `--profile`): "
+            + ", ".join(f"[{p.name}]({p.name})" for p in profiles),
+            "",
+        ]
     for transport in ("http", "https"):
         trows = [r for r in rows if r["transport"] == transport and not r["workload"].startswith(
             f"{args.huge_gib:g} GiB")]  # fmt: skip

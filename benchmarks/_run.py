@@ -27,7 +27,9 @@ from benchmarks._sink import SinkProcess
 from benchmarks._workloads import GiB, Workload, big_file, many_files
 
 MiB = 1 << 20
-PEERS = ("jetraw", "boto3", "s3fs", "obstore", "aiobotocore")
+PEERS = ("jetraw", "boto3", "s3fs", "obstore", "aiobotocore", "lean-aiobotocore")
+#: Peers run only when asked for (``--peers``): jetraw's sync facade (issue 9, target 6).
+OPTIONAL_PEERS = ("jetraw-sync",)
 MODES = ("defaults", "matched")
 MATCHED = {"part_size": 16 * MiB, "concurrency": 10, "threshold": 32 * MiB}
 BUCKET = "bench"
@@ -369,7 +371,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--runs", type=int, help="interleaved rounds (default 5; 1 with --quick)")
     p.add_argument("--https", action="store_true", help="also run the matrix over HTTPS")
     p.add_argument("--files", type=int, default=200, help="files in the many-files workload")
-    p.add_argument("--peers", nargs="+", default=list(PEERS), choices=PEERS)
+    p.add_argument("--peers", nargs="+", default=list(PEERS), choices=PEERS + OPTIONAL_PEERS)
     p.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     p.add_argument(
         "--workloads", nargs="+", default=["files", "2g", "8g"], choices=["files", "2g", "8g"]
