@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import io
 import os
+import re
 from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
@@ -29,6 +30,7 @@ __all__ = [
 
 DEFAULT_CHUNK = 64 * 1024
 _NEWLINES = (None, "", "\n", "\r", "\r\n")
+_ANY_NEWLINE = re.compile("\r\n|\r|\n")
 
 
 class TextOptions:
@@ -89,7 +91,9 @@ class AsyncJetrawTextReader:
         if options.newline is None:
             decoder = io.IncrementalNewlineDecoder(decoder, translate=True)
         self._decoder = decoder
-        self._pending = ""
+        self._pending = ""  # decoded text; what is before _at was returned already
+        self._at = 0
+        self._scanned = 0  # no line ends between _at and here
         self._eof = False
 
     @property
@@ -127,21 +131,32 @@ class AsyncJetrawTextReader:
     async def _fill(self) -> None:
         data = await self._raw.read(self._options.chunk)
         self._eof = self._raw.tell() >= self._raw.size
-        self._pending += self._decoder.decode(data, self._eof)
+        self._pending = self._pending[self._at :] + self._decoder.decode(data, self._eof)
+        self._scanned -= self._at
+        self._at = 0
+
+    def _take(self, end: int) -> str:
+        out = self._pending[self._at : end]
+        self._at = self._scanned = end
+        return out
 
     def _line_end(self) -> int | None:
+        """Where the next line ends in ``_pending`` (``None``: not there yet)."""
         text, newline = self._pending, self._options.newline
+        start = max(self._at, self._scanned)
         if newline != "":
             sep = "\n" if newline is None else newline
-            i = text.find(sep)
-            return None if i < 0 else i + len(sep)
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                return i + 1
-            if ch == "\r":
-                if i + 1 < len(text):
-                    return i + 2 if text[i + 1] == "\n" else i + 1
-                return i + 1 if self._eof else None
+            i = text.find(sep, max(self._at, start - len(sep) + 1))
+            if i >= 0:
+                return i + len(sep)
+        else:
+            found = _ANY_NEWLINE.search(text, start)
+            if found is not None:
+                if found.group() != "\r" or found.end() < len(text) or self._eof:
+                    return found.end()
+                self._scanned = found.start()  # a "\r" last: "\r\n" or not, the next chunk says
+                return None
+        self._scanned = len(text)
         return None
 
     async def read(self, size: int = -1) -> str:
@@ -151,13 +166,12 @@ class AsyncJetrawTextReader:
             if not self._eof:
                 data = await self._raw.read()
                 self._eof = True
-                self._pending += self._decoder.decode(data, True)
-            out, self._pending = self._pending, ""
-            return out
-        while len(self._pending) < size and not self._eof:
+                self._pending = self._pending[self._at :] + self._decoder.decode(data, True)
+                self._at = self._scanned = 0
+            return self._take(len(self._pending))
+        while len(self._pending) - self._at < size and not self._eof:
             await self._fill()
-        out, self._pending = self._pending[:size], self._pending[size:]
-        return out
+        return self._take(min(len(self._pending), self._at + size))
 
     async def readline(self, size: int = -1) -> str:
         """Like ``io.TextIOBase.readline``, but async: the next line, with its ending.
@@ -169,12 +183,12 @@ class AsyncJetrawTextReader:
             end = self._line_end()
             if end is None and self._eof:
                 end = len(self._pending)
-            limited = size is not None and size >= 0
-            if limited and (len(self._pending) >= size if end is None else end > size):
-                end = size
+            if size is not None and size >= 0:
+                limit = self._at + size
+                if len(self._pending) >= limit if end is None else end > limit:
+                    end = limit
             if end is not None:
-                out, self._pending = self._pending[:end], self._pending[end:]
-                return out
+                return self._take(end)
             await self._fill()
 
     async def readlines(self, hint: int = -1) -> list[str]:
@@ -200,7 +214,7 @@ class AsyncJetrawTextReader:
     async def aclose(self) -> None:
         """Close the file (idempotent)."""
         await self._raw.aclose()
-        self._pending = ""
+        self._pending, self._at, self._scanned = "", 0, 0
 
     def _check(self) -> None:
         if self._raw.closed:

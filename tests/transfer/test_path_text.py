@@ -58,6 +58,18 @@ async def test_async_text_mode(space: SpaceUnderTest, client: Any) -> None:
                 assert await f.readlines() == _reference(CRLF, newline), (newline, chunk)
     async with q.open("r", newline=None) as f:
         assert await f.read() == "one\ntwo\nthree\nfour\n"
+    async with q.open("r", newline="", buffering=4) as f:
+        assert await f.readline(2) == "on"
+        assert await f.readline(10) == "e\r\n"
+        assert await f.read(5) == "two\rt"
+        assert await f.readline() == "hree\n"
+        assert await f.read() == "four\r\n"
+        assert await f.readline() == ""
+    empty = AsyncJetrawPath(f"/{space.name}/t/empty.txt", client=client)
+    await empty.write_text("")
+    async with empty.open() as f:
+        assert [line async for line in f] == []
+        assert await f.read() == ""
 
     big = _big()
     r = AsyncJetrawPath(f"/{space.name}/t/big.txt", client=client)
