@@ -70,6 +70,8 @@ __all__ = [
     "JetrawError",
     "JetrawPath",
     "JetrawReader",
+    "JetrawTextReader",
+    "JetrawTextWriter",
     "JetrawWriter",
     "LocalPathExistsError",
     "LocalPathNotFoundError",
@@ -140,6 +142,8 @@ _SYNC_NAMES = (
     "Client",
     "JetrawPath",
     "JetrawReader",
+    "JetrawTextReader",
+    "JetrawTextWriter",
     "JetrawWriter",
     "download",
     "get_default_client",
@@ -172,6 +176,8 @@ if _typing.TYPE_CHECKING:
     from jetraw_sync import Client as Client
     from jetraw_sync import JetrawPath as JetrawPath
     from jetraw_sync import JetrawReader as JetrawReader
+    from jetraw_sync import JetrawTextReader as JetrawTextReader
+    from jetraw_sync import JetrawTextWriter as JetrawTextWriter
     from jetraw_sync import JetrawWriter as JetrawWriter
     from jetraw_sync import download as download
     from jetraw_sync import get_default_client as get_default_client

@@ -17,6 +17,7 @@ from jetraw._client import AsyncClient
 from jetraw._default_client import get_default_client
 from jetraw._exceptions import InvalidPathError, RemotePathNotFoundError, SpaceNotFoundError
 from jetraw._path_io import AsyncJetrawReader, AsyncJetrawWriter
+from jetraw._path_text import AsyncJetrawTextWriter, OpenTextReader, check_mode
 from jetraw._transfer import DownloadResult, TransferConfig
 
 __all__ = ["AsyncJetrawPath"]
@@ -319,7 +320,39 @@ class AsyncJetrawPath:
     @overload
     def open(
         self,
-        mode: Literal["rb"] = "rb",
+        mode: Literal["r", "rt"] = "r",
+        buffering: int = ...,
+        encoding: str | None = ...,
+        errors: str | None = ...,
+        newline: str | None = ...,
+        *,
+        buffer_size: int = ...,
+        overwrite: bool = ...,
+        config: TransferConfig | None = ...,
+    ) -> OpenTextReader: ...
+
+    @overload
+    def open(
+        self,
+        mode: Literal["w", "wt", "x", "xt"],
+        buffering: int = ...,
+        encoding: str | None = ...,
+        errors: str | None = ...,
+        newline: str | None = ...,
+        *,
+        buffer_size: int = ...,
+        overwrite: bool = ...,
+        config: TransferConfig | None = ...,
+    ) -> AsyncJetrawTextWriter: ...
+
+    @overload
+    def open(
+        self,
+        mode: Literal["rb"],
+        buffering: int = ...,
+        encoding: None = ...,
+        errors: None = ...,
+        newline: None = ...,
         *,
         buffer_size: int = ...,
         overwrite: bool = ...,
@@ -329,7 +362,11 @@ class AsyncJetrawPath:
     @overload
     def open(
         self,
-        mode: Literal["wb"],
+        mode: Literal["wb", "xb"],
+        buffering: int = ...,
+        encoding: None = ...,
+        errors: None = ...,
+        newline: None = ...,
         *,
         buffer_size: int = ...,
         overwrite: bool = ...,
@@ -338,33 +375,54 @@ class AsyncJetrawPath:
 
     def open(
         self,
-        mode: Literal["rb", "wb"] = "rb",
+        mode: str = "r",
+        buffering: int = -1,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
         *,
         buffer_size: int = 1 << 20,
         overwrite: bool = True,
         config: TransferConfig | None = None,
-    ) -> _OpenReader | AsyncJetrawWriter:
-        """Like ``pathlib.Path.open`` for binary modes, but an async context manager.
+    ) -> OpenTextReader | AsyncJetrawTextWriter | _OpenReader | AsyncJetrawWriter:
+        """Like ``pathlib.Path.open``, but an async context manager.
 
         ``"rb"``: a seekable reader whose reads are ranged requests to storage, buffered by
-        ``buffer_size``. ``"wb"``: a writer; the file appears, complete, when it is closed.
+        ``buffer_size``. ``"wb"``: a writer; the file appears, complete, when it is closed
+        (``"xb"``: and the file must not exist). ``"r"``/``"rt"``, ``"w"``/``"wt"``,
+        ``"x"``/``"xt"``: the same in text mode, decoded and encoded incrementally, with
+        ``newline`` as in ``open()``; ``encoding=None`` is UTF-8 (the same bytes read the same
+        on every machine, whatever its locale).
 
         Args:
-            mode: ``"rb"`` or ``"wb"``.
+            mode: ``"r"`` (the default), ``"rt"``, ``"w"``, ``"wt"``, ``"x"``, ``"xt"``, ``"rb"``,
+                ``"wb"`` or ``"xb"``.
+            buffering: Text mode: the characters' read chunk in bytes (``-1``: 64 KiB).
+            encoding: Text mode: the encoding (``None``: UTF-8).
+            errors: Text mode: how encoding errors are handled (``None``: ``"strict"``).
+            newline: Text mode: ``None``, ``""``, LF, CR or CR LF, as for ``open()``.
             buffer_size: Read-ahead of the reader, in bytes.
-            overwrite: ``"wb"``: replace an existing file (atomically).
-            config: ``"wb"``: part sizes and concurrency of the upload.
+            overwrite: Writing: replace an existing file (atomically); ``"x"`` modes never do.
+            config: Writing: part sizes and concurrency of the upload.
 
         Returns:
             An async context manager yielding the file object.
+
+        Raises:
+            ValueError: A mode ``open()`` refuses, ``"a"`` or ``"+"`` (files are immutable), or
+                ``encoding``/``errors``/``newline`` with a binary mode.
         """
-        if mode == "rb":
-            return _OpenReader(self, buffer_size)
-        if mode == "wb":
-            return AsyncJetrawWriter(
-                self.client._checked_transfers, self._remote(), overwrite=overwrite, config=config
-            )
-        raise ValueError(f"Unsupported mode {mode!r}: use 'rb' or 'wb'.")
+        kind, text = check_mode(mode, buffering, encoding, errors, newline)
+        if kind == "r":
+            reader = _OpenReader(self, buffer_size)
+            return reader if text is None else OpenTextReader(reader, text)
+        writer = AsyncJetrawWriter(
+            self.client._checked_transfers,
+            self._remote(),
+            overwrite=overwrite and kind == "w",
+            config=config,
+        )
+        return writer if text is None else AsyncJetrawTextWriter(writer, text)
 
     async def read_bytes(self) -> bytes:
         """Like ``pathlib.Path.read_bytes``, but async; the checksum is verified.
@@ -377,9 +435,11 @@ class AsyncJetrawPath:
             data = await f.read()
         return data
 
-    async def read_text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
-        """Like ``pathlib.Path.read_text``, but async (UTF-8 by default)."""
-        return (await self.read_bytes()).decode(encoding, errors)
+    async def read_text(self, encoding: str | None = None, errors: str | None = None) -> str:
+        """Like ``pathlib.Path.read_text``, but async: :meth:`open` ``"r"`` (UTF-8 by default)."""
+        async with self.open("r", encoding=encoding, errors=errors) as f:
+            text = await f.read()
+        return text
 
     async def write_bytes(self, data: bytes | bytearray | memoryview) -> int:
         """Like ``pathlib.Path.write_bytes``, but async: replaces the file atomically.
@@ -391,14 +451,21 @@ class AsyncJetrawPath:
             n = await f.write(data)
         return n
 
-    async def write_text(self, data: str, encoding: str = "utf-8", errors: str = "strict") -> int:
-        """Like ``pathlib.Path.write_text``, but async (UTF-8 by default).
+    async def write_text(
+        self,
+        data: str,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+    ) -> int:
+        """Like ``pathlib.Path.write_text``, but async: :meth:`open` ``"w"`` (UTF-8 by default).
 
         Returns:
             The number of characters written.
         """
-        await self.write_bytes(data.encode(encoding, errors))
-        return len(data)
+        async with self.open("w", encoding=encoding, errors=errors, newline=newline) as f:
+            n = await f.write(data)
+        return n
 
     async def download(
         self,

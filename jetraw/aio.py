@@ -59,6 +59,7 @@ from jetraw._models import (
 from jetraw._operations import download, upload
 from jetraw._path import AsyncJetrawPath
 from jetraw._path_io import AsyncJetrawReader, AsyncJetrawWriter
+from jetraw._path_text import AsyncJetrawTextReader, AsyncJetrawTextWriter
 from jetraw._progress import ProgressBar
 from jetraw._public import set_public_module as _set_public_module
 from jetraw._transfer import (
@@ -78,6 +79,8 @@ __all__ = [
     "AsyncClient",
     "AsyncJetrawPath",
     "AsyncJetrawReader",
+    "AsyncJetrawTextReader",
+    "AsyncJetrawTextWriter",
     "AsyncJetrawWriter",
     "AuthenticationError",
     "ClientClosedError",

@@ -63,6 +63,8 @@ from jetraw_sync._generated_client import Client, get_default_client, set_defaul
 from jetraw_sync._generated_functions import download, upload
 from jetraw_sync._generated_jetraw_path import JetrawPath
 from jetraw_sync._generated_jetraw_reader import JetrawReader
+from jetraw_sync._generated_jetraw_text_reader import JetrawTextReader
+from jetraw_sync._generated_jetraw_text_writer import JetrawTextWriter
 from jetraw_sync._generated_jetraw_writer import JetrawWriter
 
 __all__ = [
@@ -87,6 +89,8 @@ __all__ = [
     "JetrawError",
     "JetrawPath",
     "JetrawReader",
+    "JetrawTextReader",
+    "JetrawTextWriter",
     "JetrawWriter",
     "LocalPathExistsError",
     "LocalPathNotFoundError",

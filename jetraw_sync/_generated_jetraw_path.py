@@ -6,9 +6,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast, overload
 
 from jetraw._path import AsyncJetrawPath, _OpenReader
+from jetraw._path_text import AsyncJetrawTextWriter, OpenTextReader
 from jetraw_sync import _runtime
 from jetraw_sync._generated_client import get_default_client
 from jetraw_sync._generated_jetraw_reader import JetrawReader
+from jetraw_sync._generated_jetraw_text_reader import JetrawTextReader
+from jetraw_sync._generated_jetraw_text_writer import JetrawTextWriter
 from jetraw_sync._generated_jetraw_writer import JetrawWriter
 
 if TYPE_CHECKING:
@@ -230,7 +233,39 @@ class JetrawPath(_runtime.Wrapper[AsyncJetrawPath]):
     @overload
     def open(
         self,
-        mode: Literal["rb"] = "rb",
+        mode: Literal["r", "rt"] = "r",
+        buffering: int = ...,
+        encoding: str | None = ...,
+        errors: str | None = ...,
+        newline: str | None = ...,
+        *,
+        buffer_size: int = ...,
+        overwrite: bool = ...,
+        config: TransferConfig | None = ...,
+    ) -> AbstractContextManager[JetrawTextReader]: ...
+
+    @overload
+    def open(
+        self,
+        mode: Literal["w", "wt", "x", "xt"],
+        buffering: int = ...,
+        encoding: str | None = ...,
+        errors: str | None = ...,
+        newline: str | None = ...,
+        *,
+        buffer_size: int = ...,
+        overwrite: bool = ...,
+        config: TransferConfig | None = ...,
+    ) -> JetrawTextWriter: ...
+
+    @overload
+    def open(
+        self,
+        mode: Literal["rb"],
+        buffering: int = ...,
+        encoding: None = ...,
+        errors: None = ...,
+        newline: None = ...,
         *,
         buffer_size: int = ...,
         overwrite: bool = ...,
@@ -240,7 +275,11 @@ class JetrawPath(_runtime.Wrapper[AsyncJetrawPath]):
     @overload
     def open(
         self,
-        mode: Literal["wb"],
+        mode: Literal["wb", "xb"],
+        buffering: int = ...,
+        encoding: None = ...,
+        errors: None = ...,
+        newline: None = ...,
         *,
         buffer_size: int = ...,
         overwrite: bool = ...,
@@ -249,31 +288,66 @@ class JetrawPath(_runtime.Wrapper[AsyncJetrawPath]):
 
     def open(
         self,
-        mode: Literal["rb", "wb"] = "rb",
+        mode: str = "r",
+        buffering: int = -1,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
         *,
         buffer_size: int = 1 << 20,
         overwrite: bool = True,
         config: TransferConfig | None = None,
-    ) -> AbstractContextManager[JetrawReader] | JetrawWriter:
-        """Like ``pathlib.Path.open`` for binary modes.
+    ) -> (
+        AbstractContextManager[JetrawTextReader]
+        | JetrawTextWriter
+        | AbstractContextManager[JetrawReader]
+        | JetrawWriter
+    ):
+        """Like ``pathlib.Path.open``.
 
         ``"rb"``: a seekable reader whose reads are ranged requests to storage, buffered by
-        ``buffer_size``. ``"wb"``: a writer; the file appears, complete, when it is closed.
+        ``buffer_size``. ``"wb"``: a writer; the file appears, complete, when it is closed
+        (``"xb"``: and the file must not exist). ``"r"``/``"rt"``, ``"w"``/``"wt"``,
+        ``"x"``/``"xt"``: the same in text mode, decoded and encoded incrementally, with
+        ``newline`` as in ``open()``; ``encoding=None`` is UTF-8 (the same bytes read the same
+        on every machine, whatever its locale).
 
         Args:
-            mode: ``"rb"`` or ``"wb"``.
+            mode: ``"r"`` (the default), ``"rt"``, ``"w"``, ``"wt"``, ``"x"``, ``"xt"``, ``"rb"``,
+                ``"wb"`` or ``"xb"``.
+            buffering: Text mode: the characters' read chunk in bytes (``-1``: 64 KiB).
+            encoding: Text mode: the encoding (``None``: UTF-8).
+            errors: Text mode: how encoding errors are handled (``None``: ``"strict"``).
+            newline: Text mode: ``None``, ``""``, LF, CR or CR LF, as for ``open()``.
             buffer_size: Read-ahead of the reader, in bytes.
-            overwrite: ``"wb"``: replace an existing file (atomically).
-            config: ``"wb"``: part sizes and concurrency of the upload.
+            overwrite: Writing: replace an existing file (atomically); ``"x"`` modes never do.
+            config: Writing: part sizes and concurrency of the upload.
 
         Returns:
             An context manager yielding the file object.
+
+        Raises:
+            ValueError: A mode ``open()`` refuses, ``"a"`` or ``"+"`` (files are immutable), or
+                ``encoding``/``errors``/``newline`` with a binary mode.
         """
         result = cast(Any, self._io()).open(
-            mode, buffer_size=buffer_size, overwrite=overwrite, config=config
+            mode,
+            buffering,
+            encoding,
+            errors,
+            newline,
+            buffer_size=buffer_size,
+            overwrite=overwrite,
+            config=config,
         )
         return (
             _runtime.SyncContextManager(
+                lambda _x: JetrawTextReader._wrap(_x, self._client), lambda: result
+            )
+            if isinstance(result, OpenTextReader)
+            else JetrawTextWriter._wrap(result, self._client)
+            if isinstance(result, AsyncJetrawTextWriter)
+            else _runtime.SyncContextManager(
                 lambda _x: JetrawReader._wrap(_x, self._client), lambda: result
             )
             if isinstance(result, _OpenReader)
@@ -289,8 +363,8 @@ class JetrawPath(_runtime.Wrapper[AsyncJetrawPath]):
         """
         return _runtime.run(self._io().read_bytes)
 
-    def read_text(self, encoding: str = "utf-8", errors: str = "strict") -> str:
-        """Like ``pathlib.Path.read_text`` (UTF-8 by default)."""
+    def read_text(self, encoding: str | None = None, errors: str | None = None) -> str:
+        """Like ``pathlib.Path.read_text``: :meth:`open` ``"r"`` (UTF-8 by default)."""
         return _runtime.run(self._io().read_text, encoding, errors)
 
     def write_bytes(self, data: bytes | bytearray | memoryview) -> int:
@@ -301,13 +375,19 @@ class JetrawPath(_runtime.Wrapper[AsyncJetrawPath]):
         """
         return _runtime.run(self._io().write_bytes, data)
 
-    def write_text(self, data: str, encoding: str = "utf-8", errors: str = "strict") -> int:
-        """Like ``pathlib.Path.write_text`` (UTF-8 by default).
+    def write_text(
+        self,
+        data: str,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+    ) -> int:
+        """Like ``pathlib.Path.write_text``: :meth:`open` ``"w"`` (UTF-8 by default).
 
         Returns:
             The number of characters written.
         """
-        return _runtime.run(self._io().write_text, data, encoding, errors)
+        return _runtime.run(self._io().write_text, data, encoding, errors, newline)
 
     def download(
         self,

@@ -63,6 +63,8 @@ RULES: list[Rule] = [
     Rule("method", "aclose", "close", "house rule: async close is aclose()"),
     Rule("method", "__aenter__", "__enter__", "async with → with"),
     Rule("method", "__aexit__", "__exit__", "async with → with"),
+    Rule("method", "__aiter__", "__iter__", "async for → for (a text file's lines)"),
+    Rule("method", "__anext__", "__next__", "async for → for: StopAsyncIteration → StopIteration"),
     Rule("doc", r"\basync with\b", "with", ""),
     Rule("doc", r"\basync for\b", "for", ""),
     Rule("doc", r"\bawait ", "", ""),
@@ -90,7 +92,10 @@ RULES: list[Rule] = [
     Rule("rebuild", "AsyncJetrawPath", "str", "a path is its string plus its client"),
     Rule("handle", "AsyncJetrawReader", "", "made by JetrawPath.open('rb'): no constructor"),
     Rule("handle", "AsyncJetrawWriter", "", "made by JetrawPath.open('wb'): no constructor"),
+    Rule("handle", "AsyncJetrawTextReader", "", "made by JetrawPath.open('r'): no constructor"),
+    Rule("handle", "AsyncJetrawTextWriter", "", "made by JetrawPath.open('w'): no constructor"),
     Rule("cmclass", "_OpenReader", "AbstractContextManager", "open('rb') → with ... as reader"),
+    Rule("cmclass", "OpenTextReader", "AbstractContextManager", "open('r') → with ... as reader"),
 ]
 
 

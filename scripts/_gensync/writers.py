@@ -409,6 +409,15 @@ class MethodWriter:
         ):
             L.append(f"        _runtime.run({call_args})")
             L.append("        return self")
+        elif fn.name == "__aiter__" and returns is not None:
+            if ast.unparse(returns) != cw.w.sync_name:
+                raise GenError(f"{cw.w.cls.__name__}.__aiter__ must return the object itself")
+            L.append("        return self")
+        elif fn.name == "__anext__":
+            L.append("        try:")
+            L += cw.conv.ret(returns, f"_runtime.run({call_args})", client, " " * 12)
+            L.append("        except StopAsyncIteration:")
+            L.append("            raise StopIteration from None")
         elif kind == "run":
             L += cw.conv.ret(returns, f"_runtime.run({call_args})", client, " " * 8)
         elif kind == "iter":

@@ -138,7 +138,7 @@ def test_site_offline_pages_links_and_console(site: Path, served: str, driver: A
     parsed: dict[Path, _Ids] = {}
     for page in pages:
         rel = page.relative_to(site).as_posix()
-        info = parsed.setdefault(page, _parse(page))
+        info = parsed[page] if page in parsed else parsed.setdefault(page, _parse(page))
         external = [
             u
             for u in info.loads
@@ -165,7 +165,9 @@ def test_site_offline_pages_links_and_console(site: Path, served: str, driver: A
                 broken.append(f"{rel} -> {href}")
                 continue
             if fragment and target.suffix == ".html":
-                ids = parsed.setdefault(target, _parse(target)).ids
+                if target not in parsed:  # parse each page once (setdefault would parse it again)
+                    parsed[target] = _parse(target)
+                ids = parsed[target].ids
                 if unquote(fragment) not in ids:
                     broken.append(f"{rel} -> {href} (no anchor)")
     assert not broken, "\n".join(broken)

@@ -152,6 +152,15 @@ def test_unsupported_modes_are_refused(jfs: Any, jroot: str) -> None:
         jfs.open(f"{jroot}/a.bin", "ab")
 
 
+def test_text_mode_is_fsspecs_text_wrapper(jfs: Any, jroot: str) -> None:
+    """fsspec opens text modes as io.TextIOWrapper over the binary file (docs/fsspec.md)."""
+    with jfs.open(f"{jroot}/t.txt", "w", encoding="utf-8", newline="") as f:
+        f.write("grüße\r\n€\n")
+    assert jfs.cat(f"{jroot}/t.txt") == "grüße\r\n€\n".encode()
+    with jfs.open(f"{jroot}/t.txt", "r", encoding="utf-8") as f:
+        assert list(f) == ["grüße\n", "€\n"]
+
+
 def test_mv_within_a_space_is_a_rename(jfs: Any, jroot: str) -> None:
     jfs.pipe({f"{jroot}/src/a": b"a", f"{jroot}/src/sub/b": b"b"})
     jfs.mv(f"{jroot}/src", f"{jroot}/dst", recursive=True)
