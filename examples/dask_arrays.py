@@ -25,7 +25,8 @@ from jetraw.testing import LocalPlatform
 platform = LocalPlatform()
 platform.start()
 opts = {"server": platform.url, "api_key": platform.api_key}
-cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+# dashboard_address=":0": a free port for the dashboard (8787 may be taken by another cluster)
+cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0")
 dask_client = DaskClient(cluster)
 
 # %% A dask array written chunk by chunk to a Zarr array in the space, then read back lazily
