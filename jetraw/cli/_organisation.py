@@ -131,9 +131,15 @@ def _key_json(key: ApiKey) -> dict[str, Any]:
     }
 
 
-@click.group("api-keys")
-def api_keys() -> None:
-    """Manage your API keys."""
+@click.group(
+    "api-keys", invoke_without_command=True, short_help="List (or create, revoke) your API keys."
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def api_keys(ctx: click.Context, as_json: bool) -> None:
+    """List your API keys, as `api-keys list` does (or `api-keys create NAME`, `revoke ID`)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(api_keys_list, as_json=as_json)
 
 
 @api_keys.command("list")

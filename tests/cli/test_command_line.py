@@ -129,6 +129,8 @@ def test_json_output_of_every_listing_and_status_command(jetraw: Jetraw, tmp_pat
     assert status["error"] is None
 
     keys = json_of(jetraw, "api-keys", "list")
+    bare = json_of(jetraw, "api-keys")  # the bare group lists, as `spaces` does
+    assert [(k["id"], k["name"]) for k in bare] == [(k["id"], k["name"]) for k in keys]
     assert isinstance(keys, list)
     assert keys
     assert {

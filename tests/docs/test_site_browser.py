@@ -130,6 +130,9 @@ def _pages(site: Path) -> list[Path]:
     return sorted(site.rglob("*.html"))
 
 
+# The site build (setup, ~20 s) and ~40 pages in Chromium (~100 s on a loaded 2-core machine)
+# exceed the suite's default 120 s.
+@pytest.mark.timeout(300)
 def test_site_offline_pages_links_and_console(site: Path, served: str, driver: Any) -> None:
     pages = _pages(site)
     assert len(pages) >= 25, pages

@@ -11,6 +11,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
+needs_zarr3 = pytest.mark.skipif(
+    sys.version_info < (3, 11), reason="zarr 3 (the Zarr v3 format) needs Python >= 3.11"
+)
+
 
 @pytest.mark.timeout(300)
 def test_quickstart_runs_end_to_end() -> None:
@@ -54,6 +58,37 @@ def test_quickstart_runs_end_to_end() -> None:
             ],
         ),
         ("fsspec_pandas.py", ["b'cell,area_um2'", "fsspec example done"]),
+        pytest.param(
+            "zarr_xarray.py",
+            [
+                "zarr array: shape (8, 128, 128), 32 chunk objects",
+                "xarray dataset: {'t': 8, 'y': 128, 'x': 128}, instrument=confocal",
+                "zarr/xarray example done",
+            ],
+            marks=needs_zarr3,
+        ),
+        pytest.param(
+            "dask_arrays.py",
+            [
+                "stored (16, 256, 256) in 16 chunks",
+                "workers uploaded 12 files",
+                "tiles listed: 12",
+                "dask example done",
+            ],
+            marks=needs_zarr3,
+        ),
+        (
+            "login_profiles.py",
+            [
+                "profile lab: admin@localhost via profile:lab, in process memory",
+                "profile robot: admin@localhost via profile:robot",
+                "'[profiles.lab]', '[profiles.robot]'",
+                "memory, next process: Error: Profile 'lab' has no stored login",
+                "next process: logged in as admin@localhost",
+                "after logout: Error: No profile 'lab'",
+                "login profiles example done",
+            ],
+        ),
     ],
 )
 def test_task_example_runs(script: str, expected: list[str]) -> None:
