@@ -46,7 +46,9 @@ class LeanPut:
     @classmethod
     async def for_bucket(cls, client: Any, bucket: str) -> LeanPut | None:
         """The lean path for ``bucket``, or None where it cannot match botocore exactly
-        (anonymous access, a client without the internals it uses)."""
+        (an ARN, anonymous access, a client without the internals it uses)."""
+        if ":" in bucket:
+            return None  # an access point or Outposts ARN: other signing names and hosts
         try:
             if client._get_credentials() is None:
                 return None
