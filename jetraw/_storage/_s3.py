@@ -171,6 +171,9 @@ class S3Storage:
 
     #: Small objects' PUTs through :class:`~jetraw._storage._s3_lean.LeanPut` (False: botocore).
     lean_put = True
+    #: Largest body sent the lean way. 1 MiB PUTs cost less CPU that way too but ran at ~0.67x
+    #: botocore's files/s in one loaded benchmark run (not yet understood): botocore above this.
+    lean_put_max = 256 << 10
 
     def __init__(
         self,
@@ -288,7 +291,7 @@ class S3Storage:
         self, key: str, body: memoryview, *, crc32c: int, on_bytes: ByteCallback | None = None
     ) -> None:
         stream = PartBody(body, on_bytes)
-        lean = await self._lean_put()
+        lean = await self._lean_put() if len(body) <= self.lean_put_max else None
         if lean is not None:
             try:
                 await lean.put(
