@@ -72,6 +72,11 @@ def _jetraw(spec: dict[str, Any]) -> Callable[[], Any]:
         else TransferConfig()
     )
     paths = [Path(p) for p in spec["files"]]
+    if spec["peer"] == "jetraw-botocore":
+        # jetraw with every small file's PUT through botocore (the lean PUT path off).
+        from jetraw._storage._s3 import S3Storage
+
+        S3Storage.lean_put = False
     if os.environ.get("BENCH_UVLOOP"):
         import uvloop
 
@@ -370,6 +375,7 @@ def _lean_aiobotocore(spec: dict[str, Any]) -> Callable[[], Any]:
 
 PEERS: dict[str, Callable[[dict[str, Any]], Callable[[], Any]]] = {
     "jetraw": _jetraw,
+    "jetraw-botocore": _jetraw,
     "boto3": _boto3,
     "s3fs": _s3fs,
     "obstore": _obstore,
@@ -380,7 +386,10 @@ PEERS: dict[str, Callable[[dict[str, Any]], Callable[[], Any]]] = {
 
 
 def main() -> None:
-    spec = json.loads(sys.argv[1])
+    arg = sys.argv[1]
+    if arg.startswith("@"):  # a spec too long for the command line (10,000 paths), in a file
+        arg = Path(arg[1:]).read_text("utf-8")
+    spec = json.loads(arg)
     if spec.get("cpu") is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {spec["cpu"]})
     run = PEERS[spec["peer"]](spec)

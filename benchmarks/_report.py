@@ -212,6 +212,12 @@ def write_report(
         else:
             lines.append(f"{h['workload']}: FAILED: {'; '.join(h['errors'])}")
         lines.append("")
+    small = {w.name for w in workloads if w.name.split(" x ")[0].isdigit()}
+    if small:
+        from benchmarks._small import small_table
+
+        chosen = [r for r in rows if r["workload"] in small and r["n"]]
+        lines += ["## Small files: per file", "", *small_table(chosen), ""]
     trips = [r for r in rows if r["peer"] == "jetraw" and r.get("round_trips") is not None]
     extras = bench.extras
     lines += ["## State server and facade", ""]

@@ -24,12 +24,15 @@ from typing import Any
 from benchmarks._profile import profile_env, py_spy, record, summarize_raw
 from benchmarks._report import write_report
 from benchmarks._sink import SinkProcess
-from benchmarks._workloads import GiB, Workload, big_file, many_files
+from benchmarks._small import proc_cpu
+from benchmarks._workloads import SMALL, GiB, Workload, big_file, many_files, small_files
 
 MiB = 1 << 20
 PEERS = ("jetraw", "boto3", "s3fs", "obstore", "aiobotocore", "lean-aiobotocore")
-#: Peers run only when asked for (``--peers``): jetraw's sync facade (issue 9, target 6).
-OPTIONAL_PEERS = ("jetraw-sync",)
+#: Peers run only when asked for (``--peers``): jetraw's sync facade (issue 9, target 6) and
+#: jetraw with the lean small-PUT path off.
+OPTIONAL_PEERS = ("jetraw-sync", "jetraw-botocore")
+WORKLOADS = ("files", "2g", "8g", *SMALL)
 MODES = ("defaults", "matched")
 MATCHED = {"part_size": 16 * MiB, "concurrency": 10, "threshold": 32 * MiB}
 BUCKET = "bench"
@@ -50,6 +53,7 @@ class Run:
     hwm_kib: int = 0
     sink_cpu: float = 0.0
     round_trips: float | None = None
+    server_cpu: float | None = None
     error: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -97,6 +101,11 @@ class Bench:
     # -- child processes -------------------------------------------------------------------------
 
     def _child(self, module: str, args: list[str], timeout: float) -> dict[str, Any]:
+        if sum(len(a) for a in args) > 64 * 1024:
+            # Linux caps one argument at 128 KiB: a long spec goes in a file, named "@path".
+            spec = self.workdir / f"spec-{time.monotonic_ns()}.json"
+            spec.write_text(args[-1], "utf-8")
+            args = [*args[:-1], f"@{spec}"]
         proc = subprocess.run(
             [sys.executable, "-m", module, *args],
             capture_output=True,
@@ -146,7 +155,8 @@ class Bench:
         run = Run(transport, workload.name, mode, peer, ok=False)
         sink.reset()
         sink_cpu0 = sink.stats()["cpu_seconds"]
-        before = _http_total(platform.metrics()) if peer == "jetraw" else 0.0
+        before = _http_total(platform.metrics()) if peer.startswith("jetraw") else 0.0
+        server_cpu0 = proc_cpu(getattr(platform, "pid", None))
         timeout = 300 + workload.nbytes / (20 * MiB)
         try:
             result = self._child("benchmarks._peer", [json.dumps(spec)], timeout)
@@ -154,6 +164,9 @@ class Bench:
             run.error = str(exc)[:300]
             _log(f"  {peer} {mode} {workload.name}: FAILED {run.error}")
             return run
+        server_cpu1 = proc_cpu(getattr(platform, "pid", None))
+        if server_cpu0 is not None and server_cpu1 is not None:
+            run.server_cpu = server_cpu1 - server_cpu0
         stats = sink.stats()
         run.bytes, run.files = result["bytes"], result["files"]
         run.wall, run.cpu, run.hwm_kib = result["wall"], result["cpu"], result["hwm_kib"]
@@ -167,7 +180,7 @@ class Bench:
         }
         if result["exit_code"]:
             _log(f"  {peer} {mode} {workload.name}: exit code {result['exit_code']} after the run")
-        if peer == "jetraw":
+        if peer.startswith("jetraw"):
             # The /metrics request itself is counted too: subtract it.
             run.round_trips = (_http_total(platform.metrics()) - before - 1) / run.files
         problems = []
@@ -208,6 +221,9 @@ class Bench:
             if key in self.args.workloads:
                 name = f"{gib * scale:g} GiB file"
                 chosen.append((key, big_file(data, int(gib * GiB * scale), name)))
+        for key in SMALL:
+            if key in self.args.workloads:
+                chosen.append((key, small_files(data, key, scale=self.args.small_scale)))
         return chosen
 
     def transport(self, transport: str, workloads: list[tuple[str, Workload]]) -> None:
@@ -234,7 +250,7 @@ class Bench:
                         continue
                     for mode in self.args.modes:
                         for peer in order:
-                            prefix = f"r{rnd}-{mode}-{peer}"
+                            prefix = f"r{rnd}-{key}-{mode}-{peer}"
                             self.runs.append(
                                 self.run_peer(
                                     transport, sink, platform, workload, mode, peer, prefix
@@ -341,6 +357,7 @@ def summarize(runs: list[Run]) -> list[dict[str, Any]]:
             row["max_part"] = max(r.extra.get("max_part_number", 0) for r in ok)
             trips = [r.round_trips for r in ok if r.round_trips is not None]
             row["round_trips"] = statistics.median(trips) if trips else None
+            _per_file(row, ok)
             row["cpu_spread"] = (
                 (max(r.cpu_per_gib for r in ok) - min(r.cpu_per_gib for r in ok))
                 / row["cpu_per_gib"]
@@ -364,6 +381,17 @@ def summarize(runs: list[Run]) -> list[dict[str, Any]]:
     return rows
 
 
+def _per_file(row: dict[str, Any], ok: list[Run]) -> None:
+    """Per-file medians (the small-file table): files/s, CPU ms per file of the client, the
+    state server and the sink."""
+    row["files_per_s"] = statistics.median(r.files / r.wall for r in ok)
+    row["cpu_ms_per_file"] = statistics.median(1000 * r.cpu / r.files for r in ok)
+    row["sys_ms_per_file"] = statistics.median(1000 * r.extra["sys"] / r.files for r in ok)
+    row["sink_ms_per_file"] = statistics.median(1000 * r.sink_cpu / r.files for r in ok)
+    server = [1000 * r.server_cpu / r.files for r in ok if r.server_cpu is not None]
+    row["server_ms_per_file"] = statistics.median(server) if server else None
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     p.add_argument("--quick", action="store_true", help="scale 0.1, 1 run, 5 GiB huge file")
@@ -374,11 +402,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--peers", nargs="+", default=list(PEERS), choices=PEERS + OPTIONAL_PEERS)
     p.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     p.add_argument(
-        "--workloads", nargs="+", default=["files", "2g", "8g"], choices=["files", "2g", "8g"]
+        "--workloads",
+        nargs="+",
+        default=["files", "2g", "8g"],
+        choices=WORKLOADS,
+        help="small64k = 5,000 x 64 KiB, small1m = 10,000 x 1 MiB (not in the default set)",
+    )
+    p.add_argument(
+        "--small-scale",
+        type=float,
+        default=1.0,
+        help="multiply the file count of the small-file workloads (sizes stay)",
     )
     p.add_argument("--big-runs", type=int, help="rounds that include the 8 GiB file (default: all)")
     p.add_argument(
-        "--https-workloads", nargs="+", choices=["files", "2g", "8g"],
+        "--https-workloads", nargs="+", choices=WORKLOADS,
         help="with --https: the workloads also run over HTTPS (default: all)",
     )  # fmt: skip
     p.add_argument(

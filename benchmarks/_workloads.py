@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Workload", "big_file", "many_files"]
+__all__ = ["SMALL", "Workload", "big_file", "many_files", "small_files"]
 
 MB = 1_000_000
 GiB = 1 << 30
@@ -66,3 +66,31 @@ def big_file(root: Path, size: int, name: str) -> Workload:
         with open(path, "wb") as f:
             f.truncate(size)
     return Workload(name, [str(path)], f"one sparse file of {size / GiB:.2f} GiB")
+
+
+#: The small-file workloads (issue 9, item 2): key -> (file count, file size).
+SMALL = {"small64k": (5_000, 64 << 10), "small1m": (10_000, 1 << 20)}
+
+
+def small_files(root: Path, key: str, *, scale: float = 1.0, seed: int = 20261207) -> Workload:
+    """``SMALL[key]``: many files of one size (the count times ``scale``, the size fixed), real
+    bytes (distinct per file: a seeded block with the file's index in front), in the page cache
+    after the first run."""
+    count, size = SMALL[key]
+    count = max(1, int(count * scale))
+    directory = root / f"{key}-{count}"
+    directory.mkdir(parents=True, exist_ok=True)
+    block = random.Random(seed).randbytes(size)
+    files = []
+    for i in range(count):
+        path = directory / f"f-{i:05d}.raw"
+        if not path.exists() or path.stat().st_size != size:
+            head = f"{i:08d}".encode()
+            path.write_bytes(head + block[len(head) :])
+        files.append(str(path))
+    label = f"{size >> 10} KiB" if size < (1 << 20) else f"{size >> 20} MiB"
+    return Workload(
+        f"{count} x {label}",
+        files,
+        f"{count:,} files of {label} each ({count * size / GiB:.2f} GiB)",
+    )

@@ -1,0 +1,109 @@
+"""A lean single-request PUT: botocore's SigV4 signer over aiobotocore's own aiohttp session.
+
+``client.put_object`` costs ~0.8 ms of CPU per request here (parameter validation,
+serialisation, endpoint rules, a dozen event hooks, response parsing), four times the request
+itself. For a small file's one PUT this module signs and sends the request directly, keeping
+what matters:
+
+- the same credential chain (the client's refreshable credentials, frozen per request);
+- the same signing (``S3SigV4Auth`` with the client's config: unsigned payload, as botocore
+  sends it; the CRC-32C header is signed);
+- the same URL: the bucket's URL prefix is taken once from botocore's own endpoint resolution
+  (a presigned URL of a sentinel key), so addressing style, endpoints and regions match;
+- the same connection pool, proxies, TLS verification and timeouts (aiobotocore's session);
+- the same error mapping (a non-2xx answer becomes the ``ClientError`` botocore would raise,
+  then :func:`~jetraw._storage._s3.translate_error`); retries stay with the transfer engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+from xml.etree import ElementTree
+
+import botocore.exceptions
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+
+from jetraw._storage._s3_body import PartBody
+
+__all__ = ["LeanPut"]
+
+_SENTINEL = "jetraw-lean-put-sentinel"
+
+
+class LeanPut:
+    """PUTs of whole objects to one bucket, through an aiobotocore S3 client's session."""
+
+    def __init__(self, client: Any, url_prefix: str) -> None:
+        self._client = client
+        self._prefix = url_prefix
+        self._http = client._endpoint.http_session
+        self._credentials = client._get_credentials()
+        self._config = client.meta.config
+        self._region = client.meta.region_name or "us-east-1"
+
+    @classmethod
+    async def for_bucket(cls, client: Any, bucket: str) -> LeanPut | None:
+        """The lean path for ``bucket``, or None where it cannot match botocore exactly
+        (an ARN, anonymous access, a client without the internals it uses)."""
+        if ":" in bucket:
+            return None  # an access point or Outposts ARN: other signing names and hosts
+        try:
+            if client._get_credentials() is None:
+                return None
+            url = await client.generate_presigned_url(
+                "put_object", Params={"Bucket": bucket, "Key": _SENTINEL}, ExpiresIn=60
+            )
+            _ = client._endpoint.http_session, client.meta.config
+        except (AttributeError, botocore.exceptions.BotoCoreError):
+            return None
+        base = url.partition("?")[0]
+        if not base.endswith("/" + _SENTINEL):
+            return None
+        return cls(client, base[: -len(_SENTINEL)])
+
+    async def put(self, key: str, body: PartBody, headers: dict[str, str]) -> None:
+        """PUT ``body`` at ``key`` (the full key, prefix included) with extra ``headers``.
+
+        Raises:
+            botocore.exceptions.ClientError: A non-2xx answer, as botocore would raise it.
+        """
+        url = self._prefix + quote(key, safe="/~")
+        frozen = await self._credentials.get_frozen_credentials()
+        request = AWSRequest("PUT", url, headers={"Content-Length": str(len(body)), **headers})
+        request.context["client_config"] = self._config
+        S3SigV4Auth(frozen, "s3", self._region).add_auth(request)
+        proxy = self._http._proxy_config.proxy_url_for(url)
+        session = await self._http._get_session(proxy)
+        send = dict(request.headers.items())
+        send["Accept-Encoding"] = "identity"
+        async with session.put(
+            url,
+            data=body,
+            headers=send,
+            proxy=proxy,
+            proxy_headers=self._http._proxy_config.proxy_headers_for(url),
+        ) as response:
+            payload = await response.read()
+            if response.status < 300:
+                return
+            raise _client_error(response.status, response.headers, payload)
+
+
+def _client_error(status: int, headers: Any, payload: bytes) -> botocore.exceptions.ClientError:
+    code, message = str(status), ""
+    request_id = headers.get("x-amz-request-id")  # botocore's S3 parser: the header only
+    try:
+        # The store's own error document, as botocore parses it (no DTDs or entities in S3's).
+        root = ElementTree.fromstring(payload) if payload else None  # noqa: S314
+    except ElementTree.ParseError:
+        root = None
+    if root is not None:
+        code = root.findtext("Code") or code
+        message = root.findtext("Message") or ""
+    response: Any = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": request_id},
+    }
+    return botocore.exceptions.ClientError(response, "PutObject")

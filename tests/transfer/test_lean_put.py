@@ -1,0 +1,145 @@
+"""The lean single-request PUT (jetraw/_storage/_s3_lean.py): same request, same errors as botocore.
+
+A small S3 stand-in on 127.0.0.1 answers each key with a canned status and error document and
+records what it was sent; every case runs through the lean path and through botocore
+(``S3Storage.lean_put = False``), which must end in the same jetraw error.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from jetraw._crc import crc32c, crc32c_b64
+from jetraw._exceptions import StorageCredentialsError, StorageError
+from jetraw._storage import S3Storage, is_retryable
+from jetraw._storage._s3_lean import LeanPut
+
+pytestmark = pytest.mark.anyio
+
+_ERRORS = {
+    "e403": (403, "AccessDenied", "Access Denied"),
+    "e404": (404, "NoSuchBucket", "The specified bucket does not exist"),
+    "e500": (500, "InternalError", "We encountered an internal error"),
+    "e503": (503, "SlowDown", "Reduce your request rate"),
+    "bad": (400, "BadDigest", "The CRC32C you specified did not match the calculated checksum"),
+}
+
+
+class _Store(http.server.BaseHTTPRequestHandler):
+    received: list[dict[str, Any]]
+    protocol_version = "HTTP/1.1"  # answers botocore's "Expect: 100-continue"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_PUT(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        name = self.path.rsplit("/", 1)[-1]
+        if name in _ERRORS:
+            status, code, message = _ERRORS[name]
+            doc = (
+                f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
+                f"<Message>{message}</Message><RequestId>body-{name}</RequestId></Error>"
+            ).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("x-amz-request-id", f"req-{name}")
+            self.send_header("Content-Length", str(len(doc)))
+            self.end_headers()
+            self.wfile.write(doc)
+            return
+        self.send_response(200)
+        self.send_header("ETag", '"e"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture
+def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "lean-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "lean-secret")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    received: list[dict[str, Any]] = []
+    handler = type("Handler", (_Store,), {"received": received})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def _put(url: str, key: str, *, lean: bool, monkeypatch: pytest.MonkeyPatch) -> S3Storage:
+    monkeypatch.setattr(S3Storage, "lean_put", lean)
+    backend = S3Storage(bucket="bkt", prefix="pre", endpoint_url=url, addressing_style="path")
+    data = os.urandom(3000)
+    try:
+        await backend.put_object(key, memoryview(bytearray(data)), crc32c=crc32c(data))
+    finally:
+        assert isinstance(backend._lean, LeanPut) is lean
+        await backend.aclose()
+    return backend
+
+
+async def test_lean_put_sends_what_botocore_sends(
+    store: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, received = store
+    await _put(url, "dir/a b+c.raw", lean=True, monkeypatch=monkeypatch)
+    await _put(url, "dir/a b+c.raw", lean=False, monkeypatch=monkeypatch)
+    lean, boto = received
+    assert lean["path"] == boto["path"] == "/bkt/pre/dir/a%20b%2Bc.raw"
+    assert len(lean["body"]) == len(boto["body"]) == 3000
+    for sent, data in ((lean, lean["body"]), (boto, boto["body"])):
+        h = {k.lower(): v for k, v in sent["headers"].items()}
+        assert h["x-amz-checksum-crc32c"] == crc32c_b64(crc32c(data))
+        assert h["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
+        auth = h["authorization"]
+        assert auth.startswith("AWS4-HMAC-SHA256 Credential=lean-key/")
+        assert "/us-east-1/s3/aws4_request" in auth
+        signed = auth.split("SignedHeaders=")[1].split(",")[0].split(";")
+        assert {"host", "x-amz-checksum-crc32c", "x-amz-content-sha256", "x-amz-date"} <= set(
+            signed
+        )
+        assert "lean-secret" not in str(sent["headers"])
+
+
+@pytest.mark.parametrize(
+    ("key", "kind", "retryable"),
+    [
+        ("e403", StorageCredentialsError, False),
+        ("e404", StorageError, False),
+        ("e500", StorageError, True),
+        ("e503", StorageError, True),
+        ("bad", StorageError, False),
+    ],
+)
+async def test_lean_put_errors_map_like_botocore(
+    store: tuple[str, list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+    key: str,
+    kind: type[StorageError],
+    retryable: bool,
+) -> None:
+    url, _ = store
+    errors = []
+    for lean in (True, False):
+        with pytest.raises(StorageError) as info:
+            await _put(url, key, lean=lean, monkeypatch=monkeypatch)
+        errors.append(info.value)
+    got, expected = errors
+    assert type(got) is type(expected) is kind
+    assert got.code == expected.code == _ERRORS[key][1]
+    assert got.status_code == expected.status_code == _ERRORS[key][0]
+    assert got.request_id == expected.request_id == f"req-{key}"
+    assert is_retryable(got) is is_retryable(expected) is retryable
+    assert str(got) == str(expected)
