@@ -49,6 +49,7 @@ from jetraw_sync._loop import (
     process_lock,
     register_closeable,
     run,
+    trim,
     unregister_closeable,
 )
 
@@ -73,6 +74,7 @@ __all__ = [
     "restore",
     "run",
     "sync_repr",
+    "trim",
     "unregister_closeable",
     "unwrap",
 ]
