@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 class Client(_runtime.Wrapper[AsyncClient]):
     """A client of the Jetraw platform.
 
-    Credentials are resolved in this order: the ``refresh_token`` argument (an API key), the
+    Credentials are resolved in this order: the ``refresh_token`` (or ``api_key``) argument, the
     ``JETRAW_API_KEY`` environment variable, then the profile written by the last login
     (``jetraw login`` or :meth:`authorize`). ``auth_source`` tells which one is in force.
 
@@ -37,8 +37,8 @@ class Client(_runtime.Wrapper[AsyncClient]):
 
     Args:
         refresh_token: An API key (or a refresh token). Not written anywhere.
-        server: The state server's URL; else ``JETRAW_SERVER``, else the profile's. There is no
-            built-in default.
+        api_key: The same as ``refresh_token`` (the name boto3 users expect); pass either.
+        server: The state server's URL; else ``JETRAW_SERVER``, else the profile's (no default).
         organisation: The organisation to act in; else ``JETRAW_ORGANISATION``, else the
             profile's, else the API key's own organisation.
         profile: The profile name; else ``JETRAW_PROFILE``, else the file's ``default_profile``.
@@ -54,7 +54,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
         transport: An ``httpx`` async transport (for tests).
 
     Raises:
-        ConfigurationError: A named profile does not exist, or a URL is malformed.
+        ConfigurationError: No such profile, a malformed URL, or two different keys given.
     """
 
     def __init__(
@@ -69,6 +69,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
         timeout: float = 30.0,
         retries: int = 3,
         transport: httpx.AsyncBaseTransport | None = None,
+        api_key: str | None = None,
     ) -> None:
         self._init_kwargs: dict[str, Any] = {
             "refresh_token": refresh_token,
@@ -80,6 +81,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
             "timeout": timeout,
             "retries": retries,
             "transport": transport,
+            "api_key": api_key,
         }
         self._handle = _runtime.ClientHandle(self, AsyncClient, self._init_kwargs, create=True)
         self._client = self
@@ -132,9 +134,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
 
     @property
     def auth_source(self) -> str | None:
-        """Where the credentials come from: ``"argument"``, ``"env:JETRAW_API_KEY"``,
-        ``"profile:NAME"`` (also after :meth:`authorize`), or ``None`` (none found).
-        """
+        """The credentials' source: "argument", "env:JETRAW_API_KEY", "profile:NAME" or None."""
         return self._async.auth_source
 
     @property
