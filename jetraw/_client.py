@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from jetraw._api import RemoteDirectory, RemoteFile, StateServerAPI, Upload
+from jetraw._client_args import credential_argument
 from jetraw._client_login import Login
 from jetraw._client_state import Lifecycle
 from jetraw._config import config_dir, resolve
@@ -44,7 +45,7 @@ __all__ = ["AsyncClient", "LocalPath"]
 class AsyncClient:
     """A client of the Jetraw platform (asyncio).
 
-    Credentials are resolved in this order: the ``refresh_token`` argument (an API key), the
+    Credentials are resolved in this order: the ``refresh_token`` (or ``api_key``) argument, the
     ``JETRAW_API_KEY`` environment variable, then the profile written by the last login
     (``jetraw login`` or :meth:`authorize`). ``auth_source`` tells which one is in force.
 
@@ -53,8 +54,8 @@ class AsyncClient:
 
     Args:
         refresh_token: An API key (or a refresh token). Not written anywhere.
-        server: The state server's URL; else ``JETRAW_SERVER``, else the profile's. There is no
-            built-in default.
+        api_key: The same as ``refresh_token`` (the name boto3 users expect); pass either.
+        server: The state server's URL; else ``JETRAW_SERVER``, else the profile's (no default).
         organisation: The organisation to act in; else ``JETRAW_ORGANISATION``, else the
             profile's, else the API key's own organisation.
         profile: The profile name; else ``JETRAW_PROFILE``, else the file's ``default_profile``.
@@ -70,7 +71,7 @@ class AsyncClient:
         transport: An ``httpx`` async transport (for tests).
 
     Raises:
-        ConfigurationError: A named profile does not exist, or a URL is malformed.
+        ConfigurationError: No such profile, a malformed URL, or two different keys given.
     """
 
     def __init__(
@@ -85,10 +86,10 @@ class AsyncClient:
         timeout: float = 30.0,
         retries: int = 3,
         transport: httpx.AsyncBaseTransport | None = None,
+        api_key: str | None = None,
     ) -> None:
-        config = resolve(
-            api_key=refresh_token, server=server, organisation=organisation, profile=profile
-        )
+        key = credential_argument(refresh_token, api_key)
+        config = resolve(api_key=key, server=server, organisation=organisation, profile=profile)
         self.verify: bool | str = verify
         self.aws_profile: str | None = config.aws_profile
         self._lifecycle = Lifecycle(self.aclose)
@@ -129,8 +130,7 @@ class AsyncClient:
 
     @property
     def auth_source(self) -> str | None:
-        """Where the credentials come from: ``"argument"``, ``"env:JETRAW_API_KEY"``,
-        ``"profile:NAME"`` (also after :meth:`authorize`), or ``None`` (none found)."""
+        """The credentials' source: "argument", "env:JETRAW_API_KEY", "profile:NAME" or None."""
         return self._login.config.auth_source
 
     @property

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 class Client(_runtime.Wrapper[AsyncClient]):
     """A client of the Jetraw platform.
 
-    Credentials are resolved in this order: the ``refresh_token`` argument (an API key), the
+    Credentials are resolved in this order: the ``refresh_token`` (or ``api_key``) argument, the
     ``JETRAW_API_KEY`` environment variable, then the profile written by the last login
     (``jetraw login`` or :meth:`authorize`). ``auth_source`` tells which one is in force.
 
@@ -37,8 +37,8 @@ class Client(_runtime.Wrapper[AsyncClient]):
 
     Args:
         refresh_token: An API key (or a refresh token). Not written anywhere.
-        server: The state server's URL; else ``JETRAW_SERVER``, else the profile's. There is no
-            built-in default.
+        api_key: The same as ``refresh_token`` (the name boto3 users expect); pass either.
+        server: The state server's URL; else ``JETRAW_SERVER``, else the profile's (no default).
         organisation: The organisation to act in; else ``JETRAW_ORGANISATION``, else the
             profile's, else the API key's own organisation.
         profile: The profile name; else ``JETRAW_PROFILE``, else the file's ``default_profile``.
@@ -54,7 +54,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
         transport: An ``httpx`` async transport (for tests).
 
     Raises:
-        ConfigurationError: A named profile does not exist, or a URL is malformed.
+        ConfigurationError: No such profile, a malformed URL, or two different keys given.
     """
 
     def __init__(
@@ -69,6 +69,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
         timeout: float = 30.0,
         retries: int = 3,
         transport: httpx.AsyncBaseTransport | None = None,
+        api_key: str | None = None,
     ) -> None:
         self._init_kwargs: dict[str, Any] = {
             "refresh_token": refresh_token,
@@ -80,13 +81,17 @@ class Client(_runtime.Wrapper[AsyncClient]):
             "timeout": timeout,
             "retries": retries,
             "transport": transport,
+            "api_key": api_key,
         }
         self._handle = _runtime.ClientHandle(self, AsyncClient, self._init_kwargs, create=True)
         self._client = self
         self._epoch = _runtime.epoch()
         if refresh_token_if_empty:
             # Obtain a token now (on the loop thread), so that a wrong key fails here.
-            _runtime.run(self._handle.get().__aenter__)
+            try:
+                _runtime.run(self._handle.get().__aenter__)
+            except BaseException as error:
+                raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     @property
     def _async(self) -> AsyncClient:
@@ -129,9 +134,7 @@ class Client(_runtime.Wrapper[AsyncClient]):
 
     @property
     def auth_source(self) -> str | None:
-        """Where the credentials come from: ``"argument"``, ``"env:JETRAW_API_KEY"``,
-        ``"profile:NAME"`` (also after :meth:`authorize`), or ``None`` (none found).
-        """
+        """The credentials' source: "argument", "env:JETRAW_API_KEY", "profile:NAME" or None."""
         return self._async.auth_source
 
     @property
@@ -143,7 +146,10 @@ class Client(_runtime.Wrapper[AsyncClient]):
         return _runtime.sync_repr(self._async)
 
     def __enter__(self) -> Client:
-        _runtime.run(self._io().__aenter__)
+        try:
+            _runtime.run(self._io().__aenter__)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
         return self
 
     def __exit__(
@@ -152,11 +158,17 @@ class Client(_runtime.Wrapper[AsyncClient]):
         exc_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        return _runtime.run(self._io().__aexit__, exc_type, exc_value, traceback)
+        try:
+            return _runtime.run(self._io().__aexit__, exc_type, exc_value, traceback)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def close(self) -> None:
         """Close storage clients and the HTTP pool. Safe to call twice."""
-        return _runtime.run(self._io().aclose)
+        try:
+            return _runtime.run(self._io().aclose)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def authorize(
         self,
@@ -190,13 +202,16 @@ class Client(_runtime.Wrapper[AsyncClient]):
                 ``"browser_not_found"``) when no browser can be opened here (no ``DISPLAY``, a
                 ``BROWSER`` command that does not run): use ``device=True`` then.
         """
-        return _runtime.run(
-            self._io().authorize,
-            device=device,
-            opener=opener,
-            login_timeout=login_timeout,
-            notify=notify,
-        )
+        try:
+            return _runtime.run(
+                self._io().authorize,
+                device=device,
+                opener=opener,
+                login_timeout=login_timeout,
+                notify=notify,
+            )
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def authorize_device(
         self,
@@ -218,9 +233,15 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Raises:
             LoginError: Denied, expired or timed out.
         """
-        return _runtime.run(
-            self._io().authorize_device, opener=opener, login_timeout=login_timeout, notify=notify
-        )
+        try:
+            return _runtime.run(
+                self._io().authorize_device,
+                opener=opener,
+                login_timeout=login_timeout,
+                notify=notify,
+            )
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def save_login(self) -> Identity:
         """Save the credential this client was given as the login of its profile.
@@ -241,7 +262,10 @@ class Client(_runtime.Wrapper[AsyncClient]):
             InvalidCredentialsError: The server rejected the credential.
             ConfigurationError: The secret store or the config file cannot be written.
         """
-        return _runtime.run(self._io().save_login)
+        try:
+            return _runtime.run(self._io().save_login)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def login_info(self) -> LoginInfo:
         """Which login this client uses, where it comes from, and why a saved one is unused.
@@ -256,7 +280,10 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Raises:
             ConfigurationError: The secret store cannot be opened.
         """
-        return _runtime.run(self._io().login_info)
+        try:
+            return _runtime.run(self._io().login_info)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def logout(self) -> LogoutResult:
         """Log out: revoke the login on the server and delete every stored copy of it.
@@ -267,7 +294,10 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Returns:
             What was revoked and removed, and what would still log you in.
         """
-        return _runtime.run(self._io().logout)
+        try:
+            return _runtime.run(self._io().logout)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def whoami(self) -> Identity:
         """Who this client is: user, organisation, role and memberships.
@@ -279,7 +309,10 @@ class Client(_runtime.Wrapper[AsyncClient]):
             LoginRequiredError: No credentials.
             InvalidCredentialsError: The credentials were rejected.
         """
-        return _runtime.run(self._io().whoami)
+        try:
+            return _runtime.run(self._io().whoami)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def list_organisations(self) -> list[Organisation]:
         """The organisations the user is a member of, with the user's role in each.
@@ -287,7 +320,10 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Returns:
             The organisations.
         """
-        return _runtime.run(self._io().list_organisations)
+        try:
+            return _runtime.run(self._io().list_organisations)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def list_spaces(self) -> list[Space]:
         """The spaces of the client's organisation.
@@ -295,7 +331,10 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Returns:
             The spaces, in the server's order.
         """
-        return _runtime.run(self._io().list_spaces)
+        try:
+            return _runtime.run(self._io().list_spaces)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def get_space(self, name: str) -> Space:
         """One space by name (cached for the life of the client).
@@ -309,7 +348,10 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Raises:
             SpaceNotFoundError: No such space in the client's organisation.
         """
-        return _runtime.run(self._io().get_space, name)
+        try:
+            return _runtime.run(self._io().get_space, name)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def create_space(self, name: str, storage: Mapping[str, Any] | None = None) -> Space:
         """Create a space (organisation admins only).
@@ -326,7 +368,10 @@ class Client(_runtime.Wrapper[AsyncClient]):
             ConflictError: A space of that name exists.
             PermissionDeniedError: You are not an admin of the organisation.
         """
-        return _runtime.run(self._io().create_space, name, storage)
+        try:
+            return _runtime.run(self._io().create_space, name, storage)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def list_api_keys(self) -> list[ApiKey]:
         """Your API keys (without their secrets; ``hint`` is the last 4 characters).
@@ -334,7 +379,10 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Returns:
             The keys, revoked ones included.
         """
-        return _runtime.run(self._io().list_api_keys)
+        try:
+            return _runtime.run(self._io().list_api_keys)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def create_api_key(self, name: str, *, organisation: str | None = None) -> ApiKey:
         """Create an API key. Its secret, ``key``, is in this answer only.
@@ -346,7 +394,10 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Returns:
             The key, with ``key`` set.
         """
-        return _runtime.run(self._io().create_api_key, name, organisation=organisation)
+        try:
+            return _runtime.run(self._io().create_api_key, name, organisation=organisation)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def revoke_api_key(self, key_id: str) -> None:
         """Revoke one of your API keys.
@@ -357,7 +408,10 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Raises:
             ApiKeyNotFoundError: No such key of yours.
         """
-        return _runtime.run(self._io().revoke_api_key, key_id)
+        try:
+            return _runtime.run(self._io().revoke_api_key, key_id)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def upload(
         self,
@@ -403,18 +457,21 @@ class Client(_runtime.Wrapper[AsyncClient]):
             StorageCredentialsError: No usable storage credentials (nothing was sent).
             ServerConnectionError: The state server is unreachable before any file is tried.
         """
-        return _runtime.run(
-            self._io().upload,
-            src,
-            dest,
-            overwrite=overwrite,
-            skip_existing=skip_existing,
-            fail_fast=fail_fast,
-            metadata=metadata,
-            config=config,
-            on_cancel=on_cancel,
-            progress=progress,
-        )
+        try:
+            return _runtime.run(
+                self._io().upload,
+                src,
+                dest,
+                overwrite=overwrite,
+                skip_existing=skip_existing,
+                fail_fast=fail_fast,
+                metadata=metadata,
+                config=config,
+                on_cancel=on_cancel,
+                progress=progress,
+            )
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def list_pending_uploads(self, space: str | None = None) -> list[Upload]:
         """The caller's uploads that were started and neither completed nor aborted.
@@ -425,7 +482,10 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Returns:
             The pending uploads (with ``expires_at``).
         """
-        return _runtime.run(self._io().list_pending_uploads, space)
+        try:
+            return _runtime.run(self._io().list_pending_uploads, space)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def stored_parts(self, upload: Upload) -> tuple[int, int] | None:
         """How much a pending upload holds: ``(parts, bytes)`` stored in the space's storage,
@@ -438,7 +498,10 @@ class Client(_runtime.Wrapper[AsyncClient]):
             ``(parts, bytes)``, or ``None`` for an upload not sent in parts or when the storage
             cannot be asked (no credentials, unreachable, the parts gone).
         """
-        return _runtime.run(self._io().stored_parts, upload)
+        try:
+            return _runtime.run(self._io().stored_parts, upload)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def abort_upload(self, upload_id: str) -> None:
         """Abort a pending upload and remove the parts it stored.
@@ -452,7 +515,10 @@ class Client(_runtime.Wrapper[AsyncClient]):
         Raises:
             UploadNotFoundError: No such upload (its local journal, if any, is deleted anyway).
         """
-        return _runtime.run(self._io().abort_upload, upload_id)
+        try:
+            return _runtime.run(self._io().abort_upload, upload_id)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def download(
         self,
@@ -493,15 +559,18 @@ class Client(_runtime.Wrapper[AsyncClient]):
             InvalidPathError: ``src`` names a file but ends with ``/``, or the server listed a
                 path outside ``src`` or one that would be written outside ``dest``.
         """
-        return _runtime.run(
-            self._io().download,
-            src,
-            dest,
-            overwrite=overwrite,
-            skip_existing=skip_existing,
-            config=config,
-            progress=progress,
-        )
+        try:
+            return _runtime.run(
+                self._io().download,
+                src,
+                dest,
+                overwrite=overwrite,
+                skip_existing=skip_existing,
+                config=config,
+                progress=progress,
+            )
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def stat(self, path: str) -> RemoteFile | RemoteDirectory:
         """The file or directory at ``/space/path``.
@@ -512,7 +581,10 @@ class Client(_runtime.Wrapper[AsyncClient]):
             RemotePathNotFoundError: Nothing is there.
             SpaceNotFoundError: The space does not exist.
         """
-        return _runtime.run(self._io().stat, path)
+        try:
+            return _runtime.run(self._io().stat, path)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def list_files(
         self, path: str, *, recursive: bool = False
@@ -522,19 +594,31 @@ class Client(_runtime.Wrapper[AsyncClient]):
 
     def delete(self, path: str, *, recursive: bool = False) -> None:
         """Delete the file ``/space/path`` (or a directory tree with ``recursive=True``)."""
-        return _runtime.run(self._io().delete, path, recursive=recursive)
+        try:
+            return _runtime.run(self._io().delete, path, recursive=recursive)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def move(self, src: str, dest: str, *, overwrite: bool = False) -> RemoteFile:
         """Rename a file within its space (no bytes move)."""
-        return _runtime.run(self._io().move, src, dest, overwrite=overwrite)
+        try:
+            return _runtime.run(self._io().move, src, dest, overwrite=overwrite)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def mkdir(self, path: str, *, exist_ok: bool = False) -> None:
         """Create the (explicit, possibly empty) directory ``/space/dir``."""
-        return _runtime.run(self._io().mkdir, path, exist_ok=exist_ok)
+        try:
+            return _runtime.run(self._io().mkdir, path, exist_ok=exist_ok)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def rmdir(self, path: str) -> None:
         """Remove the empty directory ``/space/dir``."""
-        return _runtime.run(self._io().rmdir, path)
+        try:
+            return _runtime.run(self._io().rmdir, path)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     @property
     def verify(self) -> bool | str:

@@ -54,16 +54,19 @@ def download(
         DownloadError: Some files failed; ``error.result`` has every file's outcome.
     """
     client = client if client is not None else get_default_client()
-    return _runtime.run(
-        _async_download,
-        src,
-        dest,
-        client=client._async,
-        overwrite=overwrite,
-        skip_existing=skip_existing,
-        config=config,
-        progress=progress,
-    )
+    try:
+        return _runtime.run(
+            _async_download,
+            src,
+            dest,
+            client=client._async,
+            overwrite=overwrite,
+            skip_existing=skip_existing,
+            config=config,
+            progress=progress,
+        )
+    except BaseException as error:
+        raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
 
 def upload(
@@ -103,16 +106,19 @@ def upload(
         ServerConnectionError: The state server is unreachable before any file is tried.
     """
     client = client if client is not None else get_default_client()
-    return _runtime.run(
-        _async_upload,
-        src,
-        dest,
-        client=client._async,
-        overwrite=overwrite,
-        skip_existing=skip_existing,
-        fail_fast=fail_fast,
-        metadata=metadata,
-        config=config,
-        on_cancel=on_cancel,
-        progress=progress,
-    )
+    try:
+        return _runtime.run(
+            _async_upload,
+            src,
+            dest,
+            client=client._async,
+            overwrite=overwrite,
+            skip_existing=skip_existing,
+            fail_fast=fail_fast,
+            metadata=metadata,
+            config=config,
+            on_cancel=on_cancel,
+            progress=progress,
+        )
+    except BaseException as error:
+        raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)

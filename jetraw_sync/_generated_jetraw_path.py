@@ -175,19 +175,31 @@ class JetrawPath(_runtime.Wrapper[AsyncJetrawPath]):
             RemotePathNotFoundError: Nothing is there.
             SpaceNotFoundError: The space does not exist.
         """
-        return _runtime.run(self._io().stat)
+        try:
+            return _runtime.run(self._io().stat)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def exists(self) -> bool:
         """Like ``pathlib.Path.exists`` (``False`` in a space that does not exist)."""
-        return _runtime.run(self._io().exists)
+        try:
+            return _runtime.run(self._io().exists)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def is_file(self) -> bool:
         """Like ``pathlib.Path.is_file``."""
-        return _runtime.run(self._io().is_file)
+        try:
+            return _runtime.run(self._io().is_file)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def is_dir(self) -> bool:
         """Like ``pathlib.Path.is_dir`` (a space is a directory)."""
-        return _runtime.run(self._io().is_dir)
+        try:
+            return _runtime.run(self._io().is_dir)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def iterdir(self) -> Iterator[JetrawPath]:
         """Like ``pathlib.Path.iterdir``.
@@ -361,11 +373,17 @@ class JetrawPath(_runtime.Wrapper[AsyncJetrawPath]):
             RemotePathNotFoundError: No such file.
             IntegrityError: The stored bytes do not match the recorded checksum.
         """
-        return _runtime.run(self._io().read_bytes)
+        try:
+            return _runtime.run(self._io().read_bytes)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def read_text(self, encoding: str | None = None, errors: str | None = None) -> str:
         """Like ``pathlib.Path.read_text``: :meth:`open` ``"r"`` (UTF-8 by default)."""
-        return _runtime.run(self._io().read_text, encoding, errors)
+        try:
+            return _runtime.run(self._io().read_text, encoding, errors)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def write_bytes(self, data: bytes | bytearray | memoryview) -> int:
         """Like ``pathlib.Path.write_bytes``: replaces the file atomically.
@@ -373,7 +391,10 @@ class JetrawPath(_runtime.Wrapper[AsyncJetrawPath]):
         Returns:
             The number of bytes written.
         """
-        return _runtime.run(self._io().write_bytes, data)
+        try:
+            return _runtime.run(self._io().write_bytes, data)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def write_text(
         self,
@@ -387,7 +408,10 @@ class JetrawPath(_runtime.Wrapper[AsyncJetrawPath]):
         Returns:
             The number of characters written.
         """
-        return _runtime.run(self._io().write_text, data, encoding, errors, newline)
+        try:
+            return _runtime.run(self._io().write_text, data, encoding, errors, newline)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def download(
         self,
@@ -410,11 +434,17 @@ class JetrawPath(_runtime.Wrapper[AsyncJetrawPath]):
         Returns:
             The local path written (the file, or the directory of a tree).
         """
-        return _runtime.run(self._io().download, to, overwrite=overwrite, config=config)
+        try:
+            return _runtime.run(self._io().download, to, overwrite=overwrite, config=config)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def unlink(self, missing_ok: bool = False) -> None:
         """Like ``pathlib.Path.unlink``."""
-        return _runtime.run(self._io().unlink, missing_ok)
+        try:
+            return _runtime.run(self._io().unlink, missing_ok)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def rename(self, target: str | JetrawPath) -> JetrawPath:
         """Like ``pathlib.Path.rename`` and within the space (no bytes move).
@@ -425,22 +455,31 @@ class JetrawPath(_runtime.Wrapper[AsyncJetrawPath]):
         Returns:
             The new path.
         """
-        return JetrawPath._wrap(
-            _runtime.run(self._io().rename, _runtime.unwrap(target)), self._client
-        )
+        try:
+            return JetrawPath._wrap(
+                _runtime.run(self._io().rename, _runtime.unwrap(target)), self._client
+            )
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def replace(self, target: str | JetrawPath) -> JetrawPath:
         """Like ``pathlib.Path.replace``: :meth:`rename` that overwrites."""
-        return JetrawPath._wrap(
-            _runtime.run(self._io().replace, _runtime.unwrap(target)), self._client
-        )
+        try:
+            return JetrawPath._wrap(
+                _runtime.run(self._io().replace, _runtime.unwrap(target)), self._client
+            )
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def mkdir(self, parents: bool = False, exist_ok: bool = False) -> None:
         """Like ``pathlib.Path.mkdir`` (directories are explicit entries).
 
         ``parents`` is accepted for symmetry: parent directories always exist implicitly.
         """
-        return _runtime.run(self._io().mkdir, parents, exist_ok)
+        try:
+            return _runtime.run(self._io().mkdir, parents, exist_ok)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def rmdir(self) -> None:
         """Like ``pathlib.Path.rmdir``.
@@ -448,4 +487,7 @@ class JetrawPath(_runtime.Wrapper[AsyncJetrawPath]):
         Raises:
             DirectoryNotEmptyError: The directory has entries.
         """
-        return _runtime.run(self._io().rmdir)
+        try:
+            return _runtime.run(self._io().rmdir)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)

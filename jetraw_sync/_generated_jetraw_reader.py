@@ -62,18 +62,30 @@ class JetrawReader(_runtime.Wrapper[AsyncJetrawReader]):
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         """Like ``io.IOBase.seek``. Returns the new position."""
-        return _runtime.run(self._io().seek, offset, whence)
+        try:
+            return _runtime.run(self._io().seek, offset, whence)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def read(self, size: int = -1) -> bytes:
         """Like ``io.BufferedReader.read``: up to ``size`` bytes (all if negative)."""
-        return _runtime.run(self._io().read, size)
+        try:
+            return _runtime.run(self._io().read, size)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def close(self) -> None:
         """Close the file (idempotent)."""
-        return _runtime.run(self._io().aclose)
+        try:
+            return _runtime.run(self._io().aclose)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def __enter__(self) -> JetrawReader:
-        _runtime.run(self._io().__aenter__)
+        try:
+            _runtime.run(self._io().__aenter__)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
         return self
 
     def __exit__(
@@ -82,4 +94,7 @@ class JetrawReader(_runtime.Wrapper[AsyncJetrawReader]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        return _runtime.run(self._io().__aexit__, exc_type, exc, tb)
+        try:
+            return _runtime.run(self._io().__aexit__, exc_type, exc, tb)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)

@@ -55,18 +55,27 @@ class JetrawTextReader(_runtime.Wrapper[AsyncJetrawTextReader]):
 
     def read(self, size: int = -1) -> str:
         """Like ``io.TextIOBase.read``: up to ``size`` characters (all if negative)."""
-        return _runtime.run(self._io().read, size)
+        try:
+            return _runtime.run(self._io().read, size)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def readline(self, size: int = -1) -> str:
         """Like ``io.TextIOBase.readline``: the next line, with its ending.
 
         ``""`` at the end of the file; at most ``size`` characters if ``size`` is not negative.
         """
-        return _runtime.run(self._io().readline, size)
+        try:
+            return _runtime.run(self._io().readline, size)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def readlines(self, hint: int = -1) -> list[str]:
         """Like ``io.IOBase.readlines``: the lines left (until ``hint`` characters)."""
-        return _runtime.run(self._io().readlines, hint)
+        try:
+            return _runtime.run(self._io().readlines, hint)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def __iter__(self) -> JetrawTextReader:
         return self
@@ -79,10 +88,16 @@ class JetrawTextReader(_runtime.Wrapper[AsyncJetrawTextReader]):
 
     def close(self) -> None:
         """Close the file (idempotent)."""
-        return _runtime.run(self._io().aclose)
+        try:
+            return _runtime.run(self._io().aclose)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def __enter__(self) -> JetrawTextReader:
-        _runtime.run(self._io().__aenter__)
+        try:
+            _runtime.run(self._io().__aenter__)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
         return self
 
     def __exit__(
@@ -91,4 +106,7 @@ class JetrawTextReader(_runtime.Wrapper[AsyncJetrawTextReader]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        return _runtime.run(self._io().__aexit__, exc_type, exc, tb)
+        try:
+            return _runtime.run(self._io().__aexit__, exc_type, exc, tb)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)

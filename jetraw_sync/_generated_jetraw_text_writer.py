@@ -50,22 +50,37 @@ class JetrawTextWriter(_runtime.Wrapper[AsyncJetrawTextWriter]):
 
     def write(self, text: str) -> int:
         """Like ``io.TextIOBase.write``. Returns the number of characters written."""
-        return _runtime.run(self._io().write, text)
+        try:
+            return _runtime.run(self._io().write, text)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def writelines(self, lines: Iterable[str]) -> None:
         """Like ``io.IOBase.writelines`` (no line endings are added)."""
-        return _runtime.run(self._io().writelines, lines)
+        try:
+            return _runtime.run(self._io().writelines, lines)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def close(self) -> None:
         """Send what is left and close; the file appears now (idempotent)."""
-        return _runtime.run(self._io().aclose)
+        try:
+            return _runtime.run(self._io().aclose)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def discard(self) -> None:
         """Close without creating the file: what was sent so far is removed."""
-        return _runtime.run(self._io().discard)
+        try:
+            return _runtime.run(self._io().discard)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def __enter__(self) -> JetrawTextWriter:
-        _runtime.run(self._io().__aenter__)
+        try:
+            _runtime.run(self._io().__aenter__)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
         return self
 
     def __exit__(
@@ -74,4 +89,7 @@ class JetrawTextWriter(_runtime.Wrapper[AsyncJetrawTextWriter]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        return _runtime.run(self._io().__aexit__, exc_type, exc, tb)
+        try:
+            return _runtime.run(self._io().__aexit__, exc_type, exc, tb)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)

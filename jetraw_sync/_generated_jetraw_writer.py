@@ -57,21 +57,33 @@ class JetrawWriter(_runtime.Wrapper[AsyncJetrawWriter]):
 
         The bytes are copied; the call may wait while earlier parts are being sent.
         """
-        return _runtime.run(self._io().write, data)
+        try:
+            return _runtime.run(self._io().write, data)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def close(self) -> None:
         """Send what is left and close; the file appears now (idempotent).
 
         On failure (or cancellation) the upload is aborted and the error raised.
         """
-        return _runtime.run(self._io().aclose)
+        try:
+            return _runtime.run(self._io().aclose)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def discard(self) -> None:
         """Close without uploading anything: what was sent so far is removed."""
-        return _runtime.run(self._io().discard)
+        try:
+            return _runtime.run(self._io().discard)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
 
     def __enter__(self) -> JetrawWriter:
-        _runtime.run(self._io().__aenter__)
+        try:
+            _runtime.run(self._io().__aenter__)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)
         return self
 
     def __exit__(
@@ -80,4 +92,7 @@ class JetrawWriter(_runtime.Wrapper[AsyncJetrawWriter]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        return _runtime.run(self._io().__aexit__, exc_type, exc, tb)
+        try:
+            return _runtime.run(self._io().__aexit__, exc_type, exc, tb)
+        except BaseException as error:
+            raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)

@@ -16,6 +16,7 @@ from jetraw_sync._loop import (
     run,
     schedule_aclose,
     shutting_down,
+    trim,
 )
 
 __all__ = ["SyncContextManager", "iterate", "iterate_as"]
@@ -80,15 +81,18 @@ def iterate_as(
 
 
 def _iterate(factory: Callable[[], Any], convert: Callable[[Any], Any] | None) -> Iterator[Any]:
-    iterator: AsyncIterator[Any] = run(_open_iterator, factory)
+    try:
+        iterator: AsyncIterator[Any] = run(_open_iterator, factory)
+    except BaseException as error:
+        raise trim(error)  # noqa: B904 (same error, cause kept); one runtime frame (this generator's), then the core
     finished = False
     try:
         while True:
             try:
                 item = run(_next_item, iterator)
-            except BaseException:
+            except BaseException as error:
                 finished = True  # an exception out of __anext__ (or a cancel) ended the generator
-                raise
+                raise trim(error)  # noqa: B904 (same error, cause kept); one runtime frame (this generator's), then the core
             if isinstance(item, _Done):
                 finished = True
                 return
@@ -120,8 +124,11 @@ class SyncContextManager(Generic[T]):
         self._acm: Any = None
 
     def __enter__(self) -> T:
-        acm = call(self._factory)
-        value = run(acm.__aenter__)
+        try:
+            acm = call(self._factory)
+            value = run(acm.__aenter__)
+        except BaseException as error:
+            raise trim(error)  # noqa: B904 (same error, cause kept); one runtime frame (this method's), then the core
         self._acm = acm
         return cast(T, value if self._convert is None else self._convert(value))
 
@@ -134,4 +141,7 @@ class SyncContextManager(Generic[T]):
         acm, self._acm = self._acm, None
         if acm is None:
             return None
-        return cast("bool | None", run(acm.__aexit__, exc_type, exc, tb))
+        try:
+            return cast("bool | None", run(acm.__aexit__, exc_type, exc, tb))
+        except BaseException as error:
+            raise trim(error)  # noqa: B904 (same error, cause kept); one runtime frame (this method's), then the core

@@ -35,12 +35,14 @@ __all__ = [
     "run",
     "schedule_aclose",
     "shutting_down",
+    "trim",
     "unregister_closeable",
 ]
 
 T = TypeVar("T")
 U = TypeVar("U")
 A = TypeVar("A")
+E = TypeVar("E", bound=BaseException)
 
 #: How long a waiting thread sleeps between checks, so a signal is handled promptly everywhere.
 POLL_INTERVAL = 0.1
@@ -236,6 +238,23 @@ class _Call(Generic[T]):
         if error is not None:
             error.__traceback__ = _core_frames(error.__traceback__)
         return error
+
+
+#: The whole facade's directory: ``trim`` cuts every leading frame from it (generated or runtime).
+_FACADE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def trim(error: E) -> E:
+    """``error`` with the facade's leading frames cut from its traceback, to be raised again.
+
+    The generated code calls ``raise _runtime.trim(error)`` in the method the user called: the
+    re-raise adds that one frame back, so a traceback reads the user's line, the facade's line,
+    then jetraw's core. The cause, context and type (with its public ``__module__``) are untouched.
+    """
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_FACADE_DIR):
+        tb = tb.tb_next
+    return error.with_traceback(tb)
 
 
 def _core_frames(tb: TracebackType | None) -> TracebackType | None:

@@ -46,6 +46,7 @@ from jetraw_sync._loop import (
     process_lock,
     register_closeable,
     run,
+    trim,
     unregister_closeable,
 )
 
@@ -67,6 +68,7 @@ __all__ = [
     "restore",
     "run",
     "sync_repr",
+    "trim",
     "unregister_closeable",
     "unwrap",
 ]

@@ -61,8 +61,18 @@ def _answer(status: str, title: str, text: str) -> bytes:
 
 _NO_BROWSER = (
     "No web browser found on this machine ({why}); log in with the device code instead: "
-    "`client.authorize(device=True)` (CLI: `jetraw login --device`), or use an API key."
+    "`client.authorize(device=True)` (CLI: `jetraw login --device`), or use an API key "
+    "(or `jetraw login --no-browser`: it prints a URL for a browser that can reach this machine)."
 )
+
+
+def _where_to_open(redirect_uri: str, port: int) -> str:
+    """What a login URL needs of the browser: to reach this machine's loopback listener."""
+    return (
+        f"The login returns to {redirect_uri}: use a browser on this machine, or on one that "
+        f"forwards port {port} to it (ssh -L {port}:127.0.0.1:{port} THIS-HOST). "
+        "No browser at hand: `jetraw login --device` (`authorize(device=True)`)."
+    )
 
 
 def _find_browser() -> str | None:
@@ -203,7 +213,11 @@ async def browser_login(
             opener_errors.append(error)
             callback.done.set()
 
-    notify(f"Opening a browser to log in to {http.server}. If none opens, visit:\n  {url}")
+    if opener is None:
+        head = f"Opening a browser to log in to {http.server}. If none opens, visit:"
+    else:  # the caller's opener (`jetraw login --no-browser`: none) decides what opens the URL
+        head = f"To log in to {http.server}, open this URL in a browser:"
+    notify(f"{head}\n  {url}\n{_where_to_open(redirect_uri, port)}")
     try:
         async with listener:
             try:

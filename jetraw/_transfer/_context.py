@@ -17,6 +17,7 @@ import anyio.abc
 
 from jetraw._api import RemoteFile, StateServerAPI
 from jetraw._crc import crc32c_hex
+from jetraw._exceptions import InsufficientStorageError
 from jetraw._storage import Storage
 from jetraw._transfer._budget import Scheduler
 from jetraw._transfer._commit import abort_checked
@@ -87,6 +88,8 @@ class UploadContext:
         self.work: anyio.abc.TaskGroup | None = None
         #: Units of work (small files, parts) in flight.
         self.outstanding = 0
+        #: The error that stopped the whole upload: the space's storage is full (ENOSPC/507).
+        self.fatal: InsufficientStorageError | None = None
 
     # -- outcomes -------------------------------------------------------------------------------
 
@@ -114,6 +117,11 @@ class UploadContext:
         name_user_path(job.error, job.upload.object_key if job.upload else None, job.result.remote)
         job.result.error = job.error
         await self.progress.emit("failed", job.result)
+        if isinstance(job.error, InsufficientStorageError) and self.fatal is None:
+            # Every other file would fail the same way: stop them, rather than fail each in turn.
+            self.fatal = job.error
+            if self.work is not None:
+                self.work.cancel_scope.cancel()
         if self.options.fail_fast and self.work is not None:
             self.work.cancel_scope.cancel()
 

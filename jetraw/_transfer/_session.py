@@ -230,6 +230,14 @@ class TransferSession:
         )
         result = await uploader.run(items)
         await self.collect_garbage(ref.space, uploader.garbage, config.garbage_grace)
+        fatal = uploader.ctx.fatal
+        if fatal is not None:
+            # One error for the whole job: the space's storage cannot take any file.
+            done = len(result.transferred) + len(result.skipped)
+            raise UploadError(
+                f"Upload stopped ({done} of {len(result.files)} files done): {fatal}",
+                result=result,
+            ) from fatal
         if result.failed:
             first = result.failed[0]
             raise UploadError(

@@ -38,6 +38,7 @@ from jetraw._storage import Storage
 from jetraw._transfer._budget import BufferPool, Scheduler
 from jetraw._transfer._commit import abort_checked, complete_checked
 from jetraw._transfer._config import MAX_PARTS, TransferConfig
+from jetraw._transfer._errpath import name_user_path
 from jetraw._transfer._multipart_upload import MultipartUpload
 from jetraw._transfer._parts import delete_object
 from jetraw._transfer._retry import with_retries
@@ -139,6 +140,19 @@ class StreamUpload:
 
     async def write(self, data: bytes | bytearray | memoryview) -> int:
         """Take ``data`` (copied); may wait for buffer budget. Returns ``len(data)`` in bytes."""
+        try:
+            return await self._write(data)
+        except Exception as exc:
+            self._name_path(exc)
+            raise
+
+    def _name_path(self, exc: BaseException) -> None:
+        """A storage error names ``/space/path``, not the object key (kept in ``object_key``)."""
+        upload = self.upload or (self.multipart.upload if self.multipart else None)
+        if upload is not None:
+            name_user_path(exc, upload.object_key, f"/{self.space}/{self.path}")
+
+    async def _write(self, data: bytes | bytearray | memoryview) -> int:
         await anyio.lowlevel.checkpoint_if_cancelled()  # cancellable even when nothing waits
         self._raise_failure()
         with memoryview(data) as raw, raw.cast("B") as view:
@@ -235,6 +249,13 @@ class StreamUpload:
 
         On any failure the caller must :meth:`abort`.
         """
+        try:
+            return await self._finish()
+        except Exception as exc:
+            self._name_path(exc)
+            raise
+
+    async def _finish(self) -> RemoteFile:
         self._raise_failure()
         if self.multipart is None and not self.config.is_multipart(self.size):
             remote = await self._put_whole()

@@ -214,6 +214,8 @@ class Uploader:
                 # Neither done nor failed for good: listeners learn it can be resumed.
                 await ctx.progress.emit("kept", job.result)
                 continue
-            if job.error is None:
+            if job.error is None and ctx.fatal is not None:
+                job.fail(JetrawError(f"Not uploaded: the upload stopped: {ctx.fatal}"))
+            elif job.error is None:
                 job.fail(cancelled if not ctx.options.fail_fast else JetrawError(_FAIL_FAST))
             await ctx.finish_failed(job)

@@ -67,7 +67,11 @@ def _not_kept_warning(profile: str) -> str:
 @click.option("--server", envvar=ENV_SERVER, help="The state server URL ($JETRAW_SERVER).")
 @click.option("--organisation", help="The organisation to act in.")
 @click.option("--profile", "profile_opt", help="The profile to save the login in (created).")
-@click.option("--no-browser", is_flag=True, help="Print the login URL; do not open a browser.")
+@click.option(
+    "--no-browser",
+    is_flag=True,
+    help="Print the login URL (for a browser here or forwarding the port); open none.",
+)
 @click.pass_context
 def login(
     ctx: click.Context,

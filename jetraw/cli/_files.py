@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 
+import anyio
 import anyio.to_thread
 import click
 import google_crc32c
@@ -287,6 +288,10 @@ def mkdir(ctx: click.Context, path: str, parents: bool, as_json: bool) -> None:
         emit_json({"path": f"/{ref.space}/{ref.path_in_space}", "type": "directory"})
 
 
+#: How many kept uploads ``jetraw uploads`` counts the stored parts of at once.
+_PARTS_CONCURRENCY = 8
+
+
 @click.group(
     invoke_without_command=True, short_help="List pending uploads (`uploads abort ID` removes)."
 )
@@ -301,7 +306,17 @@ def uploads(ctx: click.Context, space: str | None, as_json: bool) -> None:
     async def pending() -> list[tuple[Upload, tuple[int, int] | None]]:
         async with client_for(ctx) as client:
             found = await client.list_pending_uploads(space)
-            return [(u, await client.stored_parts(u)) for u in found]
+            held: list[tuple[int, int] | None] = [None] * len(found)
+            limit = anyio.CapacityLimiter(_PARTS_CONCURRENCY)
+
+            async def count(i: int) -> None:  # one storage listing per kept upload, 8 at a time
+                async with limit:
+                    held[i] = await client.stored_parts(found[i])
+
+            async with anyio.create_task_group() as tg:
+                for i in range(len(found)):
+                    tg.start_soon(count, i)
+            return list(zip(found, held, strict=True))
 
     items = run(pending)
     if as_json:

@@ -247,6 +247,14 @@ def upload(
     except UploadError as exc:
         if not isinstance(exc.result, UploadResult):
             raise
+        if isinstance(exc.__cause__, InsufficientStorageError):
+            # The space's storage is full: it takes no file at all; one line, not one per file.
+            ok = sum(f.status != "failed" for f in exc.result.files)
+            raise CommandError(
+                f"{describe_error(exc.__cause__)} Stopped: {ok} of {len(exc.result.files)} "
+                "files uploaded.",
+                7,
+            ) from exc
         result = exc.result
     except KeyboardInterrupt:
         if (ctx.obj or {}).get("debug"):

@@ -134,7 +134,9 @@ class ClassWriter:
             L.append(
                 "            # Obtain a token now (on the loop thread), so that a wrong key fails here."
             )
-            L.append(f"            _runtime.run(self._handle.get().{step.becomes})")
+            L += _guarded(
+                [f"            _runtime.run(self._handle.get().{step.becomes})"], " " * 12
+            )
         self.out.need(Import("typing", "Any", False), "Any", runtime=True)
         L += [
             "",
@@ -407,7 +409,7 @@ class MethodWriter:
             and returns is not None
             and ast.unparse(returns) == cw.w.sync_name
         ):
-            L.append(f"        _runtime.run({call_args})")
+            L += _guarded([f"        _runtime.run({call_args})"], " " * 8)
             L.append("        return self")
         elif fn.name == "__aiter__" and returns is not None:
             if ast.unparse(returns) != cw.w.sync_name:
@@ -419,7 +421,9 @@ class MethodWriter:
             L.append("        except StopAsyncIteration:")
             L.append("            raise StopIteration from None")
         elif kind == "run":
-            L += cw.conv.ret(returns, f"_runtime.run({call_args})", client, " " * 8)
+            L += _guarded(
+                cw.conv.ret(returns, f"_runtime.run({call_args})", client, " " * 8), " " * 8
+            )
         elif kind == "iter":
             convert = cw.conv.converter(item, client)
             if convert is None:
@@ -560,8 +564,22 @@ class FunctionWriter:
                 L.append(f"    return _runtime.iterate_as({convert}, {call})")
         else:
             call = f"_runtime.run({', '.join([alias, *args])})"
-            L += self.conv.ret(sig.returns, call, client_expr, " " * 4)
+            L += _guarded(self.conv.ret(sig.returns, call, client_expr, " " * 4), " " * 4)
         self.out.chunks.append("\n".join(L))
+
+
+def _guarded(lines: list[str], indent: str) -> list[str]:
+    """``lines`` (a call of ``_runtime.run``) re-raising its error from this frame.
+
+    The error is raised again here with the sync runtime's frames cut, so a traceback shows the
+    user's line, this one facade line, then jetraw's core (``_runtime.trim``).
+    """
+    return [
+        f"{indent}try:",
+        *(f"    {line}" for line in lines),
+        f"{indent}except BaseException as error:",
+        f"{indent}    raise _runtime.trim(error)  # noqa: B904 (the same error: cause kept)",
+    ]
 
 
 def fn_module(fn: Any) -> str:

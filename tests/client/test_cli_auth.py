@@ -210,3 +210,63 @@ def test_cli_device_login(fast_device_polls: LocalPlatform) -> None:
     assert f"Logged in as {user.email}" in out
     who = _whoami_in_new_process()
     assert who["user"] == {"id": user.id, "email": user.email, "name": user.name}
+
+
+_CLI = (sys.executable, "-c", "from jetraw.cli import main; main()")
+
+
+def _headless_env(tmp_path: Path) -> dict[str, str]:
+    """No browser to be found: no display, no BROWSER, a PATH without any browser on it."""
+    env = dict(os.environ, JETRAW_TOKEN_STORAGE="file", PATH=str(tmp_path))
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
+        env.pop(name, None)
+    return env
+
+
+def test_cli_login_on_a_headless_machine_says_what_to_do_at_once(
+    jetraw_platform: LocalPlatform, tmp_path: Path
+) -> None:
+    proc = subprocess.run(
+        [*_CLI, "login", "--server", jetraw_platform.url],
+        env=_headless_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=30,  # it must not wait for a browser login that cannot happen
+    )
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("Error: No web browser found on this machine"), lines[0]
+    assert "jetraw login --device" in lines[0]
+    assert "jetraw login --no-browser" in lines[0]
+
+
+def test_cli_login_no_browser_names_the_loopback_url_and_the_alternatives(
+    jetraw_platform: LocalPlatform, tmp_path: Path
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    proc = subprocess.Popen(
+        [*_CLI, "login", "--no-browser", "--server", jetraw_platform.url],
+        env=_headless_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        url = proc.stderr.readline().strip()
+        where = proc.stderr.readline()
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    assert first.startswith(f"To log in to {jetraw_platform.url}, open this URL"), first
+    assert "Opening a browser" not in first
+    assert url.startswith(f"{jetraw_platform.url}/oauth/authorize?")
+    redirect = parse_qs(urlsplit(url).query)["redirect_uri"][0]
+    port = urlsplit(redirect).port
+    assert redirect == f"http://127.0.0.1:{port}/callback"
+    assert f"The login returns to {redirect}" in where
+    assert f"ssh -L {port}:127.0.0.1:{port}" in where
+    assert "jetraw login --device" in where

@@ -35,11 +35,11 @@ def test_a_failing_sync_call_shows_the_user_line_then_the_core(
     # pytest.raises' own frame is outside the traceback; the first frame is this test's line.
     assert frames[0].name == "test_a_failing_sync_call_shows_the_user_line_then_the_core"
     runtime = _runtime_frames(frames)
-    # The facade's one line (the generated method) and the runtime's raise: not the six frames
-    # of plumbing between the waiting thread and the loop's task.
-    assert [Path(f.filename).name for f in runtime] == ["_generated_client.py", "_loop.py"]
-    assert frames.index(runtime[-1]) == 2
-    assert all("jetraw_sync" not in f.filename for f in frames[3:])
+    # The facade's one line (the generated method), then the core: not the runtime's raise, nor
+    # the six frames of plumbing between the waiting thread and the loop's task.
+    assert [Path(f.filename).name for f in runtime] == ["_generated_client.py"]
+    assert frames.index(runtime[-1]) == 1
+    assert all("jetraw_sync" not in f.filename for f in frames[2:])
     assert frames[-1].filename.endswith(str(Path("jetraw", "_transfer", "_plan.py")))
     text = "".join(traceback.format_exception(info.value))
     assert "jetraw.LocalPathNotFoundError: No such local file" in text
@@ -52,12 +52,14 @@ def test_path_errors_and_iterators_are_trimmed_too(jetraw_platform: LocalPlatfor
         missing = jetraw.JetrawPath(f"/{jetraw_platform.space}/no/such/file", client=client)
         with pytest.raises(jetraw.RemotePathNotFoundError) as info:
             missing.read_bytes()
-        assert len(_runtime_frames(_frames(info.value))) == 2
+        runtime = _runtime_frames(_frames(info.value))
+        assert [Path(f.filename).name for f in runtime] == ["_generated_jetraw_path.py"]
+        assert _frames(info.value)[0].name == "test_path_errors_and_iterators_are_trimmed_too"
         with pytest.raises(jetraw.JetrawError) as listing:
             list(jetraw.JetrawPath("/no-such-space/", client=client).iterdir())
         runtime = _runtime_frames(_frames(listing.value))
-        # The iterator's step, its call to run() and the raise; no task plumbing.
-        assert len(runtime) <= 3, runtime
+        # The iterator's step (the one runtime frame), then the core; no task plumbing.
+        assert [Path(f.filename).name for f in runtime] == ["_iterate.py"], runtime
         assert not any(f.name in ("_main", "invoke", "result") for f in runtime)
     finally:
         client.close()
@@ -71,9 +73,27 @@ def test_the_cause_and_context_of_an_error_survive_the_trim() -> None:
     assert type(error).__module__ == "jetraw"
     assert error.__cause__ is not None or error.__context__ is not None
     runtime = _runtime_frames(_frames(error))
-    assert not any(f.name in ("_main", "invoke", "result") for f in runtime), runtime
+    assert [Path(f.filename).name for f in runtime] == ["_generated_client.py"], runtime
     text = "".join(traceback.format_exception(error))
     assert "jetraw.ServerConnectionError" in text
+
+
+def test_a_logged_out_whoami_shows_one_facade_frame(
+    jetraw_platform: LocalPlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No stored login, no key: the first call that needs one fails (LoginRequiredError).
+    monkeypatch.setenv("JETRAW_CONFIG_DIR", str(tmp_path / "config"))
+    for name in ("JETRAW_API_KEY", "JETRAW_PROFILE", "JETRAW_REFRESH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(jetraw.LoginRequiredError) as info:
+        # Without credentials the constructor fails at once (it obtains a token up front).
+        jetraw.Client(server=jetraw_platform.url).whoami()
+    error = info.value
+    frames = _frames(error)
+    assert frames[0].name == "test_a_logged_out_whoami_shows_one_facade_frame"
+    assert [Path(f.filename).name for f in _runtime_frames(frames)] == ["_generated_client.py"]
+    assert type(error).__module__ == "jetraw"
+    assert "jetraw.LoginRequiredError" in "".join(traceback.format_exception(error))
 
 
 @pytest.mark.parametrize("name", jetraw._exceptions.__all__)

@@ -174,3 +174,49 @@ async def test_download_enospc_stops_the_whole_job(
     assert 1 <= len(calls) <= 2
     assert len(info.value.result.failed) == 20
     assert files_under(tmp_path / "out") == []
+
+
+async def test_a_tree_into_a_full_local_space_stops_at_the_first_enospc(
+    jetraw_platform: Any,
+    client: Any,
+    tmp_path: Path,
+    small_disk: Path,
+) -> None:
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    jetraw_platform.create_space(name, storage={"type": "local", "root": str(small_disk)})
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i in range(40):  # 40 x 200 KiB: the 1 MiB disk is full after a few of them
+        (tree / f"f{i:02}.bin").write_bytes(os.urandom(200 * 1024))
+    with pytest.raises(UploadError) as info:
+        await client.upload(tree, f"/{name}/tree")
+    error = info.value
+    assert str(error).startswith("Upload stopped ("), str(error)
+    assert isinstance(error.__cause__, InsufficientStorageError)
+    files = error.result.files
+    full = [f for f in files if isinstance(f.error, InsufficientStorageError)]
+    stopped = [f for f in files if f.status == "failed" and f not in full]
+    # Only the files in flight when the disk filled hit ENOSPC (10 requests at a time); the
+    # rest were not tried.
+    assert full
+    assert len(stopped) >= 10, (len(full), len(stopped))
+    assert all("the upload stopped" in str(f.error) for f in stopped)
+    assert await client.list_pending_uploads(name) == []
+
+    # The CLI (in a child process, as a user runs it): one line, exit 7.
+    import sys
+
+    import anyio.to_thread
+
+    env = dict(
+        os.environ, JETRAW_SERVER=jetraw_platform.url, JETRAW_API_KEY=jetraw_platform.api_key
+    )
+    argv = [sys.executable, "-m", "jetraw.cli", "upload", "-r", str(tree), f"/{name}/again"]
+    out = await anyio.to_thread.run_sync(
+        lambda: subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    )
+    assert out.returncode == 7, out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("Error: No space left"), lines[0]
+    assert lines[0].endswith("of 40 files uploaded."), lines[0]

@@ -93,13 +93,24 @@ def stat_path(conn: Connection, space_id: str, path: str) -> dict[str, Any]:
     raise not_found(path)
 
 
-def check_destination(conn: Connection, space_id: str, path: str, *, overwrite: bool) -> Row | None:
-    """Refuse a destination that cannot hold a new file; return the file it would replace."""
+def check_destination(
+    conn: Connection, space_id: str, path: str, *, overwrite: bool, space_name: str | None = None
+) -> Row | None:
+    """Refuse a destination that cannot hold a new file; return the file it would replace.
+
+    With ``space_name`` a conflict names the user's ``/space/path`` ("/data/a is a directory").
+    """
+
+    def shown(p: str) -> str:
+        return f"/{space_name}/{p}" if space_name else repr(p)
+
     for ancestor in ancestors(path):
         if _row(conn, space_id, ancestor) is not None:
-            raise Problem(409, "not_a_directory", f"{ancestor!r} is a file, not a directory.")
+            raise Problem(409, "not_a_directory", f"{shown(ancestor)} is a file, not a directory.")
     if _is_directory(conn, space_id, path):
-        raise Problem(409, "is_a_directory", f"{path!r} is a directory.")
+        raise Problem(
+            409, "is_a_directory", f"{shown(path)} is a directory (a file cannot replace it)."
+        )
     existing = _row(conn, space_id, path)
     if existing is not None and not overwrite:
         raise Problem(409, "file_exists", f"{path!r} exists (pass overwrite to replace it).")

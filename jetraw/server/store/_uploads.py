@@ -68,7 +68,7 @@ def create_upload(
     ``size`` is ``None`` for a streaming (multipart) upload: :func:`complete_upload` sets it.
     """
     path = normalise_path(path)
-    check_destination(conn, space["id"], path, overwrite=overwrite)
+    check_destination(conn, space["id"], path, overwrite=overwrite, space_name=space["name"])
     upload_id = uuid.uuid4().hex
     conn.execute(
         "INSERT INTO uploads (id, space_id, user_id, path, size, overwrite, metadata, multipart, "
@@ -216,7 +216,11 @@ def complete_upload(
         return None, problem, False
     try:
         existing = check_destination(
-            conn, space["id"], upload["path"], overwrite=bool(upload["overwrite"])
+            conn,
+            space["id"],
+            upload["path"],
+            overwrite=bool(upload["overwrite"]),
+            space_name=space["name"],
         )
     except Problem as exc:
         exc.extra["upload_id"] = upload["id"]
