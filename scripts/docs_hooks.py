@@ -127,8 +127,18 @@ def _benchmarks_page() -> str:
     body = results.read_text(encoding="utf-8").split("\n", 1)[1]
     return (
         "# Benchmarks\n\nIncluded at build time from `benchmarks/RESULTS.md` (regenerate with "
-        "`nox -s bench`; no plots are produced).\n" + body
+        "`nox -s bench`, which also draws the plots).\n" + body
     )
+
+
+def _benchmark_plots() -> list[Any]:
+    """The PNG plots RESULTS.md links to (``![..](name.png)``), beside it in ``benchmarks/``."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "benchmarks"
+    text = (root / "RESULTS.md").read_text(encoding="utf-8")
+    names = re.findall(r"!\[[^\]]*\]\(([^)/]+\.png)\)", text)
+    return [root / n for n in dict.fromkeys(names) if (root / n).is_file()]
 
 
 def on_files(files: Files, config: Any) -> Files:
@@ -139,6 +149,8 @@ def on_files(files: Files, config: Any) -> Files:
         ("benchmarks.md", _benchmarks_page),
     ):
         files.append(File.generated(config, uri, content=make()))
+    for plot in _benchmark_plots():
+        files.append(File.generated(config, plot.name, abs_src_path=str(plot)))
     return files
 
 
