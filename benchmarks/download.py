@@ -106,6 +106,8 @@ def _transport(bench: Bench, transport: str, keyed: list[tuple[str, Workload]]) 
             registered[key] = sorted(objects)
             _log(f"{transport}: {workload.name} uploaded once (untimed) under {prefix}/")
         dest_root = Path(args.dest_dir)
+        if args.profile:
+            _profile(bench, transport, sink, platform, keyed, registered, dest_root)
         for rnd in range(args.runs):
             order = args.peers[rnd % len(args.peers) :] + args.peers[: rnd % len(args.peers)]
             _log(f"{transport}: round {rnd + 1}/{args.runs}")
@@ -123,12 +125,19 @@ def _one(
 ) -> Run:  # fmt: skip
     shutil.rmtree(dest, ignore_errors=True)
     spec = {
-        "peer": peer, "objects": objects, "prefix": f"dl-{key}", "dest": str(dest),
+        "peer": "jetraw" if peer == "jetraw-base" else peer, "objects": objects,
+        "prefix": f"dl-{key}", "dest": str(dest),
         "bucket": BUCKET, "endpoint": sink.url, "ca": sink.ca, "server": platform.url,
         "api_key": platform.api_key, "space": "bench", "cpu": bench.client_cpu,
     }  # fmt: skip
     run = Run(transport, workload.name, "defaults", peer, ok=False)
     cpu0 = sink.stats()["cpu_seconds"]
+    env = bench.env
+    if peer == "jetraw-base":  # the same peer, importing jetraw from --base-tree
+        bench.env = {
+            **env,
+            "PYTHONPATH": os.pathsep.join([bench.args.base_tree, env["PYTHONPATH"]]),
+        }
     try:
         result = bench._child(
             "benchmarks._dl_peer", [json.dumps(spec)], 300 + workload.nbytes / (20 * MiB)
@@ -140,6 +149,7 @@ def _one(
         _log(f"  {peer} {workload.name}: FAILED {run.error}")
         return run
     finally:
+        bench.env = env
         shutil.rmtree(dest, ignore_errors=True)
     run.bytes, run.files = result["bytes"], result["files"]
     run.wall, run.cpu, run.hwm_kib = result["wall"], result["cpu"], result["hwm_kib"]
@@ -156,6 +166,37 @@ def _one(
         f"(sink {run.sink_cpu / (run.bytes / GiB):.2f})"
     )
     return run
+
+
+def _profile(
+    bench: Bench, transport: str, sink: SinkProcess, platform: Any,
+    keyed: list[tuple[str, Workload]], registered: dict[str, list[Any]], dest_root: Path,
+) -> None:  # fmt: skip
+    """jetraw's download of each workload under py-spy; summaries to PROFILE-download-*.txt."""
+    from benchmarks._profile import profile_env, py_spy, record, summarize_raw
+
+    binary = py_spy()
+    if binary is None:
+        _log("--profile: py-spy is not installed (it is in the bench extra)")
+        return
+    parts = [f"py-spy profiles of jetraw downloads ({transport}, defaults), 100 Hz.\n"]
+    for key, workload in keyed:
+        dest = dest_root / f"profile-{key}"
+        shutil.rmtree(dest, ignore_errors=True)
+        spec = {
+            "peer": "jetraw", "objects": registered[key], "prefix": f"dl-{key}",
+            "dest": str(dest), "bucket": BUCKET, "endpoint": sink.url, "ca": sink.ca,
+            "server": platform.url, "api_key": platform.api_key, "space": "bench",
+            "cpu": bench.client_cpu,
+        }  # fmt: skip
+        raw = bench.workdir / f"profile-{transport}-{key}.raw"
+        argv = [sys.executable, "-m", "benchmarks._dl_peer", json.dumps(spec)]
+        record(binary, argv, raw, profile_env(bench.env), ROOT.parent)
+        shutil.rmtree(dest, ignore_errors=True)
+        parts.append(f"== {workload.name}\n{summarize_raw(raw)}")
+    out = ROOT / f"PROFILE-download-jetraw-{transport}.txt"
+    out.write_text("\n".join(parts), "utf-8")
+    _log(f"wrote {out}")
 
 
 def table(runs: list[Run]) -> str:
@@ -191,7 +232,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=3, help="interleaved rounds")
     p.add_argument("--https", action="store_true", help="also over HTTPS")
     p.add_argument("--files", type=int, default=200, help="files in the many-files workload")
-    p.add_argument("--peers", nargs="+", default=list(PEERS), choices=PEERS)
+    p.add_argument("--peers", nargs="+", default=list(PEERS), choices=[*PEERS, "jetraw-base"])
+    p.add_argument(
+        "--base-tree", help="peer jetraw-base imports jetraw from here (git archive of a commit)"
+    )
     p.add_argument(
         "--workloads", nargs="+", default=["files", "2g"],
         help="files, 2g, 8g, or COUNTxKIB small-file sets (5000x64, 10000x1024)",
@@ -200,6 +244,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "jetraw-bench-data"))
     p.add_argument("--dest-dir", help="where downloads go (default: beside the data)")
     p.add_argument("--out", help="also write the table to this Markdown file")
+    p.add_argument("--profile", action="store_true", help="also profile jetraw with py-spy")
     args = p.parse_args(argv)
     if args.dest_dir is None:
         args.dest_dir = os.path.join(args.data_dir, "downloads")
