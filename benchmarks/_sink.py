@@ -546,6 +546,12 @@ class _Connection(asyncio.Protocol):
         self.paused = False
         self.pending = bytearray()  # request bytes that came while a body was written
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        # A client may hang up mid-body (s3fs closes a big file's stream early): stop writing.
+        self.stream = None
+        self.pending.clear()
+        self.transport = None
+
     def pause_writing(self) -> None:
         self.paused = True
 
