@@ -7,7 +7,9 @@ counted chunk by chunk as they arrive and dropped.
 
 What it understands: CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
 AbortMultipartUpload, ListParts, PutObject, HeadObject (the size of what was "stored"),
-DeleteObject, HeadBucket, CreateBucket, GetBucketLocation and a minimal ListObjectsV2. Any SigV4
+DeleteObject, HeadBucket, CreateBucket, GetBucketLocation, a minimal ListObjectsV2, and
+GetObject (whole or one ``Range``) of a stored object, answered with deterministic bytes (see
+:mod:`benchmarks._sink_get`: uploads of pattern files download intact). Any SigV4
 signature is accepted. Bodies may be plain (``Content-Length``), HTTP ``chunked``, and/or
 ``aws-chunked`` (botocore's streaming checksums with trailers): the framing is decoded, so the
 sizes are those of the payload. ``x-amz-checksum-crc32c`` (and ``-crc32``) in a header or a
@@ -36,7 +38,7 @@ import time
 import uuid
 import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,7 @@ from xml.sax.saxutils import escape
 
 import google_crc32c
 
+from benchmarks._sink_get import Stream, get_object
 from jetraw._crc import crc32c_combine
 
 __all__ = ["ChunkDecoder", "SinkState", "main", "make_certificates", "serve"]
@@ -248,7 +251,12 @@ def _xml(root: str, inner: str) -> bytes:
 
 
 def _error(status: int, code: str, message: str, *, head: bool = False) -> bytes:
-    reasons = {400: "Bad Request", 404: "Not Found", 501: "Not Implemented"}
+    reasons = {
+        400: "Bad Request",
+        404: "Not Found",
+        416: "Range Not Satisfiable",
+        501: "Not Implemented",
+    }
     body = f"<Error><Code>{code}</Code><Message>{escape(message)}</Message></Error>".encode()
     return _response(status, reasons.get(status, "Error"), body, head=head)
 
@@ -261,7 +269,7 @@ class _Router:
     def __init__(self, state: SinkState) -> None:
         self.state = state
 
-    def handle(self, req: _Request) -> bytes:
+    def handle(self, req: _Request) -> bytes | Stream:
         s = self.state
         if req.path.startswith("/_sink/"):
             if req.path == "/_sink/stats":
@@ -295,6 +303,17 @@ class _Router:
                 return self._list_parts(req, upload)
         if m == "PUT":
             return self._put(req, bucket, key)
+        if m == "GET":
+            s.counters["GetObject"] += 1
+            stored = s.objects.get((bucket, key))
+            if stored is None:
+                return _error(404, "NoSuchKey", "no such key")
+            answer = get_object(stored[0], stored[1], req.headers, _DATE)
+            if isinstance(answer, Stream):
+                s.counters["get_bytes"] += answer.length
+                return answer
+            s.counters["bad_ranges"] += 1
+            return _error(answer[0], answer[1], "the range is not satisfiable")
         if m == "HEAD":
             s.counters["HeadObject"] += 1
             found = s.objects.get((bucket, key))
@@ -523,6 +542,38 @@ class _Connection(asyncio.Protocol):
         self.framing: ChunkDecoder | None = None  # HTTP chunked
         self.body: Callable[[bytes], None] | None = None
         self.aws: ChunkDecoder | None = None
+        self.stream: Iterator[memoryview] | None = None  # a GET body being written
+        self.paused = False
+        self.pending = bytearray()  # request bytes that came while a body was written
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # A client may hang up mid-body (s3fs closes a big file's stream early): stop writing.
+        self.stream = None
+        self.pending.clear()
+        self.transport = None
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        self._pump()
+
+    def _pump(self) -> None:
+        """Write the GET body's slices until the transport's buffer is full or it ends."""
+        while self.stream is not None and not self.paused:
+            if self.transport is None or self.transport.is_closing():
+                self.stream = None
+                return
+            view = next(self.stream, None)
+            if view is None:
+                self.stream = None
+                if self.pending:
+                    data = bytes(self.pending)
+                    self.pending.clear()
+                    self.data_received(data)
+                return
+            self.transport.write(view)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -530,6 +581,9 @@ class _Connection(asyncio.Protocol):
         self.router.state.counters["connections"] += 1
 
     def data_received(self, data: bytes) -> None:
+        if self.stream is not None:
+            self.pending += data
+            return
         try:
             self._feed(data)
         except (ValueError, KeyError, UnicodeDecodeError) as exc:
@@ -541,6 +595,9 @@ class _Connection(asyncio.Protocol):
     def _feed(self, data: bytes) -> None:
         pos, end = 0, len(data)
         while pos < end:
+            if self.stream is not None:  # a pipelined request: after this body
+                self.pending += data[pos:end]
+                return
             if self.req is None:
                 if self.head:
                     data = bytes(self.head) + data[pos:]
@@ -611,7 +668,13 @@ class _Connection(asyncio.Protocol):
         assert req is not None
         if self.transport is None or self.transport.is_closing():
             return
-        self.transport.write(self.router.handle(req))
+        answer = self.router.handle(req)
+        if isinstance(answer, Stream):
+            self.transport.write(answer.head)
+            self.stream = answer.views()
+            self._pump()
+            return
+        self.transport.write(answer)
         if req.headers.get("connection", "").lower() == "close":
             self.transport.close()
 
