@@ -290,10 +290,14 @@ class Bench:
             spec = self._spec("jetraw", "matched", workload, sink, platform, "profile")
             raw = self.workdir / f"profile-{transport}-{_key}.raw"
             sink.reset()
+            arg = json.dumps(spec)
+            if len(arg) > 64 * 1024:  # as in _child: a long spec goes in a file, named "@path"
+                (path := self.workdir / f"profile-spec-{_key}.json").write_text(arg, "utf-8")
+                arg = f"@{path}"
             try:
-                record(binary, [sys.executable, "-m", "benchmarks._peer", json.dumps(spec)],
+                record(binary, [sys.executable, "-m", "benchmarks._peer", arg],
                        raw, profile_env(self.env), ROOT.parent)  # fmt: skip
-            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
                 parts.append(f"== {workload.description}: {exc}\n")
                 continue
             parts.append(f"== {workload.description}\n{summarize_raw(raw)}")
