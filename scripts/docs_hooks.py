@@ -125,6 +125,8 @@ def _benchmarks_page() -> str:
 
     results = Path(__file__).resolve().parent.parent / "benchmarks" / "RESULTS.md"
     body = results.read_text(encoding="utf-8").split("\n", 1)[1]
+    # Links to other Markdown files beside RESULTS.md name the file instead (not site pages).
+    body = re.sub(r"(?<!!)\[([^\]]*)\]\(([^)/:]+\.md)\)", r"\1 (`benchmarks/\2`)", body)
     return (
         "# Benchmarks\n\nIncluded at build time from `benchmarks/RESULTS.md` (regenerate with "
         "`nox -s bench`, which also draws the plots).\n" + body
@@ -132,12 +134,12 @@ def _benchmarks_page() -> str:
 
 
 def _benchmark_plots() -> list[Any]:
-    """The PNG plots RESULTS.md links to (``![..](name.png)``), beside it in ``benchmarks/``."""
+    """The plots and profiles RESULTS.md links to (``](name.png)``, ``](name.txt)``), beside it."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent / "benchmarks"
     text = (root / "RESULTS.md").read_text(encoding="utf-8")
-    names = re.findall(r"!\[[^\]]*\]\(([^)/]+\.png)\)", text)
+    names = re.findall(r"\]\(([^)/:]+\.(?:png|txt))\)", text)
     return [root / n for n in dict.fromkeys(names) if (root / n).is_file()]
 
 
