@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
                             n_workers=n,
                             threads_per_worker=1,
                             processes=True,
-                            dashboard_address=None,
+                            dashboard_address=":0",  # a free port: None still binds 8787
                             worker_dashboard_address=None,
                             env=env,
                         ) as cluster,

@@ -49,7 +49,7 @@ def dask_cluster(cluster_home: Path) -> Iterator[Any]:
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: None still binds 8787
             worker_dashboard_address=None,
             env=env,
         )
