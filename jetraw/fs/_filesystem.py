@@ -274,7 +274,14 @@ class JetrawFileSystem(AsyncFileSystem):  # type: ignore[misc]  # fsspec is unty
             _raise_first_failure(err.result, err)
 
     async def _cp_file(self, path1: str, path2: str, *, move: bool = False, **kwargs: Any) -> None:
-        info = await self._info(path1)
+        try:
+            info = await self._info(path1)
+        except FileNotFoundError:
+            # A move runs its entries concurrently: a directory whose files the others moved
+            # first has vanished from the source, and is already at the destination.
+            if move and await self._isdir(path2):
+                return
+            raise
         if info["type"] == "directory":
             await self._makedirs(path2, exist_ok=True)
             return
