@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 from jetraw._path_io import AsyncJetrawReader, AsyncJetrawWriter
 
@@ -83,6 +83,11 @@ class AsyncJetrawTextReader:
     Invalid bytes raise ``UnicodeDecodeError`` (``errors="strict"``) or are handled as
     ``errors`` says. Reading the whole file at once (``read()``) checks its checksum.
     """
+
+    __sync_fast_paths__: ClassVar[dict[str, str]] = {
+        "readline": "_ready_line",
+        "__anext__": "_ready_line",
+    }
 
     def __init__(self, raw: AsyncJetrawReader, options: TextOptions) -> None:
         self._raw = raw
@@ -190,6 +195,17 @@ class AsyncJetrawTextReader:
             if end is not None:
                 return self._take(end)
             await self._fill()
+
+    def _ready_line(self, size: int = -1) -> str | None:
+        """The next line if it is decoded already and whole (no I/O needed), else ``None``.
+
+        The sync facade calls it on the caller's thread before it goes to the loop: a line
+        read from a buffered chunk costs no thread hop (``__sync_fast_paths__``).
+        """
+        if self._raw.closed or (size is not None and size >= 0):
+            return None
+        end = self._line_end()
+        return None if end is None else self._take(end)
 
     async def readlines(self, hint: int = -1) -> list[str]:
         """Like ``io.IOBase.readlines``, but async: the lines left (until ``hint`` characters)."""

@@ -65,6 +65,9 @@ class JetrawTextReader(_runtime.Wrapper[AsyncJetrawTextReader]):
 
         ``""`` at the end of the file; at most ``size`` characters if ``size`` is not negative.
         """
+        ready = self._io()._ready_line(size)
+        if ready is not None:
+            return ready
         try:
             return _runtime.run(self._io().readline, size)
         except BaseException as error:
@@ -81,6 +84,9 @@ class JetrawTextReader(_runtime.Wrapper[AsyncJetrawTextReader]):
         return self
 
     def __next__(self) -> str:
+        ready = self._io()._ready_line()
+        if ready is not None:
+            return ready
         try:
             return _runtime.run(self._io().__anext__)
         except StopAsyncIteration:

@@ -404,6 +404,13 @@ class MethodWriter:
         call_args = ", ".join([f"{target}.{fn.name}", *args])
         direct = f"{target}.{fn.name}({', '.join(args)})"
         item = _subscript_arg(returns)
+        fast = getattr(cw.w.cls, "__sync_fast_paths__", {}).get(fn.name)
+        if fast is not None and kind == "run" and not (is_static or is_class):
+            # A sync method of the async class that answers from what it holds already (no
+            # I/O), or None: called on the caller's thread, it saves the hop to the loop.
+            L.append(f"        ready = {target}.{fast}({', '.join(args)})")
+            L.append("        if ready is not None:")
+            L.append("            return ready")
         if (
             fn.name == "__aenter__"
             and returns is not None

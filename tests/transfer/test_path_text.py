@@ -201,3 +201,34 @@ def test_sync_text_mode(space: SpaceUnderTest, sync_client: Any) -> None:
     assert not never.exists()
     with pytest.raises(ValueError, match="binary mode doesn't take an encoding argument"):
         never.open("rb", encoding="utf-8")
+
+
+def test_sync_lines_from_a_buffered_chunk_need_no_loop_call(
+    space: SpaceUnderTest, sync_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Lines already decoded are returned on the caller's thread: the loop is called once per
+    # chunk, not once per line (it was ~30 µs per line).
+    from jetraw_sync import JetrawPath, _runtime
+
+    big = _big()
+    r = JetrawPath(f"/{space.name}/s/lines.txt", client=sync_client)
+    r.write_bytes(big)
+    calls = 0
+    run = _runtime.run
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(_runtime, "run", counting)
+    with r.open("r", newline="") as f:
+        lines = [f.readline(), *f]
+    assert lines == _reference(big, "")
+    chunks = len(big) // DEFAULT_CHUNK + 1
+    assert calls <= 2 * chunks + 4, (calls, len(lines))
+    with r.open("r") as f:  # readline(size) and a closed file still go through the loop
+        assert f.readline(3) == "aaa"
+        f.close()
+        with pytest.raises(ValueError, match="closed file"):
+            next(f)
