@@ -70,7 +70,7 @@ class Multipart:
             if number in job.parts:
                 continue
             size = job.part_len(number)
-            buffer = await ctx.pool.acquire(size, fill=True)
+            buffer = await ctx.pool.acquire(size)
             job.pending += 1
             ctx.outstanding += 1
             work.start_soon(self._part, job, unit, number, buffer, size)

@@ -73,7 +73,7 @@ class SinglePut:
             if job.error is not None:
                 await ctx.finish_failed(job)
                 continue
-            buffer = await ctx.pool.acquire(job.size, fill=True)
+            buffer = await ctx.pool.acquire(job.size)
             ctx.outstanding += 1
             work.start_soon(self._put, job, buffer)
 
