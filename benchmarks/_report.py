@@ -154,6 +154,15 @@ def write_report(
         "- Each run is a fresh process; CPU = getrusage (self + children) around the upload "
         "only (after imports and client setup), peak RSS = the process's VmHWM (includes the "
         "interpreter and imports), MiB/s = bytes / wall time of the upload.",
+        (
+            "- Before every run the driver puts the workload's files in the same page-cache "
+            "state for every peer: read through (cached) when they fit in half the available "
+            "memory, else dropped from the cache (read cold by every peer; the huge file). "
+            "Earlier runs let the first peer of a round read them cold for the others."
+            if args.cache == "auto"
+            else f"- Before every run the driver puts the workload's files in the page cache "
+            f"state `--cache {args.cache}` for every peer."
+        ),
         "- After every run the sink's object count and stored bytes are checked against the "
         "workload, and its checksum/length mismatch counters must be zero; a run that fails this "
         "counts as failed.",

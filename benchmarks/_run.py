@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -25,7 +26,15 @@ from benchmarks._profile import profile_env, py_spy, record, summarize_raw
 from benchmarks._report import write_report
 from benchmarks._sink import SinkProcess
 from benchmarks._small import proc_cpu
-from benchmarks._workloads import SMALL, GiB, Workload, big_file, many_files, small_files
+from benchmarks._workloads import (
+    SMALL,
+    GiB,
+    Workload,
+    big_file,
+    many_files,
+    settle_cache,
+    small_files,
+)
 
 MiB = 1 << 20
 PEERS = ("jetraw", "boto3", "s3fs", "obstore", "aiobotocore", "lean-aiobotocore")
@@ -55,6 +64,8 @@ class Run:
     round_trips: float | None = None
     server_cpu: float | None = None
     error: str = ""
+    #: The files' page-cache state at the start ("warm" or "cold", benchmarks._workloads).
+    cache: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -106,8 +117,10 @@ class Bench:
             spec = self.workdir / f"spec-{time.monotonic_ns()}.json"
             spec.write_text(args[-1], "utf-8")
             args = [*args[:-1], f"@{spec}"]
+        # BENCH_WRAP="strace -f -c -o /tmp/x": run each child under a tool (counts, not timings).
+        wrap = shlex.split(os.environ.get("BENCH_WRAP", ""))
         proc = subprocess.run(
-            [sys.executable, "-m", module, *args],
+            [*wrap, sys.executable, "-m", module, *args],
             capture_output=True,
             text=True,
             env=self.env,
@@ -153,6 +166,7 @@ class Bench:
     ) -> Run:  # fmt: skip
         spec = self._spec(peer, mode, workload, sink, platform, prefix)
         run = Run(transport, workload.name, mode, peer, ok=False)
+        run.cache = settle_cache(workload.files, self.args.cache)
         sink.reset()
         sink_cpu0 = sink.stats()["cpu_seconds"]
         before = _http_total(platform.metrics()) if peer.startswith("jetraw") else 0.0
@@ -204,7 +218,7 @@ class Bench:
             f"{run.cpu_per_gib:6.2f} cpu-s/GiB (sys {result['sys'] / (run.bytes / GiB):.2f}) "
             f"{run.hwm_kib / 1024:6.0f} MiB RSS (from {result['rss_before_kib'] / 1024:.0f}) "
             f"{result.get('minor_faults', 0) / (run.bytes / GiB):7.0f} faults/GiB "
-            f"(sink {run.sink_cpu / (run.bytes / GiB):.2f} cpu-s/GiB)"
+            f"(sink {run.sink_cpu / (run.bytes / GiB):.2f} cpu-s/GiB) {run.cache}"
         )
         return run
 
@@ -430,6 +444,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--no-extras", action="store_true", help="skip overhead and refresh measurements"
     )
     p.add_argument("--no-pin", action="store_true", help="do not pin sink and client to cores")
+    p.add_argument(
+        "--cache", choices=("auto", "warm", "cold"), default="auto",
+        help="page-cache state of the files before every run (auto: warm if they fit in half "
+        "the available memory, else cold)",
+    )  # fmt: skip
     p.add_argument("--profile", action="store_true", help="also profile jetraw with py-spy")
     p.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "jetraw-bench-data"))
     p.add_argument("--out", default=str(ROOT / "RESULTS.md"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import ssl
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -33,10 +34,12 @@ from jetraw._exceptions import (
 )
 from jetraw._storage._base import ByteCallback, MultipartInfo, PartInfo
 from jetraw._storage._s3_body import PartBody
-from jetraw._storage._s3_lean import LeanPut
+from jetraw._storage._s3_lean import LeanPut, WrongRegion
 from jetraw._util import protect_library_loggers
 
 __all__ = ["S3Storage", "translate_error"]
+
+logger = logging.getLogger("jetraw.storage")
 
 _CHUNK = 1 << 20
 _CREDENTIAL_CODES = {
@@ -287,22 +290,47 @@ class S3Storage:
             self._lean = await LeanPut.for_bucket(client, self.bucket) if self.lean_put else None
         return self._lean if isinstance(self._lean, LeanPut) else None
 
+    async def _relearn_lean(self, moved: WrongRegion) -> None:
+        """After botocore followed a region redirect for a lean PUT: sign for the bucket's region
+        from now on (botocore cached it, so its endpoint resolution gives that region's URL), or
+        stay with botocore when the answer did not name the region or named the same one."""
+        if self._lean is not None or moved.region is None:
+            return  # already relearnt by a concurrent request, or botocore keeps the request
+        self._lean = True  # looking up (a concurrent fallback does not look up twice)
+        lean = None
+        try:
+            client = await self._get_client()
+            lean = await LeanPut.for_bucket(client, self.bucket, moved.region)
+        except Exception:  # the object is stored: never fail its PUT over the fast path
+            logger.debug("Cannot sign small PUTs for region %s", moved.region, exc_info=True)
+        self._lean = lean if lean is not None and lean.region != moved.old_region else None
+
     async def put_object(
         self, key: str, body: memoryview, *, crc32c: int, on_bytes: ByteCallback | None = None
     ) -> None:
         stream = PartBody(body, on_bytes)
         lean = await self._lean_put() if len(body) <= self.lean_put_max else None
+        moved: WrongRegion | None = None
         if lean is not None:
             try:
                 await lean.put(
                     self._key(key), stream, {"x-amz-checksum-crc32c": crc32c_b64(crc32c)}
                 )
+            except WrongRegion as exc:
+                # The bucket is elsewhere: this request goes through botocore, which follows the
+                # redirect (and caches the region); later ones are signed for that region.
+                stream.retract()
+                stream = PartBody(body, on_bytes)
+                moved = exc
+                if self._lean is lean:
+                    self._lean = None
             except BaseException as exc:
                 stream.retract()
                 if isinstance(exc, Exception):
                     raise translate_error(exc, f"writing {key!r}") from exc
                 raise
-            return
+            else:
+                return
         try:
             await self._call(
                 f"writing {key!r}",
@@ -315,6 +343,8 @@ class S3Storage:
         except BaseException:
             stream.retract()
             raise
+        if moved is not None:
+            await self._relearn_lean(moved)
 
     async def create_multipart(self, key: str, *, part_size: int) -> str:
         response = await self._call(

@@ -12,7 +12,12 @@ what matters:
   (a presigned URL of a sentinel key), so addressing style, endpoints and regions match;
 - the same connection pool, proxies, TLS verification and timeouts (aiobotocore's session);
 - the same error mapping (a non-2xx answer becomes the ``ClientError`` botocore would raise,
-  then :func:`~jetraw._storage._s3.translate_error`); retries stay with the transfer engine.
+  then :func:`~jetraw._storage._s3.translate_error`); retries stay with the transfer engine;
+- the same region redirect: an answer that says the bucket is in another region (a 301/302/307,
+  ``PermanentRedirect``, ``AuthorizationHeaderMalformed`` naming a region,
+  ``IllegalLocationConstraintException``) raises :class:`WrongRegion`, and the caller sends that
+  request through botocore, whose redirect handler finds the bucket's region, retries there and
+  caches it; the lean path then signs for the region the store named.
 """
 
 from __future__ import annotations
@@ -27,26 +32,52 @@ from botocore.awsrequest import AWSRequest
 
 from jetraw._storage._s3_body import PartBody
 
-__all__ = ["LeanPut"]
+__all__ = ["LeanPut", "WrongRegion"]
 
 _SENTINEL = "jetraw-lean-put-sentinel"
+_REDIRECT_STATUS = (301, 302, 307)
+_REDIRECT_CODES = ("PermanentRedirect", "IllegalLocationConstraintException")
+
+
+class WrongRegion(Exception):
+    """The store answered that the bucket is in another region than the one signed for.
+
+    Attributes:
+        region: The bucket's region as the answer gave it (``x-amz-bucket-region`` or the error
+            document's ``Region``), or None when it did not say.
+        old_region: The region the request was signed for.
+        error: The answer as botocore would have raised it.
+    """
+
+    def __init__(
+        self, region: str | None, old_region: str, error: botocore.exceptions.ClientError
+    ) -> None:
+        super().__init__(f"the bucket is in region {region or '(unknown)'}, not {old_region}")
+        self.region = region
+        self.old_region = old_region
+        self.error = error
 
 
 class LeanPut:
     """PUTs of whole objects to one bucket, through an aiobotocore S3 client's session."""
 
-    def __init__(self, client: Any, url_prefix: str) -> None:
+    def __init__(self, client: Any, url_prefix: str, region: str | None = None) -> None:
         self._client = client
         self._prefix = url_prefix
         self._http = client._endpoint.http_session
         self._credentials = client._get_credentials()
         self._config = client.meta.config
-        self._region = client.meta.region_name or "us-east-1"
+        #: The region requests are signed for.
+        self.region: str = region or client.meta.region_name or "us-east-1"
 
     @classmethod
-    async def for_bucket(cls, client: Any, bucket: str) -> LeanPut | None:
+    async def for_bucket(
+        cls, client: Any, bucket: str, region: str | None = None
+    ) -> LeanPut | None:
         """The lean path for ``bucket``, or None where it cannot match botocore exactly
-        (an ARN, anonymous access, a client without the internals it uses)."""
+        (an ARN, anonymous access, a client without the internals it uses). ``region``: sign
+        for this region rather than the client's (the bucket's, learnt from a redirect; the
+        URL comes from botocore's endpoint resolution, which uses the region it cached)."""
         if ":" in bucket:
             return None  # an access point or Outposts ARN: other signing names and hosts
         try:
@@ -61,19 +92,21 @@ class LeanPut:
         base = url.partition("?")[0]
         if not base.endswith("/" + _SENTINEL):
             return None
-        return cls(client, base[: -len(_SENTINEL)])
+        return cls(client, base[: -len(_SENTINEL)], region)
 
     async def put(self, key: str, body: PartBody, headers: dict[str, str]) -> None:
         """PUT ``body`` at ``key`` (the full key, prefix included) with extra ``headers``.
 
         Raises:
-            botocore.exceptions.ClientError: A non-2xx answer, as botocore would raise it.
+            WrongRegion: The answer says the bucket is in another region (send it through
+                botocore, which follows the redirect).
+            botocore.exceptions.ClientError: Another non-2xx answer, as botocore would raise it.
         """
         url = self._prefix + quote(key, safe="/~")
         frozen = await self._credentials.get_frozen_credentials()
         request = AWSRequest("PUT", url, headers={"Content-Length": str(len(body)), **headers})
         request.context["client_config"] = self._config
-        S3SigV4Auth(frozen, "s3", self._region).add_auth(request)
+        S3SigV4Auth(frozen, "s3", self.region).add_auth(request)
         proxy = self._http._proxy_config.proxy_url_for(url)
         session = await self._http._get_session(proxy)
         send = dict(request.headers.items())
@@ -88,7 +121,23 @@ class LeanPut:
             payload = await response.read()
             if response.status < 300:
                 return
-            raise _client_error(response.status, response.headers, payload)
+            error = _client_error(response.status, response.headers, payload)
+            if _is_redirect(response.status, error):
+                named = response.headers.get("x-amz-bucket-region")
+                region = str(named or error.response["Error"].get("Region") or "") or None
+                raise WrongRegion(region, self.region, error)
+            raise error
+
+
+def _is_redirect(status: int, error: botocore.exceptions.ClientError) -> bool:
+    """Whether botocore's region redirector (``S3RegionRedirectorv2``) would act on this answer."""
+    info = error.response["Error"]
+    code = info.get("Code")
+    return (
+        status in _REDIRECT_STATUS
+        or code in _REDIRECT_CODES
+        or (code == "AuthorizationHeaderMalformed" and bool(info.get("Region")))
+    )
 
 
 def _client_error(status: int, headers: Any, payload: bytes) -> botocore.exceptions.ClientError:
@@ -102,8 +151,11 @@ def _client_error(status: int, headers: Any, payload: bytes) -> botocore.excepti
     if root is not None:
         code = root.findtext("Code") or code
         message = root.findtext("Message") or ""
+    error: dict[str, str] = {"Code": code, "Message": message}
+    if root is not None and root.findtext("Region"):
+        error["Region"] = root.findtext("Region") or ""
     response: Any = {
-        "Error": {"Code": code, "Message": message},
+        "Error": error,
         "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": request_id},
     }
     return botocore.exceptions.ClientError(response, "PutObject")

@@ -38,7 +38,10 @@ class BufferPool:
         #: Buffers dropped by :meth:`discard` (never handed out again), for tests and stats.
         self.discarded = 0
         self._free: list[mmap.mmap] = []
-        self._waiters: collections.deque[tuple[int, anyio.Event]] = collections.deque()
+        #: Bytes granted to waiting ``acquire`` calls that have not yet taken their buffer: a
+        #: grant is made when budget comes back, the buffer is taken when the waiter runs.
+        self._promised = 0
+        self._waiters: collections.deque[tuple[int, anyio.Event, bool]] = collections.deque()
 
     @property
     def cached(self) -> int:
@@ -47,9 +50,14 @@ class BufferPool:
     def _fits(self, size: int) -> bool:
         return self.in_use == 0 or self.in_use + size <= self.limit
 
+    @property
+    def held(self) -> int:
+        """Bytes of buffers lent out (granted budget whose buffer was taken) or cached."""
+        return self.in_use - self._promised + self.cached
+
     async def acquire(self, size: int) -> mmap.mmap:
         """Wait for ``size`` bytes of budget and return a buffer of at least that length."""
-        await self._grant(size)
+        await self._grant(size, take=True)
         return self._take(size)
 
     @asynccontextmanager
@@ -63,10 +71,10 @@ class BufferPool:
             self.in_use -= size
             self._wake()
 
-    async def _grant(self, size: int) -> None:
+    async def _grant(self, size: int, *, take: bool = False) -> None:
         if self._waiters or not self._fits(size):
             event = anyio.Event()
-            entry = (size, event)
+            entry = (size, event, take)
             self._waiters.append(entry)
             try:
                 await event.wait()
@@ -75,8 +83,10 @@ class BufferPool:
                     self._waiters.remove(entry)
                 else:  # granted while being cancelled: hand the grant back
                     self.in_use -= size
+                    self._promised -= size if take else 0
                     self._wake()
                 raise
+            self._promised -= size if take else 0
         else:
             self.in_use += size
         self.peak = max(self.peak, self.in_use)
@@ -90,8 +100,9 @@ class BufferPool:
                 best = i
         if best is not None:
             return self._free.pop(best)
-        # Drop cached buffers that would push the total held over the budget.
-        while self._free and self.in_use + self.cached > self.limit:
+        # Drop cached buffers that would push the total held over the budget (not those that
+        # granted waiters will take).
+        while self._free and self.held > self.limit:
             _close(self._free.pop(0))
         capacity = max(_GRAIN, -(-size // _GRAIN) * _GRAIN)
         return mmap.mmap(-1, capacity)
@@ -99,7 +110,11 @@ class BufferPool:
     def release(self, buffer: mmap.mmap, size: int) -> None:
         """Return a buffer and its ``size`` bytes of budget."""
         self.in_use -= size
-        if self.in_use + self.cached + len(buffer) <= self.limit:
+        # Kept when all buffers mapped stay within the budget. Budget granted to a waiter that
+        # has not run yet is not counted: that waiter takes a cached buffer (counting it made a
+        # second part finishing before the waiter ran unmap its buffer, and the waiter after
+        # it map and fault in a fresh one: ~60k page faults per GiB of 8 MiB parts).
+        if self.held + len(buffer) <= self.limit:
             self._free.append(buffer)
         else:
             _close(buffer)
@@ -119,11 +134,12 @@ class BufferPool:
 
     def _wake(self) -> None:
         while self._waiters:
-            size, event = self._waiters[0]
+            size, event, take = self._waiters[0]
             if not self._fits(size):
                 return
             self._waiters.popleft()
             self.in_use += size
+            self._promised += size if take else 0
             event.set()
 
     @asynccontextmanager

@@ -205,3 +205,50 @@ async def test_local_storage_checks_its_root_before_anything_is_sent(tmp_path: P
     await LocalStorage(tmp_path).check_credentials()
     with pytest.raises(StorageError, match="does not exist"):
         await LocalStorage(tmp_path / "missing").check_credentials()
+
+
+@pytest.mark.anyio
+async def test_buffer_pool_keeps_buffers_for_granted_waiters() -> None:
+    """Two parts finishing before their waiters run: both buffers are kept for the waiters
+    (the old check counted the first waiter's grant as memory held and unmapped the second)."""
+    pool = BufferPool(8 * MiB)
+    held = [await pool.acquire(4 * MiB) for _ in range(2)]
+    got: list[Any] = []
+
+    async def waiter() -> None:
+        got.append(await pool.acquire(4 * MiB))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(waiter)
+        tg.start_soon(waiter)
+        await anyio.sleep(0.05)
+        assert got == []
+        for buf in held:  # no checkpoint between the two releases
+            pool.release(buf, 4 * MiB)
+    assert {id(b) for b in got} == {id(b) for b in held}  # reused, none mapped afresh
+    assert pool.in_use == 8 * MiB
+    assert pool.held == 8 * MiB
+    for buf in got:
+        pool.release(buf, 4 * MiB)
+    assert pool.held == pool.cached == 8 * MiB
+    pool.clear()
+
+
+@pytest.mark.anyio
+async def test_buffer_pool_reserve_waiter_is_not_promised_a_buffer() -> None:
+    pool = BufferPool(4 * MiB)
+    a = await pool.acquire(4 * MiB)
+    done = anyio.Event()
+
+    async def reserver() -> None:
+        async with pool.reserve(4 * MiB):
+            done.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(reserver)
+        await anyio.sleep(0.02)
+        pool.release(a, 4 * MiB)
+        await done.wait()
+    assert pool.in_use == 0
+    assert pool.held == pool.cached == 4 * MiB
+    pool.clear()

@@ -31,6 +31,10 @@ _ERRORS = {
 }
 
 
+#: Buckets in eu-west-1 (a request signed for another region gets S3's answer), by how S3 says so.
+_MOVED = {"moved301": "header", "movedbody": "body"}
+
+
 class _Store(http.server.BaseHTTPRequestHandler):
     received: list[dict[str, Any]]
     protocol_version = "HTTP/1.1"  # answers botocore's "Expect: 100-continue"
@@ -42,6 +46,10 @@ class _Store(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
         name = self.path.rsplit("/", 1)[-1]
+        bucket = self.path.split("/")[1]
+        if bucket in _MOVED and "/eu-west-1/s3/" not in self.headers.get("Authorization", ""):
+            self._wrong_region(_MOVED[bucket])
+            return
         if name in _ERRORS:
             status, code, message = _ERRORS[name]
             doc = (
@@ -55,6 +63,26 @@ class _Store(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(doc)
             return
+        self._ok()
+
+    def _wrong_region(self, how: str) -> None:
+        if how == "header":  # S3's answer to a request sent to the wrong regional endpoint
+            status, code, extra = 301, "PermanentRedirect", "<Endpoint>elsewhere</Endpoint>"
+        else:  # the right endpoint, signed for the wrong region: the region in the body only
+            status, code, extra = 400, "AuthorizationHeaderMalformed", "<Region>eu-west-1</Region>"
+        doc = (
+            f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
+            f"<Message>wrong region</Message>{extra}</Error>"
+        ).encode()
+        self.send_response(status)
+        if how == "header":
+            self.send_header("x-amz-bucket-region", "eu-west-1")
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(doc)))
+        self.end_headers()
+        self.wfile.write(doc)
+
+    def _ok(self) -> None:
         self.send_response(200)
         self.send_header("ETag", '"e"')
         self.send_header("Content-Length", "0")
@@ -143,3 +171,61 @@ async def test_lean_put_errors_map_like_botocore(
     assert got.request_id == expected.request_id == f"req-{key}"
     assert is_retryable(got) is is_retryable(expected) is retryable
     assert str(got) == str(expected)
+
+
+def _signed_region(sent: dict[str, Any]) -> str:
+    return str(sent["headers"]["Authorization"].split("Credential=")[1].split("/")[2])
+
+
+@pytest.mark.parametrize("bucket", list(_MOVED))
+async def test_lean_put_follows_region_redirect_like_botocore(
+    store: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch, bucket: str
+) -> None:
+    """A bucket in another region: botocore retries in the bucket's region and so does the lean
+    path (through botocore for that request, then signing for the learnt region)."""
+    url, received = store
+    for lean in (False, True):
+        monkeypatch.setattr(S3Storage, "lean_put", lean)
+        backend = S3Storage(
+            bucket=bucket, region="us-east-1", endpoint_url=url, addressing_style="path"
+        )
+        try:
+            for i in range(3):
+                data = os.urandom(1000 + i)
+                await backend.put_object(f"k{i}", memoryview(bytearray(data)), crc32c=crc32c(data))
+            if lean:
+                assert isinstance(backend._lean, LeanPut)
+                assert backend._lean.region == "eu-west-1"
+        finally:
+            await backend.aclose()
+    stored = [r for r in received if "/eu-west-1/s3/" in r["headers"]["Authorization"]]
+    assert [r["path"] for r in stored] == [f"/{bucket}/k{i}" for i in range(3)] * 2
+    assert all(len(r["body"]) == 1000 + i % 3 for i, r in enumerate(stored))
+    # Each client pays the redirect once (botocore: its first request; lean: its lean attempt
+    # and botocore's first try of the same request), then signs for eu-west-1.
+    assert [_signed_region(r) for r in received] == (
+        ["us-east-1"] + ["eu-west-1"] * 3 + ["us-east-1"] * 2 + ["eu-west-1"] * 3
+    )
+
+
+async def test_lean_put_region_redirect_is_not_retried_by_the_engine(
+    store: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lean answer to a wrong region is WrongRegion (a fallback), not a ClientError."""
+    from jetraw._storage._s3_lean import WrongRegion
+
+    url, _ = store
+    monkeypatch.setattr(S3Storage, "lean_put", True)
+    backend = S3Storage(bucket="moved301", endpoint_url=url, addressing_style="path")
+    try:
+        lean = await backend._lean_put()
+        assert lean is not None
+        from jetraw._storage._s3_body import PartBody
+
+        with pytest.raises(WrongRegion) as info:
+            await lean.put("moved301-key", PartBody(memoryview(b"x"), None), {})
+        assert info.value.region == "eu-west-1"
+        assert info.value.old_region == "us-east-1"
+        assert info.value.error.response["Error"]["Code"] == "PermanentRedirect"
+    finally:
+        await backend.aclose()
