@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 from jetraw._api import RemoteFile
 from jetraw._crc import crc32c
 from jetraw._exceptions import IntegrityError
-from jetraw._storage import Storage
 from jetraw._transfer import TransferConfig, name_user_path
 
 if TYPE_CHECKING:
+    from jetraw._storage import Storage
     from jetraw._transfer import StreamUpload, TransferSession
 
 __all__ = ["AsyncJetrawReader", "AsyncJetrawWriter"]
