@@ -330,3 +330,23 @@ async def test_a_missing_ssl_cert_file_is_a_configuration_error(
     with pytest.raises(exc.ConfigurationError, match="SSL_CERT_FILE"):
         async with AsyncClient("jrk_x", server="http://127.0.0.1:9"):
             pass
+
+
+def test_the_deferred_context_has_the_settings_of_create_default_context() -> None:
+    from jetraw._tls import DeferredCAContext
+
+    ours, reference = DeferredCAContext.create(), ssl.create_default_context()
+    for name in (
+        "protocol",
+        "verify_mode",
+        "check_hostname",
+        "verify_flags",
+        "options",
+        "minimum_version",
+        "maximum_version",
+        "post_handshake_auth",
+        "hostname_checks_common_name",
+        "security_level",
+    ):
+        assert getattr(ours, name) == getattr(reference, name), name
+    assert ours.get_ciphers() == reference.get_ciphers()
