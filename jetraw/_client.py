@@ -6,17 +6,18 @@ A thin facade over parts that each own one thing:
   profile, :mod:`jetraw._config`), the HTTP shell, the secret store, the token manager, and the
   login flows;
 - :class:`~jetraw._api.StateServerAPI`: every state-server call, over one ``request``;
-- :class:`~jetraw._transfer.TransferSession`: storage backends, the byte budget, journals and
-  garbage, and the transfers themselves;
+- :class:`~jetraw._transfer.TransferSession` (made on first use: listing imports no engine):
+  storage backends, the byte budget, journals and garbage, and the transfers themselves;
 - :class:`~jetraw._client_state.Lifecycle`: the event loop the client belongs to, and closing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jetraw._api import RemoteDirectory, RemoteFile, StateServerAPI, Upload
 from jetraw._client_args import credential_argument
@@ -27,17 +28,13 @@ from jetraw._exceptions import InvalidPathError
 from jetraw._http import RetryPolicy
 from jetraw._httpx import httpx
 from jetraw._models import ApiKey, Identity, LoginInfo, LogoutResult, Organisation, Space
-from jetraw._transfer import (
-    DownloadResult,
-    LocalPath,
-    OnCancel,
-    ProgressCallback,
-    TransferConfig,
-    TransferSession,
-    UploadResult,
-    join,
-    parse_remote,
-)
+from jetraw._transfer._config import TransferConfig
+from jetraw._transfer._localpaths import LocalPath
+from jetraw._transfer._remote import join, parse_remote
+from jetraw._transfer._results import DownloadResult, ProgressCallback, UploadResult
+
+if TYPE_CHECKING:
+    from jetraw._transfer import OnCancel, TransferSession
 
 __all__ = ["AsyncClient", "LocalPath"]
 
@@ -103,9 +100,14 @@ class AsyncClient:
             transport=transport,
         )
         self._api = StateServerAPI(self._login)
-        self._transfers = TransferSession(
+
+    @functools.cached_property
+    def _transfers(self) -> TransferSession:
+        from jetraw._transfer._session import TransferSession
+
+        return TransferSession(
             self._api,
-            verify=verify,
+            verify=self.verify,
             aws_profile=self.aws_profile,
             scope=self._login.scope,
             state_dir=config_dir,
@@ -173,18 +175,16 @@ class AsyncClient:
         if not self._lifecycle.close():
             return
         try:
-            await self._transfers.aclose()
+            if "_transfers" in vars(self):  # made
+                await self._transfers.aclose()
         finally:
             await self._login.aclose()
 
     # -- the facade's own layer ----------------------------------------------------------------
 
     def _checked_transfers(self) -> TransferSession:
-        """The transfer session, for ``AsyncJetrawPath``'s readers and writers (this layer).
-
-        Binds the client to the running loop like every other call, so a closed client, or one
-        of another event loop, is refused before a storage backend is opened for it.
-        """
+        """The transfer session, for ``AsyncJetrawPath``'s readers and writers (this layer);
+        checked like every call, so a closed client, or one of another loop, is refused."""
         self._lifecycle.check()
         return self._transfers
 

@@ -19,8 +19,6 @@ import anyio
 import anyio.to_thread
 
 from jetraw._api import StateServerAPI
-from jetraw._auth._browser import browser_login, default_notify
-from jetraw._auth._device import device_login
 from jetraw._auth._login import forget_login, lock_path, persist_login
 from jetraw._auth._oauth import revoke
 from jetraw._auth._store import SecretStore, open_store, store_key
@@ -228,6 +226,10 @@ class Login:
         notify: Callable[[str], None] | None,
     ) -> Identity:
         """The interactive login (see :meth:`jetraw.AsyncClient.authorize`)."""
+        # Imported here: only an interactive login needs its web page and its flows.
+        from jetraw._auth._browser import browser_login, default_notify
+        from jetraw._auth._device import device_login
+
         self.check()
         http = self.http()
         kwargs: dict[str, Any] = {

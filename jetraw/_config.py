@@ -38,11 +38,6 @@ from jetraw._util._env import (
     ENV_TOKEN_STORAGE,
 )
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
-
 __all__ = [
     "ENV_API_KEY",
     "ENV_CONFIG_DIR",
@@ -188,12 +183,18 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
     path = path or config_path()
     try:
         with path.open("rb") as f:
+            # Imported here: most processes have no config file (API key and server from the
+            # environment), and reading none needs no TOML parser.
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:  # pragma: no cover - exercised on 3.10 only
+                import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
             data: dict[str, Any] = tomllib.load(f)
             return data
     except (FileNotFoundError, NotADirectoryError):
         # Nothing can exist there; a write to that place reports the problem.
         return {}
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+    except ValueError as error:  # tomllib.TOMLDecodeError, UnicodeDecodeError
         raise ConfigurationError(f"The config file {path} is not valid TOML: {error}") from None
     except OSError as error:
         raise io_error("read the config file", path, error) from error

@@ -22,6 +22,7 @@ import anyio
 
 import jetraw._exceptions as exc
 from jetraw._httpx import httpx
+from jetraw._tls import default_verify_context
 from jetraw._util import Backoff
 
 __all__ = [
@@ -201,9 +202,22 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
-    """httpx's ``verify`` for ours: a CA bundle file or directory becomes an SSL context."""
-    if isinstance(verify, bool):
-        return verify
+    """httpx's ``verify`` for ours: a CA bundle file or directory becomes an SSL context.
+
+    ``True`` becomes what httpx makes of it (``SSL_CERT_FILE``, ``SSL_CERT_DIR``, else certifi's
+    bundle) as a :class:`~jetraw._tls.DeferredCAContext`: verifying from the start, but reading
+    the certificates on the first TLS handshake, so a client of an ``http://`` server never pays
+    for them.
+    """
+    if verify is True:
+        try:
+            return default_verify_context()
+        except FileNotFoundError as error:
+            raise exc.ConfigurationError(
+                f"{error}: point it at a CA bundle (file or directory), or unset it"
+            ) from None
+    if verify is False:
+        return False
     path = os.path.expanduser(verify)
     try:
         if os.path.isdir(path):

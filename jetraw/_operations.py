@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from jetraw._client import AsyncClient
 from jetraw._default_client import get_default_client
 from jetraw._transfer import (
     DownloadResult,
     LocalPath,
-    OnCancel,
     ProgressCallback,
     TransferConfig,
     UploadResult,
 )
+
+if TYPE_CHECKING:
+    from jetraw._transfer import OnCancel
 
 __all__ = ["download", "upload"]
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from jetraw._api import RemoteFile
 from jetraw._crc import crc32c
 from jetraw._exceptions import IntegrityError
-from jetraw._storage import Storage
-from jetraw._transfer import StreamUpload, TransferConfig, TransferSession, name_user_path
+from jetraw._transfer import TransferConfig, name_user_path
+
+if TYPE_CHECKING:
+    from jetraw._storage import Storage
+    from jetraw._transfer import StreamUpload, TransferSession
 
 __all__ = ["AsyncJetrawReader", "AsyncJetrawWriter"]
 

@@ -15,14 +15,10 @@ if TYPE_CHECKING:
     from jetraw._api import RemoteDirectory, RemoteFile, Upload
     from jetraw._httpx import httpx
     from jetraw._models import ApiKey, Identity, LoginInfo, LogoutResult, Organisation, Space
-    from jetraw._transfer import (
-        DownloadResult,
-        LocalPath,
-        OnCancel,
-        ProgressCallback,
-        TransferConfig,
-        UploadResult,
-    )
+    from jetraw._transfer import OnCancel
+    from jetraw._transfer._config import TransferConfig
+    from jetraw._transfer._localpaths import LocalPath
+    from jetraw._transfer._results import DownloadResult, ProgressCallback, UploadResult
 
 
 class Client(_runtime.Wrapper[AsyncClient]):

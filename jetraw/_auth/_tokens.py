@@ -24,11 +24,10 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
-import filelock
 from anyio.lowlevel import RunVar
 
 import jetraw._exceptions as exc
@@ -37,6 +36,9 @@ from jetraw._auth._store import SecretStore
 from jetraw._config import io_error
 from jetraw._http import StateServerHTTP
 from jetraw._models import Organisation, User
+
+if TYPE_CHECKING:
+    import filelock
 
 __all__ = ["TokenManager", "expiry_margin"]
 
@@ -128,7 +130,7 @@ async def _process_login_lock(
             try:
                 file_lock.acquire(timeout=0)
                 break
-            except filelock.Timeout:
+            except TimeoutError:  # filelock.Timeout
                 delay = await _wait(delay, deadline, path)
             except OSError as error:
                 raise io_error("open the lock file", Path(path), error) from error
@@ -196,11 +198,11 @@ class TokenManager:
         self.organisation = organisation
         self._store = store
         self._store_key = store_key
-        self._file_lock = (
-            filelock.FileLock(str(lock_path), thread_local=False)
-            if lock_path is not None and store is not None
-            else None
-        )
+        self._file_lock: filelock.BaseFileLock | None = None
+        if lock_path is not None and store is not None:  # a stored login (not an API key)
+            import filelock
+
+            self._file_lock = filelock.FileLock(str(lock_path), thread_local=False)
         # The process-wide lock is per file: the same login reached through any path.
         self._lock_key = os.path.abspath(lock_path) if lock_path is not None else ""
         self._clock = clock

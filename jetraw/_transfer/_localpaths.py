@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path, PureWindowsPath
+from typing import Union
 
 from jetraw._exceptions import InvalidPathError
 
-__all__ = ["check_relative", "safe_local_target"]
+__all__ = ["LocalPath", "check_relative", "safe_local_target"]
+
+#: A local path argument.
+LocalPath = Union[str, "os.PathLike[str]"]
 
 # Characters that separate path components on this OS besides "/" ("\\" on Windows).
 _SEPARATORS = tuple(s for s in (os.sep, os.altsep) if s and s != "/")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Union
 
 import anyio.to_thread
 
@@ -18,13 +17,10 @@ from jetraw._api import RemoteDirectory, RemoteFile, StateServerAPI
 from jetraw._exceptions import InvalidPathError, LocalPathNotFoundError, RemotePathNotFoundError
 from jetraw._transfer._download import DownloadItem
 from jetraw._transfer._job import UploadItem
-from jetraw._transfer._localpaths import safe_local_target
+from jetraw._transfer._localpaths import LocalPath, safe_local_target
 from jetraw._transfer._remote import RemoteRef, join
 
 __all__ = ["LocalPath", "plan_download", "plan_upload"]
-
-#: A local path argument.
-LocalPath = Union[str, "os.PathLike[str]"]
 
 
 def _walk_tree(root: Path) -> list[tuple[Path, str]]:

@@ -8,7 +8,6 @@ survives a power cut. The temporary file is removed on any failure, ``KeyboardIn
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 __all__ = ["atomic_write", "fsync_dir", "write_all"]
@@ -60,7 +59,7 @@ def atomic_write(
     if parent_mode is not None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=parent_mode)
     body = data.encode("utf-8") if isinstance(data, str) else data
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.urandom(16).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         try:

@@ -31,6 +31,22 @@ HEAVY = (
     "httpx._main",
     "fsspec",
     "dask",
+    # Imported on first use since the start-up work of issue 9 target 5:
+    "filelock",  # a stored login's cross-process lock (an API key needs none)
+    "jetraw._auth._browser",  # the interactive login's web page
+    "jetraw._auth._device",
+    "tomllib",  # only when a config file exists (none here)
+)
+# The transfer engine: a client that lists (or only logs in) needs none of it.
+ENGINE = (
+    "jetraw._transfer._session",
+    "jetraw._transfer._upload",
+    "jetraw._transfer._download",
+    "jetraw._transfer._stream",
+    "jetraw._transfer._context",
+    "jetraw._transfer._plan",
+    "jetraw._storage._local",
+    "uuid",  # the local backend's and the journals' (not the state server's)
 )
 
 CHILD = """
@@ -48,9 +64,10 @@ def platform() -> Iterator[LocalPlatform]:
 
 
 @pytest.fixture(scope="module")
-def env(platform: LocalPlatform) -> dict[str, str]:
+def env(platform: LocalPlatform, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {
         **os.environ,
+        "JETRAW_CONFIG_DIR": str(tmp_path_factory.mktemp("config")),  # no config file
         "JETRAW_SERVER": platform.url,
         "JETRAW_API_KEY": platform.api_key,
         "JETRAW_TOKEN_STORAGE": "memory",
@@ -59,9 +76,9 @@ def env(platform: LocalPlatform) -> dict[str, str]:
     }
 
 
-def loaded(code: str, env: dict[str, str]) -> list[str]:
+def loaded(code: str, env: dict[str, str], heavy: tuple[str, ...] = HEAVY) -> list[str]:
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD.format(heavy=HEAVY, code=code)],
+        [sys.executable, "-c", CHILD.format(heavy=heavy, code=code)],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -72,6 +89,28 @@ def loaded(code: str, env: dict[str, str]) -> list[str]:
 def test_a_sync_client_loads_no_s3_stack_and_no_cli(env: dict[str, str]) -> None:
     code = "import jetraw\nc = jetraw.Client()\nprint(c.whoami())\nc.close()"
     assert loaded(code, env) == []
+
+
+def test_a_sync_client_that_lists_loads_no_transfer_engine_and_no_ca_bundle(
+    env: dict[str, str], platform: LocalPlatform
+) -> None:
+    code = (
+        "import jetraw\nc = jetraw.Client()\n"
+        f"print(list(c.list_files('/{platform.space}')))\n"
+        "pool = c._handle.get()._login.http()._client._transport._pool\n"
+        "assert not pool._ssl_context.ca_loaded  # an http:// server: certifi never read\n"
+        "c.close()"
+    )
+    assert loaded(code, env, HEAVY + ENGINE) == []
+
+
+def test_the_first_transfer_loads_the_engine(env: dict[str, str], platform: LocalPlatform) -> None:
+    code = (
+        "import jetraw\nc = jetraw.Client()\n"
+        f"c.upload({str(Path(__file__))!r}, '/{platform.space}/startup/e.py', overwrite=True)\n"
+        "c.close()"
+    )
+    assert loaded(code, env, ENGINE) == list(ENGINE)
 
 
 def test_listing_a_local_space_loads_no_s3_stack(

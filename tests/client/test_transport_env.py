@@ -212,3 +212,141 @@ async def test_unreadable_ca_bundle_is_a_configuration_error(tmp_path: Path) -> 
     with pytest.raises(exc.ConfigurationError, match="not a readable CA bundle"):
         async with AsyncClient("jrk_x", server="https://127.0.0.1:9", verify=str(tmp_path / "no")):
             pass
+
+
+# -- the deferred CA bundle (jetraw._tls): verification from the start, certificates on first use --
+
+
+def _context_of(client: AsyncClient) -> ssl.SSLContext:
+    pool = client._login.http()._client._transport._pool  # type: ignore[attr-defined]
+    context: ssl.SSLContext = pool._ssl_context
+    return context
+
+
+def test_the_deferred_context_verifies_before_its_cas_are_loaded(
+    tls_server: tuple[str, Path],
+) -> None:
+    from jetraw._tls import DeferredCAContext
+
+    url, cert = tls_server
+    context = DeferredCAContext.create(cafile=str(cert))
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+    assert not context.ca_loaded
+    assert context.cert_store_stats()["x509_ca"] == 0
+    # Were the loading ever skipped, the context would trust no CA at all: refused, not open.
+    context._ca_pending = None
+    port = int(url.rsplit(":", 1)[1])
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
+        pytest.raises(ssl.SSLCertVerificationError),
+    ):
+        ssl.SSLContext.wrap_socket(context, sock, server_hostname="127.0.0.1")
+    # Loaded (as the first handshake does), the same bundle is trusted.
+    context = DeferredCAContext.create(cafile=str(cert))
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
+        context.wrap_socket(sock, server_hostname="127.0.0.1"),
+    ):
+        pass
+    assert context.ca_loaded
+    assert context.cert_store_stats()["x509_ca"] == 1
+
+
+@pytest.mark.anyio
+async def test_a_client_of_an_http_server_never_loads_the_ca_bundle(proxy: str) -> None:
+    async with AsyncClient("jrk_x", server=proxy) as client:
+        await client.whoami()
+        context = _context_of(client)
+        assert context.verify_mode == ssl.CERT_REQUIRED
+        assert not context.ca_loaded  # type: ignore[attr-defined]
+
+
+@pytest.mark.anyio
+async def test_the_first_https_request_loads_and_verifies(tls_server: tuple[str, Path]) -> None:
+    url, _ = tls_server
+    client = AsyncClient("jrk_x", server=url, retries=0, refresh_token_if_empty=False)
+    try:
+        assert not _context_of(client).ca_loaded  # type: ignore[attr-defined]
+        with pytest.raises(exc.ServerConnectionError, match="TLS"):
+            await client.whoami()
+        assert _context_of(client).ca_loaded  # type: ignore[attr-defined]
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def redirect_to(tls_server: tuple[str, Path]) -> Iterator[str]:
+    target, _ = tls_server
+
+    class Redirect(BaseHTTPRequestHandler):
+        def _reply(self) -> None:
+            self.send_response(307)
+            self.send_header("Location", target + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = _reply
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.anyio
+async def test_a_redirect_to_https_cannot_bypass_verification(redirect_to: str) -> None:
+    import httpx
+
+    client = AsyncClient("jrk_x", server=redirect_to, retries=0, refresh_token_if_empty=False)
+    try:
+        # jetraw follows no redirect: the answer is an error, and no TLS is attempted.
+        with pytest.raises(exc.JetrawError):
+            await client.whoami()
+        assert not _context_of(client).ca_loaded  # type: ignore[attr-defined]
+        # Even made to follow it, the client's one context verifies: the self-signed target
+        # is refused.
+        raw = client._login.http()._client
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await raw.get(redirect_to + "/api/v1/me", follow_redirects=True)
+        assert _context_of(client).ca_loaded  # type: ignore[attr-defined]
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_missing_ssl_cert_file_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    with pytest.raises(exc.ConfigurationError, match="SSL_CERT_FILE"):
+        async with AsyncClient("jrk_x", server="http://127.0.0.1:9"):
+            pass
+
+
+def test_the_deferred_context_has_the_settings_of_create_default_context() -> None:
+    from jetraw._tls import DeferredCAContext
+
+    ours, reference = DeferredCAContext.create(), ssl.create_default_context()
+    for name in (
+        "protocol",
+        "verify_mode",
+        "check_hostname",
+        "verify_flags",
+        "options",
+        "minimum_version",
+        "maximum_version",
+        "post_handshake_auth",
+        "hostname_checks_common_name",
+        "security_level",
+    ):
+        assert getattr(ours, name) == getattr(reference, name), name
+    assert ours.get_ciphers() == reference.get_ciphers()
