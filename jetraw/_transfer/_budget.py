@@ -38,11 +38,12 @@ class BufferPool:
         #: Buffers dropped by :meth:`discard` (never handed out again), for tests and stats.
         self.discarded = 0
         self._free: list[mmap.mmap] = []
+        self._cached = 0  # bytes of the buffers in _free
         self._waiters: collections.deque[tuple[int, anyio.Event]] = collections.deque()
 
     @property
     def cached(self) -> int:
-        return sum(len(b) for b in self._free)
+        return self._cached
 
     def _fits(self, size: int) -> bool:
         return self.in_use == 0 or self.in_use + size <= self.limit
@@ -82,25 +83,33 @@ class BufferPool:
         self.peak = max(self.peak, self.in_use)
 
     def _take(self, size: int) -> mmap.mmap:
-        best = None
-        for i, buf in enumerate(self._free):
-            if size <= len(buf) <= 2 * size + (1 << 20) and (
-                best is None or len(buf) < len(self._free[best])
-            ):
-                best = i
-        if best is not None:
-            return self._free.pop(best)
-        # Drop cached buffers that would push the total held over the budget.
-        while self._free and self.in_use + self.cached > self.limit:
-            _close(self._free.pop(0))
         capacity = max(_GRAIN, -(-size // _GRAIN) * _GRAIN)
+        best = None
+        # Newest first: the most recently used buffers are the ones still in the CPU caches.
+        for i in range(len(self._free) - 1, -1, -1):
+            n = len(self._free[i])
+            if size <= n <= 2 * size + (1 << 20) and (best is None or n < len(self._free[best])):
+                best = i
+                if n == capacity:  # no buffer of the pool is smaller and still fits
+                    break
+        if best is not None:
+            return self._unfree(best)
+        # Drop cached buffers that would push the total held over the budget.
+        while self._free and self.in_use + self._cached > self.limit:
+            _close(self._unfree(0))
         return mmap.mmap(-1, capacity)
+
+    def _unfree(self, index: int) -> mmap.mmap:
+        buffer = self._free.pop(index)
+        self._cached -= len(buffer)
+        return buffer
 
     def release(self, buffer: mmap.mmap, size: int) -> None:
         """Return a buffer and its ``size`` bytes of budget."""
         self.in_use -= size
-        if self.in_use + self.cached + len(buffer) <= self.limit:
+        if self.in_use + self._cached + len(buffer) <= self.limit:
             self._free.append(buffer)
+            self._cached += len(buffer)
         else:
             _close(buffer)
         self._wake()
@@ -152,6 +161,7 @@ class BufferPool:
         for buffer in self._free:
             _close(buffer)
         self._free.clear()
+        self._cached = 0
 
 
 class Scheduler:
