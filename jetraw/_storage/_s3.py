@@ -294,9 +294,7 @@ class S3Storage:
         lean = await self._lean_put() if len(body) <= self.lean_put_max else None
         if lean is not None:
             try:
-                await lean.put(
-                    self._key(key), stream, {"x-amz-checksum-crc32c": crc32c_b64(crc32c)}
-                )
+                await lean.put(self._key(key), stream, crc32c_b64(crc32c))
             except BaseException as exc:
                 stream.retract()
                 if isinstance(exc, Exception):
