@@ -23,6 +23,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import botocore.exceptions
+from yarl import URL
 
 from jetraw._storage._s3_body import PartBody
 from jetraw._storage._s3_sign import PutSigner
@@ -41,6 +42,10 @@ class LeanPut:
         self._http = client._endpoint.http_session
         self._credentials = client._get_credentials()
         self._signer = PutSigner(url_prefix, client.meta.region_name or "us-east-1")
+        # As aiobotocore's send() finds them per request; they depend only on the URL's scheme
+        # and user info, which every key under the prefix shares.
+        self._proxy = self._http._proxy_config.proxy_url_for(url_prefix)
+        self._proxy_headers = self._http._proxy_config.proxy_headers_for(url_prefix)
 
     @classmethod
     async def for_bucket(cls, client: Any, bucket: str) -> LeanPut | None:
@@ -79,16 +84,14 @@ class LeanPut:
             secret_key=frozen.secret_key,
             token=frozen.token,
         )
-        url = self._prefix + quoted
-        proxy = self._http._proxy_config.proxy_url_for(url)
-        session = await self._http._get_session(proxy)
+        session = await self._http._get_session(self._proxy)
         send["Accept-Encoding"] = "identity"
         async with session.put(
-            url,
+            URL(self._prefix + quoted, encoded=True),  # quoted already, as aiobotocore sends it
             data=body,
             headers=send,
-            proxy=proxy,
-            proxy_headers=self._http._proxy_config.proxy_headers_for(url),
+            proxy=self._proxy,
+            proxy_headers=self._proxy_headers,
         ) as response:
             payload = await response.read()
             if response.status < 300:
