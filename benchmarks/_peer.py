@@ -373,6 +373,15 @@ def _lean_aiobotocore(spec: dict[str, Any]) -> Callable[[], Any]:
     return run
 
 
+def _profiler() -> Any:
+    """A cProfile of the timed upload (event-loop thread only) to ``$BENCH_CPROFILE``, if set."""
+    if not os.environ.get("BENCH_CPROFILE"):
+        return None
+    import cProfile
+
+    return cProfile.Profile()
+
+
 PEERS: dict[str, Callable[[dict[str, Any]], Callable[[], Any]]] = {
     "jetraw": _jetraw,
     "jetraw-botocore": _jetraw,
@@ -386,6 +395,8 @@ PEERS: dict[str, Callable[[dict[str, Any]], Callable[[], Any]]] = {
 
 
 def main() -> None:
+    if os.environ.get("BENCH_BASE_TREE"):  # peer jetraw-base: jetraw from another tree
+        sys.path.insert(0, os.environ["BENCH_BASE_TREE"])
     arg = sys.argv[1]
     if arg.startswith("@"):  # a spec too long for the command line (10,000 paths), in a file
         arg = Path(arg[1:]).read_text("utf-8")
@@ -396,8 +407,13 @@ def main() -> None:
     nbytes = sum(os.path.getsize(p) for p in spec["files"])
     rss0 = _status_kib("VmRSS")
     flt0 = _minflt()
+    profiler = _profiler()
     (user0, sys0), t0 = _cpu(), time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
     run()
+    if profiler is not None:
+        profiler.disable()
     wall = time.perf_counter() - t0
     user1, sys1 = _cpu()
     hwm = _status_kib("VmHWM")
@@ -405,6 +421,8 @@ def main() -> None:
     close = getattr(run, "close", None)
     if close is not None:
         close()
+    if profiler is not None:
+        profiler.dump_stats(os.environ["BENCH_CPROFILE"])
     print(
         json.dumps(
             {"bytes": nbytes, "files": len(spec["files"]), "wall": wall,

@@ -39,8 +39,8 @@ from benchmarks._workloads import (
 MiB = 1 << 20
 PEERS = ("jetraw", "boto3", "s3fs", "obstore", "aiobotocore", "lean-aiobotocore")
 #: Peers run only when asked for (``--peers``): jetraw's sync facade (issue 9, target 6) and
-#: jetraw with the lean small-PUT path off.
-OPTIONAL_PEERS = ("jetraw-sync", "jetraw-botocore")
+#: jetraw with the lean small-PUT path off; jetraw imported from ``--base-tree`` (before/after).
+OPTIONAL_PEERS = ("jetraw-sync", "jetraw-botocore", "jetraw-base")
 WORKLOADS = ("files", "2g", "8g", *SMALL)
 MODES = ("defaults", "matched")
 MATCHED = {"part_size": 16 * MiB, "concurrency": 10, "threshold": 32 * MiB}
@@ -111,7 +111,9 @@ class Bench:
 
     # -- child processes -------------------------------------------------------------------------
 
-    def _child(self, module: str, args: list[str], timeout: float) -> dict[str, Any]:
+    def _child(
+        self, module: str, args: list[str], timeout: float, env: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         if sum(len(a) for a in args) > 64 * 1024:
             # Linux caps one argument at 128 KiB: a long spec goes in a file, named "@path".
             spec = self.workdir / f"spec-{time.monotonic_ns()}.json"
@@ -123,7 +125,7 @@ class Bench:
             [*wrap, sys.executable, "-m", module, *args],
             capture_output=True,
             text=True,
-            env=self.env,
+            env=self.env if env is None else env,
             timeout=timeout,
             cwd=ROOT.parent,
         )
@@ -165,6 +167,11 @@ class Bench:
         peer: str, prefix: str,
     ) -> Run:  # fmt: skip
         spec = self._spec(peer, mode, workload, sink, platform, prefix)
+        env = None
+        if peer == "jetraw-base":  # the jetraw peer, importing jetraw from --base-tree
+            spec["peer"] = "jetraw"
+            # Not PYTHONPATH: ``python -m`` puts the working directory (this tree) before it.
+            env = {**self.env, "BENCH_BASE_TREE": str(Path(self.args.base_tree).resolve())}
         run = Run(transport, workload.name, mode, peer, ok=False)
         run.cache = settle_cache(workload.files, self.args.cache)
         sink.reset()
@@ -173,7 +180,7 @@ class Bench:
         server_cpu0 = proc_cpu(getattr(platform, "pid", None))
         timeout = 300 + workload.nbytes / (20 * MiB)
         try:
-            result = self._child("benchmarks._peer", [json.dumps(spec)], timeout)
+            result = self._child("benchmarks._peer", [json.dumps(spec)], timeout, env)
         except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
             run.error = str(exc)[:300]
             _log(f"  {peer} {mode} {workload.name}: FAILED {run.error}")
@@ -450,6 +457,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "the available memory, else cold)",
     )  # fmt: skip
     p.add_argument("--profile", action="store_true", help="also profile jetraw with py-spy")
+    p.add_argument(
+        "--base-tree", help="peer jetraw-base imports jetraw from here (git archive of a commit)"
+    )
     p.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "jetraw-bench-data"))
     p.add_argument("--out", default=str(ROOT / "RESULTS.md"))
     args = p.parse_args(argv)
@@ -461,6 +471,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.big_runs = args.runs
     if args.huge_gib is None:
         args.huge_gib = 5.0 if args.quick else 50.0
+    if "jetraw-base" in args.peers and not args.base_tree:
+        p.error("--peers jetraw-base needs --base-tree")
     return args
 
 

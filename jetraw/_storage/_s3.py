@@ -174,9 +174,10 @@ class S3Storage:
 
     #: Small objects' PUTs through :class:`~jetraw._storage._s3_lean.LeanPut` (False: botocore).
     lean_put = True
-    #: Largest body sent the lean way. 1 MiB PUTs cost less CPU that way too but ran at ~0.67x
-    #: botocore's files/s in one loaded benchmark run (not yet understood): botocore above this.
-    lean_put_max = 256 << 10
+    #: Largest body sent the lean way. Measured up to 1 MiB: 2,000 x 1 MiB files, 3 interleaved
+    #: rounds, lean vs botocore 471 vs 325 files/s, 1.83 vs 2.63 ms CPU/file (benchmarks/NOTES.md,
+    #: "Small files (session 22)"); larger single PUTs are not measured yet: botocore above this.
+    lean_put_max = 1 << 20
 
     def __init__(
         self,
@@ -313,9 +314,7 @@ class S3Storage:
         moved: WrongRegion | None = None
         if lean is not None:
             try:
-                await lean.put(
-                    self._key(key), stream, {"x-amz-checksum-crc32c": crc32c_b64(crc32c)}
-                )
+                await lean.put(self._key(key), stream, crc32c_b64(crc32c))
             except WrongRegion as exc:
                 # The bucket is elsewhere: this request goes through botocore, which follows the
                 # redirect (and caches the region); later ones are signed for that region.

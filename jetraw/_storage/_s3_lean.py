@@ -6,8 +6,10 @@ itself. For a small file's one PUT this module signs and sends the request direc
 what matters:
 
 - the same credential chain (the client's refreshable credentials, frozen per request);
-- the same signing (``S3SigV4Auth`` with the client's config: unsigned payload, as botocore
-  sends it; the CRC-32C header is signed);
+- the same signing: what ``S3SigV4Auth`` computes with the client's config (unsigned payload,
+  as botocore sends it; the CRC-32C header is signed), by
+  :class:`~jetraw._storage._s3_sign.PutSigner`, which fixes per bucket and per day what
+  botocore's signer recomputes per request;
 - the same URL: the bucket's URL prefix is taken once from botocore's own endpoint resolution
   (a presigned URL of a sentinel key), so addressing style, endpoints and regions match;
 - the same connection pool, proxies, TLS verification and timeouts (aiobotocore's session);
@@ -23,14 +25,13 @@ what matters:
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 from xml.etree import ElementTree
 
 import botocore.exceptions
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
+from yarl import URL
 
 from jetraw._storage._s3_body import PartBody
+from jetraw._storage._s3_sign import PutSigner
 
 __all__ = ["LeanPut", "WrongRegion"]
 
@@ -66,23 +67,30 @@ class LeanPut:
         self._prefix = url_prefix
         self._http = client._endpoint.http_session
         self._credentials = client._get_credentials()
-        self._config = client.meta.config
         #: The region requests are signed for.
         self.region: str = region or client.meta.region_name or "us-east-1"
+        self._signer = PutSigner(url_prefix, self.region)
+        # As aiobotocore's send() finds them per request; they depend only on the URL's scheme
+        # and user info, which every key under the prefix shares.
+        self._proxy = self._http._proxy_config.proxy_url_for(url_prefix)
+        self._proxy_headers = self._http._proxy_config.proxy_headers_for(url_prefix)
 
     @classmethod
     async def for_bucket(
         cls, client: Any, bucket: str, region: str | None = None
     ) -> LeanPut | None:
         """The lean path for ``bucket``, or None where it cannot match botocore exactly
-        (an ARN, anonymous access, a client without the internals it uses). ``region``: sign
-        for this region rather than the client's (the bucket's, learnt from a redirect; the
-        URL comes from botocore's endpoint resolution, which uses the region it cached)."""
+        (an ARN, anonymous access, payload signing on, a client without the internals it uses).
+        ``region``: sign for this region rather than the client's (the bucket's, learnt from a
+        redirect; the URL comes from botocore's endpoint resolution, which uses the region it
+        cached)."""
         if ":" in bucket:
             return None  # an access point or Outposts ARN: other signing names and hosts
         try:
             if client._get_credentials() is None:
                 return None
+            if (client.meta.config.s3 or {}).get("payload_signing_enabled") is not False:
+                return None  # botocore would sign the payload's SHA-256: not this signer
             url = await client.generate_presigned_url(
                 "put_object", Params={"Bucket": bucket, "Key": _SENTINEL}, ExpiresIn=60
             )
@@ -94,29 +102,31 @@ class LeanPut:
             return None
         return cls(client, base[: -len(_SENTINEL)], region)
 
-    async def put(self, key: str, body: PartBody, headers: dict[str, str]) -> None:
-        """PUT ``body`` at ``key`` (the full key, prefix included) with extra ``headers``.
+    async def put(self, key: str, body: PartBody, crc32c_b64: str) -> None:
+        """PUT ``body`` at ``key`` (the full key, prefix included) with its CRC-32C (base64).
 
         Raises:
             WrongRegion: The answer says the bucket is in another region (send it through
                 botocore, which follows the redirect).
             botocore.exceptions.ClientError: Another non-2xx answer, as botocore would raise it.
         """
-        url = self._prefix + quote(key, safe="/~")
         frozen = await self._credentials.get_frozen_credentials()
-        request = AWSRequest("PUT", url, headers={"Content-Length": str(len(body)), **headers})
-        request.context["client_config"] = self._config
-        S3SigV4Auth(frozen, "s3", self.region).add_auth(request)
-        proxy = self._http._proxy_config.proxy_url_for(url)
-        session = await self._http._get_session(proxy)
-        send = dict(request.headers.items())
+        quoted, send = self._signer.headers(
+            key,
+            length=len(body),
+            crc32c_b64=crc32c_b64,
+            access_key=frozen.access_key,
+            secret_key=frozen.secret_key,
+            token=frozen.token,
+        )
+        session = await self._http._get_session(self._proxy)
         send["Accept-Encoding"] = "identity"
         async with session.put(
-            url,
+            URL(self._prefix + quoted, encoded=True),  # quoted already, as aiobotocore sends it
             data=body,
             headers=send,
-            proxy=proxy,
-            proxy_headers=self._http._proxy_config.proxy_headers_for(url),
+            proxy=self._proxy,
+            proxy_headers=self._proxy_headers,
         ) as response:
             payload = await response.read()
             if response.status < 300:

@@ -41,11 +41,12 @@ class BufferPool:
         #: Bytes granted to waiting ``acquire`` calls that have not yet taken their buffer: a
         #: grant is made when budget comes back, the buffer is taken when the waiter runs.
         self._promised = 0
+        self._cached = 0  # bytes of the buffers in _free
         self._waiters: collections.deque[tuple[int, anyio.Event, bool]] = collections.deque()
 
     @property
     def cached(self) -> int:
-        return sum(len(b) for b in self._free)
+        return self._cached
 
     def _fits(self, size: int) -> bool:
         return self.in_use == 0 or self.in_use + size <= self.limit
@@ -53,7 +54,7 @@ class BufferPool:
     @property
     def held(self) -> int:
         """Bytes of buffers lent out (granted budget whose buffer was taken) or cached."""
-        return self.in_use - self._promised + self.cached
+        return self.in_use - self._promised + self._cached
 
     async def acquire(self, size: int) -> mmap.mmap:
         """Wait for ``size`` bytes of budget and return a buffer of at least that length."""
@@ -92,20 +93,27 @@ class BufferPool:
         self.peak = max(self.peak, self.in_use)
 
     def _take(self, size: int) -> mmap.mmap:
+        capacity = max(_GRAIN, -(-size // _GRAIN) * _GRAIN)
         best = None
-        for i, buf in enumerate(self._free):
-            if size <= len(buf) <= 2 * size + (1 << 20) and (
-                best is None or len(buf) < len(self._free[best])
-            ):
+        # Newest first: the most recently used buffers are the ones still in the CPU caches.
+        for i in range(len(self._free) - 1, -1, -1):
+            n = len(self._free[i])
+            if size <= n <= 2 * size + (1 << 20) and (best is None or n < len(self._free[best])):
                 best = i
+                if n == capacity:  # no buffer of the pool is smaller and still fits
+                    break
         if best is not None:
-            return self._free.pop(best)
+            return self._unfree(best)
         # Drop cached buffers that would push the total held over the budget (not those that
         # granted waiters will take).
         while self._free and self.held > self.limit:
-            _close(self._free.pop(0))
-        capacity = max(_GRAIN, -(-size // _GRAIN) * _GRAIN)
+            _close(self._unfree(0))
         return mmap.mmap(-1, capacity)
+
+    def _unfree(self, index: int) -> mmap.mmap:
+        buffer = self._free.pop(index)
+        self._cached -= len(buffer)
+        return buffer
 
     def release(self, buffer: mmap.mmap, size: int) -> None:
         """Return a buffer and its ``size`` bytes of budget."""
@@ -116,6 +124,7 @@ class BufferPool:
         # it map and fault in a fresh one: ~60k page faults per GiB of 8 MiB parts).
         if self.held + len(buffer) <= self.limit:
             self._free.append(buffer)
+            self._cached += len(buffer)
         else:
             _close(buffer)
         self._wake()
@@ -168,6 +177,7 @@ class BufferPool:
         for buffer in self._free:
             _close(buffer)
         self._free.clear()
+        self._cached = 0
 
 
 class Scheduler:

@@ -61,14 +61,18 @@ async def plan_upload(
         if ref.directory or await _is_remote_dir(api, ref):
             return [UploadItem(local, join(ref.path, local.name))]
         return [UploadItem(local, ref.path)]
+    # One worker-thread call for the whole list: a hop per path cost more than its stat.
+    return await anyio.to_thread.run_sync(_plan_list, [Path(e) for e in src], ref.path)
+
+
+def _plan_list(paths: list[Path], dest: str) -> list[UploadItem]:
+    """Each path under ``dest`` (a directory: its tree under its name), in a worker thread."""
     items: list[UploadItem] = []
-    for entry in src:
-        local = Path(entry)
-        if await anyio.to_thread.run_sync(local.is_dir):
-            tree = await anyio.to_thread.run_sync(_walk_tree, local)
-            items += [UploadItem(p, join(ref.path, local.name, rel)) for p, rel in tree]
+    for local in paths:
+        if local.is_dir():
+            items += [UploadItem(p, join(dest, local.name, rel)) for p, rel in _walk_tree(local)]
         else:
-            items.append(UploadItem(local, join(ref.path, local.name)))
+            items.append(UploadItem(local, join(dest, local.name)))
     return items
 
 

@@ -1,14 +1,20 @@
 """Small files: one PUT each, their uploads created and committed in batches.
 
-The uploads of a batch of small files are created with one call; each file is read into a
-budget buffer and stored with one PUT; stored files are committed in batches by a completer
-task, when a batch is full, when nothing else is in flight, or when the oldest has waited
-``_COMPLETE_DELAY`` (visibility latency).
+The uploads of a batch of small files are created with one call and queued. A few store workers
+(as many as requests may be in flight) drain the queue: each takes a run of files that fit in
+``_READ_BYTES``, takes one budget buffer for all of them, reads and hashes them in one
+worker-thread call, then PUTs them one after the other, each holding a request slot. So the
+budget held by small files is about the concurrency times ``_READ_BYTES`` (not the whole
+budget's worth of files waiting for a slot), and a thread hop, a task and a buffer serve many
+files. The producer stops creating uploads while two batches are queued (until less than one
+is). Stored files are committed in batches by a completer task, when a batch is full, when
+nothing else is in flight, or when the oldest has waited ``_COMPLETE_DELAY`` (visibility
+latency).
 """
 
 from __future__ import annotations
 
-import mmap
+import collections
 
 import anyio
 import anyio.abc
@@ -25,6 +31,21 @@ __all__ = ["SinglePut"]
 
 #: Longest a stored small file waits for its batch to be committed, in seconds.
 _COMPLETE_DELAY = 0.5
+#: Bytes of files a store worker reads in one worker-thread call (one file may be larger).
+_READ_BYTES = 1 << 20
+#: Files a store worker reads in one worker-thread call, at most.
+_READ_FILES = 16
+
+
+def _read_all(jobs: list[UploadJob], views: list[memoryview]) -> list[int | Exception]:
+    """Each job's file into its view: its CRC-32C, or the error of reading it (worker thread)."""
+    out: list[int | Exception] = []
+    for job, view in zip(jobs, views, strict=True):
+        try:
+            out.append(read_part(job, view, 0))
+        except Exception as exc:
+            out.append(exc)
+    return out
 
 
 class SinglePut:
@@ -36,12 +57,18 @@ class SinglePut:
         #: Set by the producer once every job is dispatched: the completer may stop then.
         self.producer_done = False
         self._complete_lock = anyio.Lock()
+        self._queue: collections.deque[UploadJob] = collections.deque()
+        self._workers = 0
+        self._room = anyio.Event()
 
     async def dispatch(self, jobs: list[UploadJob], work: anyio.abc.TaskGroup) -> None:
-        """Create the uploads of ``jobs`` and start storing each (waiting for budget)."""
+        """Create the uploads of ``jobs`` and queue them for the store workers."""
         ctx = self.ctx
         if not jobs:
             return
+        while len(self._queue) >= 2 * ctx.config.batch_size:  # enough queued: wait
+            self._room = anyio.Event()
+            await self._room.wait()
         for job in jobs:
             await ctx.progress.emit("started", job.result)
         opts = ctx.options
@@ -73,42 +100,93 @@ class SinglePut:
             if job.error is not None:
                 await ctx.finish_failed(job)
                 continue
-            buffer = await ctx.pool.acquire(job.size)
             ctx.outstanding += 1
-            work.start_soon(self._put, job, buffer)
+            self._queue.append(job)
+        while self._workers < min(ctx.config.max_concurrency, len(self._queue)):
+            self._workers += 1
+            work.start_soon(self._worker)
 
-    async def _put(self, job: UploadJob, buffer: mmap.mmap) -> None:
-        ctx = self.ctx
-        size = job.size
-        view = memoryview(buffer)[:size]
-        sent = False  # the request succeeded: no transport holds the buffer any more
+    def _take_run(self) -> list[UploadJob]:
+        """The next files a worker reads together: a fair share of the queue, within bounds."""
+        queue, ctx = self._queue, self.ctx
+        limit = min(_READ_FILES, max(1, len(queue) // ctx.config.max_concurrency))
+        budget = min(_READ_BYTES, max(1, ctx.pool.limit // ctx.config.max_concurrency))
+        run = [queue.popleft()]
+        total = run[0].size
+        while queue and len(run) < limit and total + queue[0].size <= budget:
+            total += queue[0].size
+            run.append(queue.popleft())
+        if len(queue) < ctx.config.batch_size:
+            self._room.set()
+        return run
+
+    async def _worker(self) -> None:
         try:
-            async with ctx.limiter:
-                crc = await anyio.to_thread.run_sync(read_part, job, view, 0)
-                assert job.upload is not None
-                key = job.upload.object_key
-                await with_retries(
-                    ctx.config.attempts,
-                    lambda: ctx.storage.put_object(
-                        key, view, crc32c=crc, on_bytes=ctx.progress.add_bytes
-                    ),
-                    what=f"writing {key}",
-                )
-            sent = True
-            job.crc, job.stored = crc, True
-            job.sent = job.result.bytes_sent = size
-            self.to_complete.append(job)
-        except Exception as exc:
-            job.fail(exc)
+            while self._queue:
+                await self._store(self._take_run())
         finally:
-            view.release()
-            if sent:
-                ctx.pool.release(buffer, size)
-            else:  # failed or cancelled: its bytes may still be in a transport
-                ctx.pool.discard(buffer, size)
-            ctx.outstanding -= 1
-        if job.error is not None:
+            self._workers -= 1
+
+    async def _store(self, jobs: list[UploadJob]) -> None:
+        """Read ``jobs`` into one buffer in one worker-thread call, then PUT each."""
+        ctx = self.ctx
+        total = sum(j.size for j in jobs)
+        failed: list[UploadJob] = []
+        clean = True  # no request that may still hold a view of the buffer was abandoned
+        buffer = None
+        try:
+            buffer = await ctx.pool.acquire(total)
+            whole = memoryview(buffer)
+            views, offset = [], 0
+            for job in jobs:
+                views.append(whole[offset : offset + job.size])
+                offset += job.size
+            try:
+                crcs = await anyio.to_thread.run_sync(_read_all, jobs, views)
+                for job, view, crc in zip(jobs, views, crcs, strict=True):
+                    if isinstance(crc, Exception):
+                        job.fail(crc)
+                        failed.append(job)
+                        continue
+                    try:
+                        await self._put(job, view, crc)
+                    except Exception as exc:
+                        clean = False
+                        job.fail(exc)
+                        failed.append(job)
+            except BaseException:
+                clean = False  # cancelled: the PUT under way may still hold its view
+                raise
+            finally:
+                for view in views:
+                    view.release()
+                whole.release()
+        finally:
+            ctx.outstanding -= len(jobs)
+            if buffer is not None:
+                if clean:
+                    ctx.pool.release(buffer, total)
+                else:  # a failed or cancelled request's bytes may still be in a transport
+                    ctx.pool.discard(buffer, total)
+        # Jobs never reached (cancelled) are settled by the uploader's cleanup.
+        for job in failed:
             await ctx.finish_failed(job)
+
+    async def _put(self, job: UploadJob, view: memoryview, crc: int) -> None:
+        ctx = self.ctx
+        assert job.upload is not None
+        key = job.upload.object_key
+        async with ctx.limiter:
+            await with_retries(
+                ctx.config.attempts,
+                lambda: ctx.storage.put_object(
+                    key, view, crc32c=crc, on_bytes=ctx.progress.add_bytes
+                ),
+                what=f"writing {key}",
+            )
+        job.crc, job.stored = crc, True
+        job.sent = job.result.bytes_sent = job.size
+        self.to_complete.append(job)
 
     async def completer(self) -> None:
         """Commit stored files in batches until every job is dispatched and settled."""

@@ -223,9 +223,54 @@ async def test_lean_put_region_redirect_is_not_retried_by_the_engine(
         from jetraw._storage._s3_body import PartBody
 
         with pytest.raises(WrongRegion) as info:
-            await lean.put("moved301-key", PartBody(memoryview(b"x"), None), {})
+            await lean.put("moved301-key", PartBody(memoryview(b"x"), None), crc32c_b64(crc32c(b"x")))
         assert info.value.region == "eu-west-1"
         assert info.value.old_region == "us-east-1"
         assert info.value.error.response["Error"]["Code"] == "PermanentRedirect"
     finally:
         await backend.aclose()
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "http://127.0.0.1:9000/bkt/",
+        "https://bkt.s3.eu-west-1.amazonaws.com/",
+        "https://s3.example.org:443/bkt/",
+        "http://[::1]:8080/bkt/",
+        "http://user@S3.Example.org:80/bkt/",
+    ],
+)
+@pytest.mark.parametrize("token", [None, "FwoGZXIvYXdzEJr//////////wEaDH token=="])
+@pytest.mark.parametrize("key", ["pre/dir/a b+c.raw", "pré/ü~x/%41*?#.raw", "k"])
+def test_put_signer_matches_botocore(
+    monkeypatch: pytest.MonkeyPatch, prefix: str, token: str | None, key: str
+) -> None:
+    import datetime
+
+    import botocore.auth
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.config import Config
+    from botocore.credentials import Credentials
+
+    from jetraw._storage._s3_sign import PutSigner
+
+    now = 1796000000.0 + 3599.5  # a fixed second; both signers see the same clock
+    fixed = datetime.datetime.fromtimestamp(now, datetime.timezone.utc).replace(tzinfo=None)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: fixed)
+    region, crc = "eu-west-1", crc32c_b64(crc32c(b"x" * 5))
+    signer = PutSigner(prefix, region)
+    for secret in ("s3cr3t/+=", "other-secret"):  # the cached signing key follows the secret
+        quoted, ours = signer.headers(
+            key, length=65536, crc32c_b64=crc, access_key="AKID", secret_key=secret,
+            token=token, now=now,
+        )  # fmt: skip
+        request = AWSRequest(
+            "PUT",
+            prefix + quoted,
+            headers={"Content-Length": "65536", "x-amz-checksum-crc32c": crc},
+        )
+        request.context["client_config"] = Config(s3={"payload_signing_enabled": False})
+        S3SigV4Auth(Credentials("AKID", secret, token), "s3", region).add_auth(request)
+        assert ours == dict(request.headers.items())

@@ -260,3 +260,22 @@ async def test_downloads_share_the_budget_with_uploads(
     assert recorder.max_bytes <= 12 * MiB
     assert client._transfers.scheduler(config).pool.peak <= 12 * MiB
     assert recorder.max_bytes >= 10 * MiB  # the budget was used, not just respected
+
+
+async def test_small_files_hold_about_the_concurrency_in_budget(
+    local_space: SpaceUnderTest, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small files take budget buffers only as store workers get to them: the budget held is
+    about the concurrency times one read run (1 MiB), not the whole budget's worth of files
+    waiting for a request slot (peak RSS)."""
+    recorder = Recorder()
+    record(monkeypatch, recorder, 0.01)
+    for i in range(600):
+        (tmp_path / f"s{i:03d}.bin").write_bytes(os.urandom(64 << 10))
+    config = TransferConfig(max_concurrency=4, max_bytes_in_flight=64 * MiB, batch_size=50)
+    result = await client.upload(tmp_path, f"/{local_space.name}/many/", config=config)
+    assert len(result.uploaded) == 600
+    assert recorder.max_requests <= 4
+    assert client._transfers.scheduler(config).pool.peak <= 4 * MiB
+    listed = AsyncJetrawPath(f"/{local_space.name}/many", client=client).iterdir()
+    assert len([p async for p in listed]) == 600
