@@ -161,7 +161,9 @@ def _one(
     run.ok = True
     _log(
         f"  {peer:11s} {workload.name:12s} {run.mib_s:7.0f} MiB/s {run.cpu_per_gib:6.2f} cpu-s/GiB "
-        f"(sys {result['sys'] / (run.bytes / GiB):.2f}) {run.hwm_kib / 1024:6.0f} MiB RSS "
+        f"(sys {result['sys'] / (run.bytes / GiB):.2f}, "
+        f"{result['minor_faults'] / (run.bytes / GiB) / 1000:.0f}k faults/GiB) "
+        f"{run.hwm_kib / 1024:6.0f} MiB RSS "
         f"{run.cpu / run.files * 1000:7.2f} cpu-ms/file "
         f"(sink {run.sink_cpu / (run.bytes / GiB):.2f})"
     )
