@@ -133,8 +133,13 @@ def write_download_report(
         "share, mostly page-cache writes), peak RSS = VmHWM, MiB/s = bytes / wall.",
         "- After every run the driver checks every file's size and CRC-32C (untimed); a "
         "mismatch fails the run.",
-        f"- {args.runs} interleaved round(s), peer order rotating; medians. × lean = ratio to "
-        "the lean aiobotocore loop of the same row group.",
+        f"- {args.runs} interleaved round(s), peer order rotating"
+        + (
+            f" (the 8 GiB file in the first {args.big_runs} only)"
+            if getattr(args, "big_runs", args.runs) < args.runs
+            else ""
+        )
+        + "; medians. × lean = ratio to the lean aiobotocore loop of the same row group.",
         "- Peers, library defaults: jetraw `AsyncClient.download` of the directory (ranged GETs "
         "of 8 MiB above 32 MiB, 10 in flight, CRC-32C verified, fsync + rename); boto3's "
         "transfer manager (`download_file`); s3fs `get`; obstore `get_async` streamed to a file "

@@ -112,6 +112,8 @@ def _transport(bench: Bench, transport: str, keyed: list[tuple[str, Workload]]) 
             order = args.peers[rnd % len(args.peers) :] + args.peers[: rnd % len(args.peers)]
             _log(f"{transport}: round {rnd + 1}/{args.runs}")
             for key, workload in keyed:
+                if key == "8g" and rnd >= args.big_runs:
+                    continue
                 for peer in order:
                     bench.runs.append(
                         _one(bench, transport, sink, platform, key, workload, peer,
@@ -208,6 +210,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--scale", type=float, default=1.0, help="multiply every big-file size")
     p.add_argument("--runs", type=int, default=3, help="interleaved rounds")
     p.add_argument("--https", action="store_true", help="also over HTTPS")
+    p.add_argument(
+        "--big-runs", type=int, default=None,
+        help="rounds (per transport) that include the 8g workload (default: every round)",
+    )  # fmt: skip
     p.add_argument("--files", type=int, default=200, help="files in the many-files workload")
     p.add_argument("--peers", nargs="+", default=list(PEERS), choices=[*PEERS, "jetraw-base"])
     p.add_argument(
@@ -228,6 +234,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also profile jetraw with py-spy (PROFILE-download-*.txt beside --out)",
     )  # fmt: skip
     args = p.parse_args(argv)
+    if args.big_runs is None:
+        args.big_runs = args.runs
     if args.dest_dir is None:
         args.dest_dir = os.path.join(args.data_dir, "downloads")
     return args
