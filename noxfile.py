@@ -34,7 +34,8 @@ BENCH_ARGS = (
 )  # fmt: skip
 # What RESULTS-download.md (linked from RESULTS.md) is generated from, after the upload run:
 # the same rounds, transports and workloads (200 files and 2 GiB in 5 rounds, 8 GiB in the first
-# round only; about an hour, estimated), every download peer, py-spy profiles of jetraw beside the report.
+# round only; about an hour, estimated), every download peer, py-spy profiles of jetraw beside
+# the report.
 DL_BENCH_ARGS = (
     "--runs", "5", "--big-runs", "1", "--https", "--profile", "--workloads", "files", "2g", "8g",
     "--out", "benchmarks/RESULTS-download.md",
