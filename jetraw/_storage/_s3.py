@@ -446,29 +446,14 @@ class S3Storage:
             what, "get_object", Key=self._key(key), Range=f"bytes={start}-{start + length - 1}"
         )
         body = response["Body"]
-        # aiohttp's own reader where there is one: readchunk() hands over each network chunk
-        # as it was received, where read(n) joins the buffered chunks into a new n-byte
-        # object (a copy, and a fresh large allocation per read). The caller checks the length.
-        content = getattr(getattr(body, "_raw_stream", None), "content", None)
-        readchunk = getattr(content, "readchunk", None)
-        # Let ~2 MiB wait in aiohttp's buffer, as read(1 MiB) would (its default, 128 KiB,
-        # pauses and resumes the socket every few chunks: system calls).
-        widen = getattr(content, "set_read_chunk_size", None)
-        if readchunk is not None and widen is not None:
-            widen(_CHUNK)
         try:
             async with body as stream:
                 while True:
                     try:
-                        if readchunk is None:
-                            chunk, boundary = await stream.read(_CHUNK), False
-                        else:
-                            chunk, boundary = await readchunk()
+                        chunk = await stream.read(_CHUNK)
                     except Exception as exc:
                         raise translate_error(exc, what) from exc
                     if not chunk:
-                        if boundary:  # the end of one HTTP chunk (chunked encoding), not EOF
-                            continue
                         break
                     yield chunk
         finally:

@@ -49,7 +49,7 @@ from jetraw._transfer._job import file_crc
 from jetraw._transfer._localpaths import check_relative
 from jetraw._transfer._results import DownloadResult, FileTransfer, Progress, ProgressCallback
 from jetraw._transfer._retry import with_retries
-from jetraw._util import write_vectored
+from jetraw._util import write_all
 
 __all__ = ["DownloadItem", "Downloader"]
 
@@ -89,10 +89,6 @@ def _prepare_error(exc: OSError, local: Path) -> OSError:
             f"Cannot write {local}: {local.parent} is not a directory (or cannot be created)."
         )
     return StorageError(f"Cannot write {local}: {exc.strerror or exc}.")
-
-
-_WRITE_BATCH = 4 << 20  # bytes per pwritev
-_MAX_BATCH = 256  # chunks per pwritev
 
 
 class Downloader:
@@ -302,35 +298,18 @@ class Downloader:
         saving: anyio.Lock,
     ) -> None:
         async def attempt() -> None:
-            # Network chunks are checksummed as they come and written in batches of about
-            # _WRITE_BATCH bytes, one pwritev (one thread hop) each: a hop per chunk cost more
-            # CPU than the write itself. ``offset`` is where the written bytes end.
-            offset, value, end = start, 0, start + length
-            batch: list[bytes] = []
-            batched = 0
-
-            async def flush() -> None:
-                nonlocal offset, batch, batched
-                if not batch:
-                    return
-                await anyio.to_thread.run_sync(write_vectored, fd, batch, offset)
-                offset += batched
-                self.progress.add_bytes(batched)
-                batch, batched = [], 0
-
+            offset, value = start, 0
             try:
                 async for data in self.storage.iter_range(remote.object_key, start, length):
-                    if offset + batched + len(data) > end:
+                    if offset + len(data) > start + length:
                         raise IntegrityError(
                             f"Storage sent more bytes than asked for {remote.path}."
                         )
                     value = crc32c(data, value)
-                    batch.append(data)
-                    batched += len(data)
-                    if batched >= _WRITE_BATCH or len(batch) >= _MAX_BATCH:
-                        await flush()
-                await flush()
-                if offset != end:
+                    await anyio.to_thread.run_sync(write_all, fd, data, offset)
+                    offset += len(data)
+                    self.progress.add_bytes(len(data))
+                if offset != start + length:
                     raise IntegrityError(
                         f"{remote.space}/{remote.path}: storage sent {offset - start} of "
                         f"{length} bytes."

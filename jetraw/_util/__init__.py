@@ -4,7 +4,7 @@ Nothing here imports another jetraw module apart from ``jetraw._util`` itself, s
 depend on it (the import contracts in ``pyproject.toml`` enforce that).
 """
 
-from jetraw._util._atomic import atomic_write, fsync_dir, write_all, write_vectored
+from jetraw._util._atomic import atomic_write, fsync_dir, write_all
 from jetraw._util._backoff import Backoff
 from jetraw._util._redact import RedactingFilter, protect_library_loggers, redact
 from jetraw._util._staging import STAGING_DIR, StagingLayout, StagingMeta
@@ -20,5 +20,4 @@ __all__ = [
     "protect_library_loggers",
     "redact",
     "write_all",
-    "write_vectored",
 ]

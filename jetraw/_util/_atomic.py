@@ -7,15 +7,11 @@ survives a power cut. The temporary file is removed on any failure, ``KeyboardIn
 
 from __future__ import annotations
 
-import errno
 import os
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 
-_IOV_MAX = 1024  # the Linux and macOS limit of buffers per pwritev
-
-__all__ = ["atomic_write", "fsync_dir", "write_all", "write_vectored"]
+__all__ = ["atomic_write", "fsync_dir", "write_all"]
 
 
 def write_all(fd: int, data: bytes | bytearray | memoryview, offset: int = 0) -> None:
@@ -26,27 +22,6 @@ def write_all(fd: int, data: bytes | bytearray | memoryview, offset: int = 0) ->
     done = 0
     while done < len(view):
         done += os.pwrite(fd, view[done:], offset + done)
-
-
-def write_vectored(fd: int, buffers: Sequence[bytes | bytearray | memoryview], offset: int) -> None:
-    """Write ``buffers`` back to back at ``offset`` in as few ``pwritev`` calls as the kernel
-    allows (one, normally): no joining copy, one system call for many network chunks."""
-    if not hasattr(os, "pwritev"):  # pragma: no cover - Windows
-        for buffer in buffers:
-            write_all(fd, buffer, offset)
-            offset += len(buffer)
-        return
-    views = [memoryview(b).cast("B") for b in buffers]
-    views = [v for v in views if len(v)]
-    while views:
-        n = os.pwritev(fd, views[:_IOV_MAX], offset)
-        if n <= 0:
-            raise OSError(errno.EIO, "pwritev wrote nothing")
-        offset += n
-        while views and n >= len(views[0]):
-            n -= len(views.pop(0))
-        if n:
-            views[0] = views[0][n:]
 
 
 def fsync_dir(path: Path) -> None:

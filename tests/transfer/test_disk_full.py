@@ -87,10 +87,10 @@ async def test_download_enospc_injected(
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "f").write_bytes(b"previous")
 
-    def full(fd: int, data: Any, offset: int) -> None:
+    def full(fd: int, data: bytes, offset: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(_download, "write_vectored", full)
+    monkeypatch.setattr(_download, "write_all", full)
     with pytest.raises(DownloadError) as info:
         await client.download(f"/{space.name}/f", tmp_path / "out", overwrite=True)
     assert isinstance(info.value.result.files[0].error, InsufficientStorageError)
@@ -161,11 +161,11 @@ async def test_download_enospc_stops_the_whole_job(
     await client.upload(make, f"/{space.name}/full/")
     calls = []
 
-    def full(fd: int, data: Any, offset: int) -> None:
+    def full(fd: int, data: bytes, offset: int) -> None:
         calls.append(offset)
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(_download, "write_vectored", full)
+    monkeypatch.setattr(_download, "write_all", full)
     with pytest.raises(DownloadError) as info:
         await client.download(
             f"/{space.name}/full/", tmp_path / "out", config=TransferConfig(max_concurrency=2)
