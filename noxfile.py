@@ -7,7 +7,7 @@ nox -s tests       the full suite on 3.11, a smoke run on 3.10 and 3.13
 nox -s docs        mkdocs build --strict (the site, into site/), then the site tests in tests/docs
 nox -s wheel       build the wheel, install it in a clean venv, run a smoke test
 nox -s quickstart  the README's main job on the embedded local platform
-nox -s bench       benchmarks/ (not part of the test run)
+nox -s bench       benchmarks/ (uploads, then downloads; not part of the test run)
 """
 
 from __future__ import annotations
@@ -31,6 +31,14 @@ SMOKE = ("3.10", "3.13")
 BENCH_ARGS = (
     "--runs", "5", "--https", "--profile", "--peers", "jetraw", "jetraw-sync", "boto3", "s3fs",
     "obstore", "aiobotocore", "lean-aiobotocore",
+)  # fmt: skip
+# What RESULTS-download.md (linked from RESULTS.md) is generated from, after the upload run:
+# the same rounds, transports and workloads (200 files and 2 GiB in 5 rounds, 8 GiB in the first
+# round only; about an hour, estimated), every download peer, py-spy profiles of jetraw beside
+# the report.
+DL_BENCH_ARGS = (
+    "--runs", "5", "--big-runs", "1", "--https", "--profile", "--workloads", "files", "2g", "8g",
+    "--out", "benchmarks/RESULTS-download.md",
 )  # fmt: skip
 # A quick cross-version check: the public API, the platform, the client and the sync facade.
 SMOKE_TESTS = (
@@ -137,7 +145,16 @@ def quickstart(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """The pinned run behind benchmarks/RESULTS.md (and its plots and profiles); posargs replace
-    these arguments (e.g. ``nox -s bench -- --quick --out /tmp/r/RESULTS.md``)."""
-    args = session.posargs or BENCH_ARGS
+    """The pinned runs behind benchmarks/RESULTS.md and RESULTS-download.md (and their plots and
+    profiles): uploads, then downloads. posargs replace the upload run's arguments, and those
+    after a ``download`` word the download run's; without that word only uploads run (e.g.
+    ``nox -s bench -- --quick --out /tmp/r/RESULTS.md download --scale 0.1 --runs 1 --out
+    /tmp/r/RESULTS-download.md``)."""
+    args, downloads = list(BENCH_ARGS), list(DL_BENCH_ARGS)
+    if session.posargs:
+        args = list(session.posargs)
+        cut = args.index("download") if "download" in args else len(args)
+        args, downloads = args[:cut], args[cut + 1 :] if cut < len(args) else []
     uv_run(session, FULL, "python", "-m", "benchmarks", *args, extra="dev,bench")
+    if downloads:
+        uv_run(session, FULL, "python", "-m", "benchmarks.download", *downloads, extra="dev,bench")

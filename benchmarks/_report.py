@@ -201,6 +201,12 @@ def write_report(
             + ", ".join(f"[{p.name}]({p.name})" for p in profiles),
             "",
         ]
+    lines += [
+        "Downloads, measured the same way against the same peers (`python -m benchmarks."
+        "download`, run by `nox -s bench` after this one): [RESULTS-download.md]"
+        "(RESULTS-download.md).",
+        "",
+    ]
     for transport in ("http", "https"):
         trows = [r for r in rows if r["transport"] == transport and not r["workload"].startswith(
             f"{args.huge_gib:g} GiB")]  # fmt: skip

@@ -48,7 +48,7 @@ from xml.sax.saxutils import escape
 
 import google_crc32c
 
-from benchmarks._sink_get import Stream, get_object
+from benchmarks._sink_get import Stream, get_object, list_page
 from jetraw._crc import crc32c_combine
 
 __all__ = ["ChunkDecoder", "SinkState", "main", "make_certificates", "serve"]
@@ -344,36 +344,22 @@ class _Router:
             return _response(200, "OK", _xml("LocationConstraint", ""))
         if req.method == "GET":
             s.counters["ListObjects"] += 1
-            return self._list(bucket, q.get("prefix", ""), q.get("delimiter", ""))
+            return self._list(bucket, q)
         if req.method == "POST" and "delete" in q:
             s.counters["DeleteObjects"] += 1
             return _response(200, "OK", _xml("DeleteResult", ""))
         s.counters["unsupported"] += 1
         return _error(501, "NotImplemented", f"{req.method} {req.target} is not supported")
 
-    def _list(self, bucket: str, prefix: str, delimiter: str) -> bytes:
-        contents, prefixes = [], set()
-        for (b, key), (size, etag, _) in sorted(self.state.objects.items()):
-            if b != bucket or not key.startswith(prefix):
-                continue
-            rest = key[len(prefix) :]
-            if delimiter and delimiter in rest:
-                prefixes.add(prefix + rest.split(delimiter, 1)[0] + delimiter)
-                continue
-            contents.append(
-                f"<Contents><Key>{escape(key)}</Key><LastModified>{_ISO}</LastModified>"
-                f"<ETag>{escape(etag)}</ETag><Size>{size}</Size>"
-                "<StorageClass>STANDARD</StorageClass></Contents>"
-            )
-        common = "".join(
-            f"<CommonPrefixes><Prefix>{escape(p)}</Prefix></CommonPrefixes>"
-            for p in sorted(prefixes)
+    def _list(self, bucket: str, query: dict[str, str]) -> bytes:
+        objects = (
+            (key, size, etag)
+            for (b, key), (size, etag, _) in self.state.objects.items()
+            if b == bucket
         )
-        inner = (
-            f"<Name>{escape(bucket)}</Name><Prefix>{escape(prefix)}</Prefix>"
-            f"<KeyCount>{len(contents) + len(prefixes)}</KeyCount><MaxKeys>1000</MaxKeys>"
-            f"<IsTruncated>false</IsTruncated>{''.join(contents)}{common}"
-        )
+        status, code, inner = list_page(bucket, objects, query, _ISO)
+        if status != 200:
+            return _error(status, code, inner)
         return _response(200, "OK", _xml("ListBucketResult", inner))
 
     # -- bodies ----------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from typing import Any
 
 import google_crc32c
 
+from benchmarks._dl_report import medians, table, write_download_report
 from benchmarks._pattern import pattern_crc, pattern_file
 from benchmarks._run import BUCKET, Bench, Run, _log
 from benchmarks._sink import SinkProcess
@@ -112,6 +112,8 @@ def _transport(bench: Bench, transport: str, keyed: list[tuple[str, Workload]]) 
             order = args.peers[rnd % len(args.peers) :] + args.peers[: rnd % len(args.peers)]
             _log(f"{transport}: round {rnd + 1}/{args.runs}")
             for key, workload in keyed:
+                if key == "8g" and rnd >= args.big_runs:
+                    continue
                 for peer in order:
                     bench.runs.append(
                         _one(bench, transport, sink, platform, key, workload, peer,
@@ -161,7 +163,9 @@ def _one(
     run.ok = True
     _log(
         f"  {peer:11s} {workload.name:12s} {run.mib_s:7.0f} MiB/s {run.cpu_per_gib:6.2f} cpu-s/GiB "
-        f"(sys {result['sys'] / (run.bytes / GiB):.2f}) {run.hwm_kib / 1024:6.0f} MiB RSS "
+        f"(sys {result['sys'] / (run.bytes / GiB):.2f}, "
+        f"{result['minor_faults'] / (run.bytes / GiB) / 1000:.0f}k faults/GiB) "
+        f"{run.hwm_kib / 1024:6.0f} MiB RSS "
         f"{run.cpu / run.files * 1000:7.2f} cpu-ms/file "
         f"(sink {run.sink_cpu / (run.bytes / GiB):.2f})"
     )
@@ -175,6 +179,7 @@ def _profile(
     """jetraw's download of each workload under py-spy; summaries to PROFILE-download-*.txt."""
     from benchmarks._profile import profile_env, py_spy, record, summarize_raw
 
+    args = bench.args
     binary = py_spy()
     if binary is None:
         _log("--profile: py-spy is not installed (it is in the bench extra)")
@@ -194,36 +199,10 @@ def _profile(
         record(binary, argv, raw, profile_env(bench.env), ROOT.parent)
         shutil.rmtree(dest, ignore_errors=True)
         parts.append(f"== {workload.name}\n{summarize_raw(raw)}")
-    out = ROOT / f"PROFILE-download-jetraw-{transport}.txt"
+    # Beside the report (which links to it), else beside this module.
+    out = (Path(args.out).parent if args.out else ROOT) / f"PROFILE-download-jetraw-{transport}.txt"
     out.write_text("\n".join(parts), "utf-8")
     _log(f"wrote {out}")
-
-
-def table(runs: list[Run]) -> str:
-    """Medians per (transport, workload, peer) as a Markdown table."""
-    groups: dict[tuple[str, str, str], list[Run]] = {}
-    for r in runs:
-        groups.setdefault((r.transport, r.workload, r.peer), []).append(r)
-    lines = [
-        "| transport | workload | peer | n | CPU-s/GiB | CPU ms/file | MiB/s | files/s "
-        "| peak RSS MiB |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for (transport, workload, peer), rs in groups.items():
-        ok = [r for r in rs if r.ok]
-        if not ok:
-            lines.append(
-                f"| {transport} | {workload} | {peer} | 0 (failed: {rs[0].error[:60]}) |||||"
-            )
-            continue
-        med = statistics.median
-        lines.append(
-            f"| {transport} | {workload} | {peer} | {len(ok)} "
-            f"| {med(r.cpu_per_gib for r in ok):.2f} "
-            f"| {med(r.cpu / r.files * 1000 for r in ok):.2f} | {med(r.mib_s for r in ok):.0f} "
-            f"| {med(r.files / r.wall for r in ok):.0f} | {med(r.hwm_kib / 1024 for r in ok):.0f} |"
-        )
-    return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -231,6 +210,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--scale", type=float, default=1.0, help="multiply every big-file size")
     p.add_argument("--runs", type=int, default=3, help="interleaved rounds")
     p.add_argument("--https", action="store_true", help="also over HTTPS")
+    p.add_argument(
+        "--big-runs", type=int, default=None,
+        help="rounds (per transport) that include the 8g workload (default: every round)",
+    )  # fmt: skip
     p.add_argument("--files", type=int, default=200, help="files in the many-files workload")
     p.add_argument("--peers", nargs="+", default=list(PEERS), choices=[*PEERS, "jetraw-base"])
     p.add_argument(
@@ -243,9 +226,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-pin", action="store_true", help="do not pin sink and client to cores")
     p.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "jetraw-bench-data"))
     p.add_argument("--dest-dir", help="where downloads go (default: beside the data)")
-    p.add_argument("--out", help="also write the table to this Markdown file")
-    p.add_argument("--profile", action="store_true", help="also profile jetraw with py-spy")
+    p.add_argument(
+        "--out", help="also write the report to this Markdown file (e.g. RESULTS-download.md)"
+    )
+    p.add_argument(
+        "--profile", action="store_true",
+        help="also profile jetraw with py-spy (PROFILE-download-*.txt beside --out)",
+    )  # fmt: skip
     args = p.parse_args(argv)
+    if args.big_runs is None:
+        args.big_runs = args.runs
     if args.dest_dir is None:
         args.dest_dir = os.path.join(args.data_dir, "downloads")
     return args
@@ -264,14 +254,9 @@ def main(argv: list[str] | None = None) -> None:
         keyed = _workloads(args)
         for transport in ["http", "https"] if args.https else ["http"]:
             _transport(bench, transport, keyed)
-    text = table(bench.runs)
-    print(text)
+    print(table(medians(bench.runs)))
     if args.out:
-        Path(args.out).write_text(
-            f"Downloads, `python -m benchmarks.download {' '.join(sys.argv[1:])}`, "
-            f"{time.time() - started:.0f} s.\n\n{text}\n",
-            "utf-8",
-        )
+        write_download_report(Path(args.out), args, bench.pinned, bench.runs, time.time() - started)
 
 
 if __name__ == "__main__":

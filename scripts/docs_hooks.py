@@ -4,7 +4,8 @@
 - ``reference/configuration.md``: every environment variable (``jetraw._util._env.ENV_VARS``), the
   config file's keys (``jetraw._config.Profile``) and the precedence;
 - ``reference/exceptions-tree.md``: the exception hierarchy of ``jetraw._exceptions``;
-- ``benchmarks.md``: ``benchmarks/RESULTS.md``.
+- ``benchmarks.md``: ``benchmarks/RESULTS.md``; ``benchmarks-download.md``:
+  ``benchmarks/RESULTS-download.md``.
 
 The docstrings use Sphinx roles (``:class:`~jetraw.X```); :func:`on_page_content` renders them as
 code (the leading ``~`` shortens the name, as in Sphinx).
@@ -125,7 +126,9 @@ def _benchmarks_page() -> str:
 
     results = Path(__file__).resolve().parent.parent / "benchmarks" / "RESULTS.md"
     body = results.read_text(encoding="utf-8").split("\n", 1)[1]
-    # Links to other Markdown files beside RESULTS.md name the file instead (not site pages).
+    # The downloads report is a page of its own; other Markdown files beside RESULTS.md are
+    # named instead (not site pages).
+    body = body.replace("](RESULTS-download.md)", "](benchmarks-download.md)")
     body = re.sub(r"(?<!!)\[([^\]]*)\]\(([^)/:]+\.md)\)", r"\1 (`benchmarks/\2`)", body)
     return (
         "# Benchmarks\n\nIncluded at build time from `benchmarks/RESULTS.md` (regenerate with "
@@ -133,13 +136,32 @@ def _benchmarks_page() -> str:
     )
 
 
+def _benchmarks_download_page() -> str:
+    from pathlib import Path
+
+    results = Path(__file__).resolve().parent.parent / "benchmarks" / "RESULTS-download.md"
+    head = "# Benchmarks: downloads\n\n"
+    if not results.is_file():
+        return head + "Not generated yet: `nox -s bench` writes `benchmarks/RESULTS-download.md`.\n"
+    body = results.read_text(encoding="utf-8").split("\n", 1)[1]
+    body = re.sub(r"(?<!!)\[([^\]]*)\]\(([^)/:]+\.md)\)", r"\1 (`benchmarks/\2`)", body)
+    return (
+        head + "Included at build time from `benchmarks/RESULTS-download.md` (regenerate with "
+        "`nox -s bench`).\n" + body
+    )
+
+
 def _benchmark_plots() -> list[Any]:
-    """The plots and profiles RESULTS.md links to (``](name.png)``, ``](name.txt)``), beside it."""
+    """The plots and profiles RESULTS.md and RESULTS-download.md link to (``](name.png)``,
+    ``](name.txt)``), beside them."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent / "benchmarks"
-    text = (root / "RESULTS.md").read_text(encoding="utf-8")
-    names = re.findall(r"\]\(([^)/:]+\.(?:png|txt))\)", text)
+    names: list[str] = []
+    for report in ("RESULTS.md", "RESULTS-download.md"):
+        if (root / report).is_file():
+            text = (root / report).read_text(encoding="utf-8")
+            names += re.findall(r"\]\(([^)/:]+\.(?:png|txt))\)", text)
     return [root / n for n in dict.fromkeys(names) if (root / n).is_file()]
 
 
@@ -149,6 +171,7 @@ def on_files(files: Files, config: Any) -> Files:
         ("reference/configuration.md", _config_page),
         ("reference/exceptions-tree.md", _exceptions_page),
         ("benchmarks.md", _benchmarks_page),
+        ("benchmarks-download.md", _benchmarks_download_page),
     ):
         files.append(File.generated(config, uri, content=make()))
     for plot in _benchmark_plots():

@@ -223,7 +223,9 @@ async def test_lean_put_region_redirect_is_not_retried_by_the_engine(
         from jetraw._storage._s3_body import PartBody
 
         with pytest.raises(WrongRegion) as info:
-            await lean.put("moved301-key", PartBody(memoryview(b"x"), None), crc32c_b64(crc32c(b"x")))
+            await lean.put(
+                "moved301-key", PartBody(memoryview(b"x"), None), crc32c_b64(crc32c(b"x"))
+            )
         assert info.value.region == "eu-west-1"
         assert info.value.old_region == "us-east-1"
         assert info.value.error.response["Error"]["Code"] == "PermanentRedirect"
