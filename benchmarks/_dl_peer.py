@@ -221,6 +221,8 @@ def _list(spec: dict[str, Any]) -> None:
 
 
 def main() -> None:
+    if os.environ.get("BENCH_BASE_TREE"):  # peer jetraw-base: jetraw from another tree
+        sys.path.insert(0, os.environ["BENCH_BASE_TREE"])
     if sys.argv[1] == "list":
         _list(json.loads(sys.argv[2]))
         return

@@ -136,10 +136,8 @@ def _one(
     cpu0 = sink.stats()["cpu_seconds"]
     env = bench.env
     if peer == "jetraw-base":  # the same peer, importing jetraw from --base-tree
-        bench.env = {
-            **env,
-            "PYTHONPATH": os.pathsep.join([bench.args.base_tree, env["PYTHONPATH"]]),
-        }
+        # Not PYTHONPATH: ``python -m`` puts the working directory (this tree) before it.
+        bench.env = {**env, "BENCH_BASE_TREE": str(Path(bench.args.base_tree).resolve())}
     try:
         result = bench._child(
             "benchmarks._dl_peer", [json.dumps(spec)], 300 + workload.nbytes / (20 * MiB)
