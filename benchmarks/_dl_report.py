@@ -7,13 +7,11 @@ profiles beside the report, and a computed reading against issue 9's targets.
 from __future__ import annotations
 
 import argparse
-import datetime
 import statistics
-import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks._report import machine_facts
+from benchmarks._report import report_head
 from benchmarks._run import Run
 
 __all__ = ["medians", "table", "write_download_report"]
@@ -103,21 +101,15 @@ def _reading(rows: list[dict[str, Any]]) -> list[str]:
 def write_download_report(
     path: Path, args: argparse.Namespace, pinned: bool, runs: list[Run], seconds: float
 ) -> None:
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     rows = medians(runs)
     lines = [
-        "# jetraw benchmarks: downloads side by side with the peers",
-        "",
-        f"Written by `python -m benchmarks.download {' '.join(sys.argv[1:])}` on {now} "
-        f"({seconds / 60:.1f} min). Regenerate with the same command (`nox -s bench` runs it "
-        'after the uploads); hand-written notes are in `benchmarks/NOTES.md` ("Downloads").',
-        "",
-        "## Machine",
-        "",
-        "| | |",
-        "|---|---|",
-        *[f"| {k} | {v} |" for k, v in machine_facts().items()],
-        "",
+        *report_head(
+            "downloads",
+            "benchmarks.download",
+            seconds,
+            "Regenerate with the same command (`nox -s bench` runs it after the uploads); "
+            'hand-written notes are in `benchmarks/NOTES.md` ("Downloads").',
+        ),
         "## Method",
         "",
         "- Endpoint: `benchmarks/_sink.py` serves every object it stored as deterministic pattern "

@@ -117,6 +117,24 @@ def _reading(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def report_head(what: str, module: str, seconds: float, regenerate: str) -> list[str]:
+    """A report's title, how it was written (``python -m <module> <argv>``), and the machine."""
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return [
+        f"# jetraw benchmarks: {what} side by side with the peers",
+        "",
+        f"Written by `python -m {module} {' '.join(sys.argv[1:])}` on {now} "
+        f"({seconds / 60:.1f} min). {regenerate}",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in machine_facts().items()],
+        "",
+    ]
+
+
 def write_report(
     path: Path,
     args: argparse.Namespace,
@@ -127,20 +145,13 @@ def write_report(
 ) -> None:
     from benchmarks._run import MATCHED
 
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        "# jetraw benchmarks: uploads side by side with the peers",
-        "",
-        f"Written by `python -m benchmarks {' '.join(sys.argv[1:])}` on {now} "
-        f"({seconds / 60:.1f} min). Regenerate with the same command; hand-written notes come "
-        "from `benchmarks/NOTES.md`.",
-        "",
-        "## Machine",
-        "",
-        "| | |",
-        "|---|---|",
-        *[f"| {k} | {v} |" for k, v in machine_facts().items()],
-        "",
+        *report_head(
+            "uploads",
+            "benchmarks",
+            seconds,
+            "Regenerate with the same command; hand-written notes come from `benchmarks/NOTES.md`.",
+        ),
         "## Method",
         "",
         "- Endpoint: `benchmarks/_sink.py`, a minimal S3 server that discards bytes (keeps sizes; "
