@@ -96,8 +96,11 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def _serve(tls: tuple[Path, Path] | None = None) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Fake)
+def _serve(
+    tls: tuple[Path, Path] | None = None, handler: type[BaseHTTPRequestHandler] | None = None
+) -> Iterator[str]:
+    """Serve ``handler`` (the fake state server by default) on 127.0.0.1 until closed."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler or _Fake)
     scheme = "http"
     if tls is not None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -291,15 +294,7 @@ def redirect_to(tls_server: tuple[str, Path]) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    yield from _serve(handler=Redirect)
 
 
 @pytest.mark.anyio
