@@ -71,6 +71,15 @@ class Storage(Protocol):
         """Store ``body`` under ``key`` atomically (a reader sees all of it or nothing)."""
         ...
 
+    async def prepare_puts(self, puts: Sequence[tuple[str, int]]) -> None:
+        """A hint: ``put_object`` of these ``(key, crc32c)`` follows soon, one after the other.
+
+        A backend may fetch what those requests need in one go (the granted backend asks for
+        all their grants in one call); the others do nothing. Never raises: a failure here is
+        met again, and reported, by the ``put_object`` itself.
+        """
+        ...
+
     async def create_multipart(self, key: str, *, part_size: int) -> str:
         """Start a multipart upload of equal parts (the last may be smaller); return its id."""
         ...

@@ -105,6 +105,8 @@ class GrantedStorage:
         self.read_timeout = read_timeout
         self._batcher = _Batcher(granter)
         self._reads: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        #: PUT grants fetched ahead by prepare_puts, by (key, crc32c); each is used once.
+        self._puts: dict[tuple[str, int], tuple[float, dict[str, Any]]] = {}
         self._session: aiohttp.ClientSession | None = None
 
     def __repr__(self) -> str:
@@ -144,7 +146,29 @@ class GrantedStorage:
     async def check_credentials(self) -> None:
         """Nothing to check here: the server refuses a grant it may not give."""
 
+    async def prepare_puts(self, puts: Sequence[tuple[str, int]]) -> None:
+        """Ask for the grants of these PUTs together (one granter call with what else is
+        asked at the same moment), for ``put_object`` to use; errors are left to it."""
+        if len(puts) < 2:
+            return  # nothing to share
+        requests = [{"op": "put", "key": key, "crc32c": crc} for key, crc in puts]
+        answers = await asyncio.gather(
+            *(self._batcher.grant(r) for r in requests), return_exceptions=True
+        )
+        for (key, crc), answer in zip(puts, answers, strict=True):
+            if isinstance(answer, BaseException):
+                if isinstance(answer, asyncio.CancelledError):
+                    raise answer
+                continue
+            expires_at, result = answer
+            if "grant" in result:
+                self._puts[(key, crc)] = (expires_at, result["grant"])
+
     async def _grant(self, request: dict[str, Any], what: str) -> tuple[float, dict[str, Any]]:
+        if request["op"] == "put":
+            ahead = self._puts.pop((request["key"], request["crc32c"]), None)
+            if ahead is not None:  # used at once: _send checks that it has not expired
+                return ahead
         cacheable = request["op"] in ("get", "head")
         cache_key = (request["op"], request["key"])
         if cacheable:

@@ -90,6 +90,9 @@ class LocalStorage:
         except ValueError as exc:
             raise StorageError(str(exc)) from None
 
+    async def prepare_puts(self, puts: Sequence[tuple[str, int]]) -> None:
+        """Nothing to prepare: each PUT needs nothing from elsewhere."""
+
     async def put_object(
         self, key: str, body: memoryview, *, crc32c: int, on_bytes: ByteCallback | None = None
     ) -> None:

@@ -306,6 +306,9 @@ class S3Storage:
             logger.debug("Cannot sign small PUTs for region %s", moved.region, exc_info=True)
         self._lean = lean if lean is not None and lean.region != moved.old_region else None
 
+    async def prepare_puts(self, puts: Sequence[tuple[str, int]]) -> None:
+        """Nothing to prepare: each PUT needs nothing from elsewhere."""
+
     async def put_object(
         self, key: str, body: memoryview, *, crc32c: int, on_bytes: ByteCallback | None = None
     ) -> None:

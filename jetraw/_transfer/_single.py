@@ -143,6 +143,13 @@ class SinglePut:
                 offset += job.size
             try:
                 crcs = await anyio.to_thread.run_sync(_read_all, jobs, views)
+                await ctx.storage.prepare_puts(
+                    [
+                        (job.upload.object_key, crc)
+                        for job, crc in zip(jobs, crcs, strict=True)
+                        if job.upload is not None and not isinstance(crc, Exception)
+                    ]
+                )
                 for job, view, crc in zip(jobs, views, crcs, strict=True):
                     if isinstance(crc, Exception):
                         job.fail(crc)

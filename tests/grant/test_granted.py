@@ -388,6 +388,37 @@ async def test_kill_then_resume_on_a_granted_space(
     assert back.read_bytes() == data
 
 
+async def test_a_run_of_small_files_shares_one_grant_call(
+    platform: Any, moto_server: S3Endpoint, tmp_path: Path
+) -> None:
+    """With one request at a time, the store worker reads up to 16 small files together and
+    asks for their PUT grants in one call (prepare_puts), not one call per file."""
+    from jetraw.aio import AsyncClient
+
+    space = granted_space(platform, moto_server)
+    tree = tmp_path / "run"
+    tree.mkdir()
+    for i in range(64):
+        (tree / f"f{i:02d}.txt").write_bytes(os.urandom(100) + bytes([i]))
+    async with AsyncClient(platform.api_key, server=platform.url) as client:
+        storage = await client._transfers.storage_for(space["name"], concurrency=1)
+        assert isinstance(storage, GrantedStorage)
+        granter = storage._batcher.granter
+        puts: list[int] = []
+
+        async def counting(requests: list[dict[str, Any]]) -> tuple[float, list[dict[str, Any]]]:
+            puts.append(sum(r["op"] == "put" for r in requests))
+            return await granter(requests)
+
+        storage._batcher.granter = counting
+        config = TransferConfig(max_concurrency=1)
+        result = await client.upload(tree, f"/{space['name']}/run/", config=config)
+        assert len(result.files) == 64
+        assert sum(puts) == 64
+        # 64 files in runs of up to 16: a handful of calls (one per file before prepare_puts).
+        assert len([n for n in puts if n]) <= 8, puts
+
+
 async def test_many_files_share_grant_calls(
     platform: Any, moto_server: S3Endpoint, tmp_path: Path
 ) -> None:
