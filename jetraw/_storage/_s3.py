@@ -13,6 +13,7 @@ whole-file value is recorded by the state server and checked on download.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import ssl
@@ -35,6 +36,7 @@ from jetraw._exceptions import (
 from jetraw._storage._base import ByteCallback, MultipartInfo, PartInfo
 from jetraw._storage._s3_body import PartBody
 from jetraw._storage._s3_lean import LeanPut, WrongRegion
+from jetraw._storage._wire import WirePools
 from jetraw._util import protect_library_loggers
 
 __all__ = ["S3Storage", "translate_error"]
@@ -205,6 +207,7 @@ class S3Storage:
         self.read_timeout = read_timeout
         self._client: Any = None
         self._lean: LeanPut | bool | None = False  # False: not looked up yet
+        self._pools = WirePools()  # the lean PUTs' connections
         self._stack: contextlib.AsyncExitStack | None = None
         self._lock = anyio.Lock()
 
@@ -288,7 +291,10 @@ class S3Storage:
     async def _lean_put(self) -> LeanPut | None:
         if self._lean is False:
             client = await self._get_client()
-            self._lean = await LeanPut.for_bucket(client, self.bucket) if self.lean_put else None
+            find = LeanPut.for_bucket
+            self._lean = (
+                await find(client, self.bucket, None, self._pools) if self.lean_put else None
+            )
         return self._lean if isinstance(self._lean, LeanPut) else None
 
     async def _relearn_lean(self, moved: WrongRegion) -> None:
@@ -301,7 +307,7 @@ class S3Storage:
         lean = None
         try:
             client = await self._get_client()
-            lean = await LeanPut.for_bucket(client, self.bucket, moved.region)
+            lean = await LeanPut.for_bucket(client, self.bucket, moved.region, self._pools)
         except Exception:  # the object is stored: never fail its PUT over the fast path
             logger.debug("Cannot sign small PUTs for region %s", moved.region, exc_info=True)
         self._lean = lean if lean is not None and lean.region != moved.old_region else None
@@ -414,7 +420,7 @@ class S3Storage:
                         int(item["PartNumber"]),
                         str(item["ETag"]),
                         int(item["Size"]),
-                        int.from_bytes(_b64(crc), "big") if crc else None,
+                        int.from_bytes(base64.b64decode(crc), "big") if crc else None,
                     )
                 )
             if not response.get("IsTruncated"):
@@ -497,14 +503,9 @@ class S3Storage:
     async def aclose(self) -> None:
         stack, self._stack, self._client = self._stack, None, None
         self._lean = False
+        await self._pools.aclose()
         if stack is not None:
             await stack.aclose()
-
-
-def _b64(text: str) -> bytes:
-    import base64
-
-    return base64.b64decode(text)
 
 
 def _as_no_such_upload(exc: StorageError, what: str) -> StorageError:

@@ -12,7 +12,10 @@ what matters:
   botocore's signer recomputes per request;
 - the same URL: the bucket's URL prefix is taken once from botocore's own endpoint resolution
   (a presigned URL of a sentinel key), so addressing style, endpoints and regions match;
-- the same connection pool, proxies, TLS verification and timeouts (aiobotocore's session);
+- the same TLS context (verification, CA bundle), pool size and timeouts as aiobotocore's
+  session, over connections of :class:`~jetraw._storage._wire.WirePool` (a raw HTTP/1.1 client
+  at a third of aiohttp's CPU per request); with a proxy configured for the URL, through
+  aiobotocore's aiohttp session itself, proxy and all;
 - the same error mapping (a non-2xx answer becomes the ``ClientError`` botocore would raise,
   then :func:`~jetraw._storage._s3.translate_error`); retries stay with the transfer engine;
 - the same region redirect: an answer that says the bucket is in another region (a 301/302/307,
@@ -24,14 +27,18 @@ what matters:
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
+from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
+import aiohttp.http
 import botocore.exceptions
 from yarl import URL
 
 from jetraw._storage._s3_body import PartBody
-from jetraw._storage._s3_sign import PutSigner
+from jetraw._storage._s3_sign import PutSigner, signed_host
+from jetraw._storage._wire import WirePool, WirePools
 
 __all__ = ["LeanPut", "WrongRegion"]
 
@@ -62,6 +69,9 @@ class WrongRegion(Exception):
 class LeanPut:
     """PUTs of whole objects to one bucket, through an aiobotocore S3 client's session."""
 
+    #: Send over :class:`~jetraw._storage._wire.WirePool`\ s where possible (False: aiohttp).
+    wire = True
+
     def __init__(self, client: Any, url_prefix: str, region: str | None = None) -> None:
         self._client = client
         self._prefix = url_prefix
@@ -74,16 +84,24 @@ class LeanPut:
         # and user info, which every key under the prefix shares.
         self._proxy = self._http._proxy_config.proxy_url_for(url_prefix)
         self._proxy_headers = self._http._proxy_config.proxy_headers_for(url_prefix)
+        self._wire: WirePool | None = None
+        parts = urlsplit(url_prefix)
+        self._head = (
+            f"Host: {signed_host(url_prefix)}\r\nAccept: */*\r\nAccept-Encoding: identity\r\n"
+            f"User-Agent: {aiohttp.http.SERVER_SOFTWARE}\r\n"
+        )
+        self._path = parts.path
 
     @classmethod
     async def for_bucket(
-        cls, client: Any, bucket: str, region: str | None = None
+        cls, client: Any, bucket: str, region: str | None = None, pools: WirePools | None = None
     ) -> LeanPut | None:
         """The lean path for ``bucket``, or None where it cannot match botocore exactly
         (an ARN, anonymous access, payload signing on, a client without the internals it uses).
         ``region``: sign for this region rather than the client's (the bucket's, learnt from a
         redirect; the URL comes from botocore's endpoint resolution, which uses the region it
-        cached)."""
+        cached). ``pools``: send through these raw HTTP/1.1 pools (and add the bucket's host's)
+        where no proxy is configured; None: aiobotocore's session always."""
         if ":" in bucket:
             return None  # an access point or Outposts ARN: other signing names and hosts
         try:
@@ -100,7 +118,43 @@ class LeanPut:
         base = url.partition("?")[0]
         if not base.endswith("/" + _SENTINEL):
             return None
-        return cls(client, base[: -len(_SENTINEL)], region)
+        lean = cls(client, base[: -len(_SENTINEL)], region)
+        if pools is not None and cls.wire:
+            lean._wire = await lean._wire_pool(pools)
+        return lean
+
+    async def _wire_pool(self, pools: WirePools) -> WirePool | None:
+        """The raw pool for the prefix's host, with aiobotocore's TLS context, pool size and
+        timeouts; None where it could not send what aiohttp sends (a proxy, user info)."""
+        http, parts = self._http, urlsplit(self._prefix)
+        if self._proxy is not None or parts.username is not None or http._socket_options:
+            return None
+        scheme, host = parts.scheme, parts.hostname or ""
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+        if port is None or not host:
+            return None
+        pool = pools.get((scheme, host, port))
+        if pool is None:
+            context = None
+            if scheme == "https":
+                session = await http._get_session(None)  # builds aiobotocore's TLS context
+                context = getattr(session.connector, "_ssl", None)
+                if not isinstance(context, ssl.SSLContext):
+                    return None
+            timeout = http._timeout
+            pool = pools.setdefault(
+                (scheme, host, port),
+                WirePool(
+                    scheme,
+                    host,
+                    port,
+                    ssl_context=context,
+                    size=http._max_pool_connections,
+                    connect_timeout=timeout.sock_connect,
+                    read_timeout=timeout.sock_read,
+                ),
+            )
+        return pool
 
     async def put(self, key: str, body: PartBody, crc32c_b64: str) -> None:
         """PUT ``body`` at ``key`` (the full key, prefix included) with its CRC-32C (base64).
@@ -119,24 +173,35 @@ class LeanPut:
             secret_key=frozen.secret_key,
             token=frozen.token,
         )
-        session = await self._http._get_session(self._proxy)
-        send["Accept-Encoding"] = "identity"
-        async with session.put(
-            URL(self._prefix + quoted, encoded=True),  # quoted already, as aiobotocore sends it
-            data=body,
-            headers=send,
-            proxy=self._proxy,
-            proxy_headers=self._proxy_headers,
-        ) as response:
-            payload = await response.read()
-            if response.status < 300:
-                return
-            error = _client_error(response.status, response.headers, payload)
-            if _is_redirect(response.status, error):
-                named = response.headers.get("x-amz-bucket-region")
-                region = str(named or error.response["Error"].get("Region") or "") or None
-                raise WrongRegion(region, self.region, error)
-            raise error
+        if self._wire is not None:
+            head = f"PUT {self._path}{quoted} HTTP/1.1\r\n{self._head}" + "".join(
+                [f"{name}: {value}\r\n" for name, value in send.items()]
+            )
+            body.seek(0)
+            answer = await self._wire.request(
+                (head + "\r\n").encode("latin-1"), body.take(len(body))
+            )
+            status, headers, payload = answer
+        else:
+            session = await self._http._get_session(self._proxy)
+            send["Accept-Encoding"] = "identity"
+            async with session.put(
+                URL(self._prefix + quoted, encoded=True),  # quoted already, as aiobotocore does
+                data=body,
+                headers=send,
+                proxy=self._proxy,
+                proxy_headers=self._proxy_headers,
+            ) as response:
+                payload = await response.read()
+                status, headers = response.status, response.headers
+        if status < 300:
+            return
+        error = _client_error(status, headers, payload)
+        if _is_redirect(status, error):
+            named = headers.get("x-amz-bucket-region")
+            region = str(named or error.response["Error"].get("Region") or "") or None
+            raise WrongRegion(region, self.region, error)
+        raise error
 
 
 def _is_redirect(status: int, error: botocore.exceptions.ClientError) -> bool:

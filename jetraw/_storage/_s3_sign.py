@@ -17,12 +17,12 @@ import hmac
 import time
 from urllib.parse import quote, urlsplit
 
-__all__ = ["PutSigner"]
+__all__ = ["PutSigner", "signed_host"]
 
 _UNSIGNED = "UNSIGNED-PAYLOAD"
 
 
-def _host(url: str) -> str:
+def signed_host(url: str) -> str:
     """The signed ``host`` header of ``url``, as botocore derives it: lowercase, IPv6 in
     brackets, no user info, the port unless it is the scheme's default."""
     parts = urlsplit(url)
@@ -49,7 +49,7 @@ class PutSigner:
 
     def __init__(self, url_prefix: str, region: str) -> None:
         self._path = urlsplit(url_prefix).path
-        self._host = _host(url_prefix)
+        self._host = signed_host(url_prefix)
         self._region = region
         self._scope_tail = f"/{region}/s3/aws4_request"
         self._key: tuple[str, str, bytes] | None = None  # (secret, date, signing key)
