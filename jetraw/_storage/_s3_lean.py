@@ -127,7 +127,8 @@ class LeanPut:
         """The raw pool for the prefix's host, with aiobotocore's TLS context, pool size and
         timeouts; None where it could not send what aiohttp sends (a proxy, user info)."""
         http, parts = self._http, urlsplit(self._prefix)
-        if self._proxy is not None or parts.username is not None or http._socket_options:
+        # (aiobotocore ignores botocore's socket options, as this does; asyncio sets TCP_NODELAY.)
+        if self._proxy is not None or parts.username is not None:
             return None
         scheme, host = parts.scheme, parts.hostname or ""
         port = parts.port or {"http": 80, "https": 443}.get(scheme)

@@ -267,6 +267,8 @@ class WirePool:
             if conn is not None:
                 try:
                     return await self._exchange(conn, head, body)
+                except botocore.exceptions.BotoCoreError:
+                    raise  # a read timeout (botocore's timeouts are OSErrors too): not resent
                 except (OSError, _BadAnswer) as exc:
                     if conn.got_bytes:
                         raise self._error(exc) from exc
@@ -274,6 +276,8 @@ class WirePool:
             conn = await self._connect()
             try:
                 return await self._exchange(conn, head, body)
+            except botocore.exceptions.BotoCoreError:
+                raise
             except (OSError, _BadAnswer) as exc:
                 raise self._error(exc) from exc
 
