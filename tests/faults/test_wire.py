@@ -2,8 +2,9 @@
 
 A raw-socket server on 127.0.0.1 answers by the key's name: ``ok`` (200, keep-alive),
 ``chunked403`` (a chunked AccessDenied document), ``hang`` (reads the request, never answers),
-``drop`` (closes without answering), ``dropsecond`` (answers, then closes when the same
-connection sends a second request: the race of a store closing an idle connection).
+``drop`` (closes without answering), ``closing`` (``Connection: close``, the body up to the
+end), ``dropsecond`` (answers, then closes when the same connection sends a second request:
+the race of a store closing an idle connection).
 """
 
 from __future__ import annotations
@@ -98,6 +99,9 @@ class _Server:
                         + b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n"
                         % (half, _DOC[:half], len(_DOC) - half, _DOC[half:])
                     )
+                elif name == "closing":  # an HTTP/1.0-style answer: no length, then the end
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+                    return
                 else:
                     conn.sendall(_OK)
                 served += 1
@@ -258,3 +262,14 @@ async def test_wire_and_aiohttp_lean_paths_fail_alike(
         errors.append(info.value)
     assert str(errors[0]) == str(errors[1])
     assert [e.request_id for e in errors] == ["req-chunked"] * 2
+
+
+async def test_connection_close_is_honoured(server: _Server) -> None:
+    backend = _backend(f"http://127.0.0.1:{server.port}")
+    try:
+        await _put(backend, "closing")
+        await _put(backend, "ok")  # on a new connection, nothing resent
+    finally:
+        await backend.aclose()
+    assert server.requests == ["closing", "ok"]
+    assert server.connections == 2
