@@ -112,6 +112,9 @@ class _Conn(asyncio.Protocol):
 
     def abort(self) -> None:
         self.closed = True
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            waiter.cancel()  # nobody awaits it any more: no "exception never retrieved"
         if self.transport is not None:
             self.transport.abort()
 

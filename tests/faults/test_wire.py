@@ -273,3 +273,19 @@ async def test_connection_close_is_honoured(server: _Server) -> None:
         await backend.aclose()
     assert server.requests == ["closing", "ok"]
     assert server.connections == 2
+
+
+async def test_cancelled_request_drops_its_connection(server: _Server) -> None:
+    import anyio
+
+    backend = _backend(f"http://127.0.0.1:{server.port}")
+    try:
+        await _put(backend, "ok")
+        with anyio.move_on_after(0.2):
+            await _put(backend, "hang")
+        assert not backend._pools[("http", "127.0.0.1", server.port)]._idle  # not reused
+        await _put(backend, "ok")
+    finally:
+        await backend.aclose()
+    assert server.requests == ["ok", "hang", "ok"]
+    assert server.connections == 2
