@@ -135,11 +135,14 @@ def _obstore(spec: dict[str, Any]) -> Callable[[], Any]:
     return run
 
 
-def _aiobotocore(spec: dict[str, Any]) -> Callable[[], Any]:
+def _aiobotocore(spec: dict[str, Any], verified: bool = False) -> Callable[[], Any]:
     """The lean loop: 16 MiB ranged GETs, 8 in flight, 1 MiB reads ``pwrite``-n from the loop,
-    no response checksum validation."""
+    no response checksum validation. ``verified`` (peer ``aiobotocore-verified``, the floor of
+    what jetraw pays): also the CRC-32C of every read, and fsync of each file and directory."""
     from aiobotocore.config import AioConfig
     from aiobotocore.session import get_session
+
+    from jetraw._crc import crc32c
 
     part, in_flight = 16 * MiB, 8
     targets = _targets(spec)
@@ -168,10 +171,21 @@ def _aiobotocore(spec: dict[str, Any]) -> Callable[[], Any]:
                 )
                 async with r["Body"] as body:
                     offset = start
+                    value = 0
                     while chunk := await body.read(MiB):
+                        if verified:
+                            value = crc32c(chunk, value)
                         os.pwrite(fd, chunk, offset)
                         offset += len(chunk)
                 assert offset == start + length
+
+        def durable(fd: int, path: str) -> None:
+            os.fsync(fd)
+            dfd = os.open(os.path.dirname(path), os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
 
         async def one(key: str, path: str, size: int) -> None:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -179,6 +193,8 @@ def _aiobotocore(spec: dict[str, Any]) -> Callable[[], Any]:
                 await asyncio.gather(
                     *(piece(key, fd, s, min(part, size - s)) for s in range(0, size, part))
                 )
+                if verified:
+                    await asyncio.to_thread(durable, fd, path)
             finally:
                 os.close(fd)
 
@@ -201,6 +217,7 @@ PEERS: dict[str, Callable[[dict[str, Any]], Callable[[], Any]]] = {
     "s3fs": _s3fs,
     "obstore": _obstore,
     "aiobotocore": _aiobotocore,
+    "aiobotocore-verified": lambda spec: _aiobotocore(spec, verified=True),
 }
 
 

@@ -213,7 +213,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="rounds (per transport) that include the 8g workload (default: every round)",
     )  # fmt: skip
     p.add_argument("--files", type=int, default=200, help="files in the many-files workload")
-    p.add_argument("--peers", nargs="+", default=list(PEERS), choices=[*PEERS, "jetraw-base"])
+    p.add_argument(
+        "--peers",
+        nargs="+",
+        default=list(PEERS),
+        choices=[*PEERS, "jetraw-base", "aiobotocore-verified"],
+    )
     p.add_argument(
         "--base-tree", help="peer jetraw-base imports jetraw from here (git archive of a commit)"
     )

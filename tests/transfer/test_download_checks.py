@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -279,3 +280,35 @@ async def test_download_verifies_a_recorded_sha256(
     assert "SHA-256" in str(caught.value.__cause__)
     assert not bad.exists()
     assert _names(tmp_path) == ["good.bin"]  # no temporary file left
+
+
+@pytest.mark.parametrize("size", [1000, 12 * MiB + 7], ids=["one-range", "ranges"])
+async def test_download_of_a_file_hops_to_a_thread_twice(
+    space: SpaceUnderTest, client: Any, tmp_path: Path, size: int, monkeypatch: Any
+) -> None:
+    """Per file one worker-thread call opens it and one finishes it; the body's reads are
+    written from the loop (a hop per read cost more CPU than the page-cache write)."""
+    import anyio.to_thread
+
+    from jetraw._transfer import _download
+
+    data = os.urandom(size)
+    (tmp_path / "src.bin").write_bytes(data)
+    await client.upload(tmp_path / "src.bin", f"/{space.name}/hops.bin")
+    calls: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def counting(func: Any, *args: Any, **kwargs: Any) -> Any:
+        if sys._getframe(1).f_code.co_filename == _download.__file__:  # the engine's own hops
+            calls.append(getattr(func, "__name__", repr(func)))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(_download.anyio.to_thread, "run_sync", counting)
+    out = tmp_path / "hops.bin"
+    await client.download(f"/{space.name}/hops.bin", out, config=SMALL)
+    assert out.read_bytes() == data
+    assert "write_all" not in calls
+    assert calls.count("start") == 1
+    assert calls.count("finish") == 1
+    # A file of several ranges journals too (at most once per range here).
+    assert len(calls) - 2 <= (0 if size < SMALL.multipart_threshold else 3)
