@@ -28,12 +28,13 @@ FULL = "3.11"
 SMOKE = ("3.10", "3.13")
 # What RESULTS.md is generated from (issue 9, target 7): 5 interleaved rounds, HTTP and HTTPS,
 # every library's defaults, jetraw's sync facade beside its async API, the 8 GiB file in the
-# first 2 rounds, jetraw's lone 50 GiB file, py-spy profiles of jetraw per workload (~25 min).
+# first 2 rounds, jetraw's lone 50 GiB file between three runs of the 2 GiB file read cold (target
+# 3 compares the two cold reads), py-spy profiles of jetraw per workload (~25 min).
 BENCH_ARGS = (
     "--peers", "jetraw", "jetraw-sync", "lean-aiobotocore", "obstore", "boto3", "s3fs",
     "--modes", "defaults", "--workloads", "files", "2g", "8g", "small64k",
     "--https-workloads", "files", "2g", "8g", "small64k", "--big-runs", "2", "--runs", "5",
-    "--https", "--profile", "--huge-gib", "50", "--no-extras",
+    "--https", "--profile", "--huge-gib", "50", "--cold-runs", "3", "--no-extras",
 )  # fmt: skip
 # What RESULTS-download.md (linked from RESULTS.md) is generated from, after the upload run:
 # 3 interleaved rounds, HTTP and HTTPS, 200 files and one 2 GiB file, every download peer,

@@ -69,6 +69,9 @@ def _jetraw(spec: dict[str, Any]) -> Callable[[], Any]:
             max_bytes_in_flight=m["part_size"] * m["concurrency"],
         )
         if spec["mode"] == "matched"
+        # BENCH_BUDGET_MIB=N: the defaults with an N MiB byte budget (to measure a budget).
+        else TransferConfig(max_bytes_in_flight=int(os.environ["BENCH_BUDGET_MIB"]) << 20)
+        if os.environ.get("BENCH_BUDGET_MIB")
         else TransferConfig()
     )
     paths = [Path(p) for p in spec["files"]]

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["machine_facts", "write_report"]
+from benchmarks._workloads import COLD_TAG
+
+__all__ = ["linearity", "machine_facts", "write_report"]
 
 _VERSIONS = (
     "jetraw", "boto3", "botocore", "s3transfer", "aiobotocore", "aiohttp", "s3fs", "fsspec",
@@ -117,6 +119,42 @@ def _reading(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def linearity(rows: list[dict[str, Any]], huge: dict[str, Any]) -> list[str]:
+    """Issue 9's target 3 (≤ 1.1×): the huge file's jetraw CPU per GiB against the 2 GiB file
+    read cold beside it (same process settings: the huge file cannot be read warm), and, for
+    reference, against the 2 GiB row of the table (read warm, from the page cache)."""
+    if not huge["n"]:
+        return []
+
+    def jetraw(pick: Any) -> dict[str, Any] | None:
+        found = [r for r in rows if r["peer"] == "jetraw" and r["n"]
+                 and r["transport"] == huge["transport"] and r["mode"] == huge["mode"]
+                 and pick(r["workload"])]  # fmt: skip
+        return found[0] if found else None
+
+    cold = jetraw(lambda w: w.endswith(COLD_TAG))
+    if cold is None:
+        return []
+    warm = jetraw(lambda w: w == cold["workload"].removesuffix(COLD_TAG))
+    ratio = huge["cpu_per_gib"] / cold["cpu_per_gib"]
+    user = (huge["cpu_per_gib"] - huge["sys_per_gib"]) / (cold["cpu_per_gib"] - cold["sys_per_gib"])
+    line = (
+        f"Linearity (issue 9, target 3: ≤ 1.1×): {huge['workload']} "
+        f"{huge['cpu_per_gib']:.2f} CPU-s/GiB (sys {huge['sys_per_gib']:.2f}) = **{ratio:.2f}×** "
+        f"the {cold['workload'].removesuffix(COLD_TAG)} read cold around it "
+        f"({cold['cpu_per_gib']:.2f}, sys {cold['sys_per_gib']:.2f}, median of {cold['n']}; "
+        f"{cold['mib_s']:.0f} MiB/s, RSS {cold['rss_mib']:.0f} MiB): "
+        f"{'met' if ratio <= 1.1 else 'not met'} (user time {user:.2f}×)."
+    )
+    if warm is not None:
+        line += (
+            f" Against the table's {warm['workload']} row, read warm from the page cache "
+            f"({warm['cpu_per_gib']:.2f}, sys {warm['sys_per_gib']:.2f}): "
+            f"{huge['cpu_per_gib'] / warm['cpu_per_gib']:.2f}×."
+        )
+    return [line]
+
+
 def report_head(what: str, module: str, seconds: float, regenerate: str) -> list[str]:
     """A report's title, how it was written (``python -m <module> <argv>``), and the machine."""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -196,13 +234,18 @@ def write_report(
         + "; ".join(w.description for w in workloads)
         + "."
         + (
-            f" Plus one {args.huge_gib:g} GiB sparse file by jetraw alone." if args.huge_gib else ""
+            f" Plus one {args.huge_gib:g} GiB sparse file by jetraw alone, read cold, between "
+            f"{args.cold_runs} run(s) of the {2 * args.scale:g} GiB file read cold (same process "
+            "settings; target 3 compares the two cold reads)."
+            if args.huge_gib
+            else ""
         ),
         "",
     ]
     from benchmarks._plots import write_plots
 
-    plots = write_plots(path, rows, f"{args.huge_gib:g} GiB" if args.huge_gib else None)
+    plain = [r for r in rows if not r["workload"].endswith(COLD_TAG)]
+    plots = write_plots(path, plain, f"{args.huge_gib:g} GiB" if args.huge_gib else None)
     if plots:
         lines += ["## Plots", "", *[f"![{p.stem}]({p.name})" for p in plots], ""]
     profiles = sorted(path.parent.glob("PROFILE-jetraw-*.txt")) if args.profile else []
@@ -220,7 +263,7 @@ def write_report(
     ]
     for transport in ("http", "https"):
         trows = [r for r in rows if r["transport"] == transport and not r["workload"].startswith(
-            f"{args.huge_gib:g} GiB")]  # fmt: skip
+            f"{args.huge_gib:g} GiB") and not r["workload"].endswith(COLD_TAG)]  # fmt: skip
         if not trows:
             continue
         lines += [f"## Results over {transport.upper()}", "", *_table(trows), ""]
@@ -237,7 +280,9 @@ def write_report(
             )
         else:
             lines.append(f"{h['workload']}: FAILED: {'; '.join(h['errors'])}")
-        lines.append("")
+        for c in (r for r in rows if r["workload"].endswith(COLD_TAG) and not r["n"]):
+            lines.append(f"{c['workload']}: FAILED: {'; '.join(c['errors'])}")
+        lines += ["", *linearity(rows, h), ""]
     small = {w.name for w in workloads if w.name.split(" x ")[0].isdigit()}
     if small:
         from benchmarks._small import small_table

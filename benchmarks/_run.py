@@ -27,6 +27,7 @@ from benchmarks._report import write_report
 from benchmarks._sink import SinkProcess
 from benchmarks._small import proc_cpu
 from benchmarks._workloads import (
+    COLD_TAG,
     SMALL,
     GiB,
     Workload,
@@ -164,7 +165,7 @@ class Bench:
 
     def run_peer(
         self, transport: str, sink: SinkProcess, platform: Any, workload: Workload, mode: str,
-        peer: str, prefix: str,
+        peer: str, prefix: str, cache: str | None = None,
     ) -> Run:  # fmt: skip
         spec = self._spec(peer, mode, workload, sink, platform, prefix)
         env = None
@@ -173,7 +174,7 @@ class Bench:
             # Not PYTHONPATH: ``python -m`` puts the working directory (this tree) before it.
             env = {**self.env, "BENCH_BASE_TREE": str(Path(self.args.base_tree).resolve())}
         run = Run(transport, workload.name, mode, peer, ok=False)
-        run.cache = settle_cache(workload.files, self.args.cache)
+        run.cache = settle_cache(workload.files, cache or self.args.cache)
         sink.reset()
         sink_cpu0 = sink.stats()["cpu_seconds"]
         before = _http_total(platform.metrics()) if peer.startswith("jetraw") else 0.0
@@ -278,17 +279,43 @@ class Bench:
                                 )
                             )
             if not https and self.args.huge_gib > 0 and "jetraw" in peers:
-                data = Path(self.args.data_dir)
-                huge = big_file(data, int(self.args.huge_gib * GiB), "huge")
-                huge = Workload(f"{self.args.huge_gib:g} GiB file", huge.files, huge.description)
-                _log(f"{transport}: jetraw alone, {huge.description}")
-                self.runs.append(
-                    self.run_peer(transport, sink, platform, huge, "defaults", "jetraw", "huge")
-                )
+                self.huge(transport, sink, platform)
             if not https and not self.args.no_extras:
                 self.run_extras(platform)
             if self.args.profile:
                 self.profile(transport, sink, platform, workloads)
+
+    def huge(self, transport: str, sink: SinkProcess, platform: Any) -> None:
+        """jetraw alone on the huge file, read cold (it cannot fit in the page cache), between
+        ``--cold-runs`` runs of the 2 GiB file read cold (about half before it, the rest after;
+        same process settings), so that the report compares cold with cold (issue 9, target 3).
+        """
+        data = Path(self.args.data_dir)
+        size = int(2 * GiB * self.args.scale)
+        ref = big_file(data, size, f"{2 * self.args.scale:g} GiB file")
+        ref = Workload(ref.name + COLD_TAG, ref.files, ref.description + ", read cold")
+        huge = big_file(data, int(self.args.huge_gib * GiB), "huge")
+        huge = Workload(f"{self.args.huge_gib:g} GiB file", huge.files, huge.description)
+        runs = self.args.cold_runs
+        before = (runs + 1) // 2
+        for i in range(runs):
+            if i == before:
+                self._huge_run(transport, sink, platform, huge)
+            _log(f"{transport}: jetraw alone, {ref.description} ({i + 1}/{runs})")
+            self.runs.append(
+                self.run_peer(
+                    transport, sink, platform, ref, "defaults", "jetraw", f"cold{i}", cache="cold"
+                )
+            )
+        if before >= runs:
+            self._huge_run(transport, sink, platform, huge)
+
+    def _huge_run(self, transport: str, sink: SinkProcess, platform: Any, huge: Workload) -> None:
+        _log(f"{transport}: jetraw alone, {huge.description}")
+        run = self.run_peer(
+            transport, sink, platform, huge, "defaults", "jetraw", "huge", cache="cold"
+        )
+        self.runs.append(run)
 
     def profile(
         self,
@@ -447,6 +474,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--huge-gib", type=float, help="size of jetraw's lone file (default 50; 0 = skip)"
     )
+    p.add_argument(
+        "--cold-runs", type=int, default=3,
+        help="runs of jetraw on the 2 GiB file read cold around the huge one (default 3)",
+    )  # fmt: skip
     p.add_argument(
         "--no-extras", action="store_true", help="skip overhead and refresh measurements"
     )

@@ -8,10 +8,13 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SMALL", "Workload", "big_file", "many_files", "settle_cache", "small_files"]
+__all__ = ["COLD_TAG", "SMALL", "Workload", "big_file", "many_files", "settle_cache", "small_files"]
 
 MB = 1_000_000
 GiB = 1 << 30
+#: Appended to a workload's name when the driver reads it cold on purpose, beside the huge file
+#: (target 3 compares cold with cold); those rows stay out of the peer tables and plots.
+COLD_TAG = ", read cold"
 
 
 @dataclass(frozen=True)
