@@ -193,17 +193,22 @@ async def test_read_timeout_is_a_retryable_jetraw_error(server: _Server) -> None
     assert "timeout" in str(info.value).lower()
 
 
-async def test_refused_connection_is_a_retryable_jetraw_error() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # nobody listens once closed
-    backend = _backend(f"http://127.0.0.1:{port}")
+async def _put_error(backend: S3Storage) -> StorageConnectionError:
+    """The error of one PUT through ``backend`` (closed afterwards)."""
     try:
         with pytest.raises(StorageConnectionError) as info:
             await _put(backend, "ok")
     finally:
         await backend.aclose()
-    assert is_retryable(info.value)
+    return info.value
+
+
+async def test_refused_connection_is_a_retryable_jetraw_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nobody listens once closed
+    error = await _put_error(_backend(f"http://127.0.0.1:{port}"))
+    assert is_retryable(error)
 
 
 async def test_tls_with_the_test_ca(tls: TLSFiles) -> None:
@@ -217,14 +222,9 @@ async def test_tls_with_the_test_ca(tls: TLSFiles) -> None:
             await backend.aclose()
         assert server.connections == 1
         # A client that does not trust the test CA: a certificate error, never retried.
-        backend = _backend(f"https://127.0.0.1:{server.port}")
-        try:
-            with pytest.raises(StorageConnectionError) as info:
-                await _put(backend, "ok")
-        finally:
-            await backend.aclose()
-        assert not is_retryable(info.value)
-        assert "certificate" in str(info.value)
+        error = await _put_error(_backend(f"https://127.0.0.1:{server.port}"))
+        assert not is_retryable(error)
+        assert "certificate" in str(error)
     finally:
         server.close()
 
