@@ -198,6 +198,59 @@ def test_batch_items_are_independent(api: Api, space: dict[str, Any]) -> None:
     assert names == ["a.txt", "b.txt", "exists.txt"]
 
 
+def test_a_batch_sees_the_files_it_commits_as_it_goes(api: Api, space: dict[str, Any]) -> None:
+    """Items of one batch share directory checks: a file committed early in the batch is then
+    a file, not a directory, for the items after it (and at create, a file is never a parent)."""
+    api.put(space, "f", b"f")
+    r = api.post(
+        f"/spaces/{space['name']}/uploads/batch",
+        json={
+            "uploads": [
+                {"path": "d/x", "size": 1},
+                {"path": "f/y", "size": 1},
+                {"path": "d", "size": 1},
+                {"path": "d/z", "size": 1},
+                {"path": "f/y/z", "size": 1},
+            ]
+        },
+    )
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    codes = [res["error"]["code"] if res["error"] else None for res in results]
+    # "d" may be created (no file or directory there yet); "f" is a file.
+    assert codes == [None, "not_a_directory", None, None, "not_a_directory"]
+    x, d, z = results[0]["upload"], results[2]["upload"], results[3]["upload"]
+    for upload in (x, d, z):
+        api.write_object(space, upload["object_key"], b"a")
+    ok = {"size": 1, "checksum": {"crc32c": crc32c_hex(b"a")}}
+    r = api.post(
+        "/uploads/batch-complete",
+        json={"uploads": [{"id": u["id"], **ok} for u in (x, d, z)]},
+    )
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert results[0]["error"] is None  # d/x: "d" is a directory from now on
+    assert results[1]["error"]["code"] == "is_a_directory"  # so "d" cannot be a file
+    assert results[2]["error"] is None
+    assert [f["path"] for f in api.list_all(space)] == ["d/x", "d/z", "f"]
+    # The other order: "e" committed first, then "e/x" of the same batch must be refused.
+    r = api.post(
+        f"/spaces/{space['name']}/uploads/batch",
+        json={"uploads": [{"path": "e", "size": 1}, {"path": "e/x", "size": 1}]},
+    )
+    e, ex = (res["upload"] for res in r.json()["results"])
+    for upload in (e, ex):
+        api.write_object(space, upload["object_key"], b"a")
+    r = api.post(
+        "/uploads/batch-complete",
+        json={"uploads": [{"id": u["id"], **ok} for u in (e, ex)]},
+    )
+    results = r.json()["results"]
+    assert results[0]["error"] is None
+    assert results[1]["error"]["code"] == "not_a_directory"
+    assert [f["path"] for f in api.list_all(space)] == ["d/x", "d/z", "e", "f"]
+
+
 def test_batch_limits(api: Api, space: dict[str, Any]) -> None:
     too_many = {"uploads": [{"path": f"f{i}", "size": 1} for i in range(1001)]}
     assert_problem(

@@ -25,6 +25,7 @@ from jetraw.server.http._schemas import (
     UploadPatchIn,
 )
 from jetraw.server.store import (
+    BatchMemo,
     Connection,
     Row,
     abort_upload,
@@ -55,7 +56,9 @@ def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
         yield items[start : start + BATCH_CHUNK]
 
 
-def _create(caller: Caller, conn: Connection, space: Row, body: UploadIn) -> Any:
+def _create(
+    caller: Caller, conn: Connection, space: Row, body: UploadIn, memo: BatchMemo | None = None
+) -> Any:
     expiry = caller.state.settings.upload_expiry_days * 86400.0
     row = create_upload(
         conn,
@@ -68,6 +71,7 @@ def _create(caller: Caller, conn: Connection, space: Row, body: UploadIn) -> Any
         multipart=body.multipart,
         now=caller.now(),
         expiry_seconds=expiry,
+        memo=memo,
     )
     return upload_json(row, space["name"])
 
@@ -102,9 +106,11 @@ def post_upload_batch(
     row = caller.space(space)
     for chunk in _chunks(body.uploads):
         with transaction(caller.conn) as conn:
+            memo = BatchMemo()  # one per transaction
             for item in chunk:
                 try:
-                    results.append({"upload": _create(caller, conn, row, item), "error": None})
+                    upload = _create(caller, conn, row, item, memo)
+                    results.append({"upload": upload, "error": None})
                     created += 1
                 except Problem as exc:
                     results.append({"upload": None, "error": exc.body(request_id_of(request))})
@@ -113,11 +119,19 @@ def post_upload_batch(
 
 
 def _complete(
-    caller: Caller, conn: Connection, upload_id: str, body: CompleteIn
+    caller: Caller,
+    conn: Connection,
+    upload_id: str,
+    body: CompleteIn,
+    memo: BatchMemo | None = None,
 ) -> tuple[dict[str, Any] | None, Problem | None, bool]:
     try:
         upload, space = find_upload(
-            conn, upload_id, user_id=caller.user_id, organisation_id=caller.organisation_id
+            conn,
+            upload_id,
+            user_id=caller.user_id,
+            organisation_id=caller.organisation_id,
+            memo=memo,
         )
     except Problem as exc:
         return None, exc, False
@@ -129,6 +143,7 @@ def _complete(
         checksum=body.checksum.model_dump(),
         now=caller.now(),
         delete_after=caller.delete_after(),
+        memo=memo,
     )
     if file is not None:
         file["garbage"] = client_garbage(space, file["garbage"])
@@ -167,8 +182,9 @@ def post_batch_complete(
     completed = 0
     for chunk in _chunks(body.uploads):
         with transaction(caller.conn) as conn:
+            memo = BatchMemo()  # one per transaction
             for item in chunk:
-                file, problem, newly = _complete(caller, conn, item.id, item)
+                file, problem, newly = _complete(caller, conn, item.id, item, memo)
                 completed += newly
                 error = None if problem is None else problem.body(request_id_of(request))
                 results.append({"file": file, "error": error})

@@ -79,6 +79,7 @@ from jetraw.server.store._spaces import (
     validate_storage,
 )
 from jetraw.server.store._uploads import (
+    BatchMemo,
     abort_upload,
     complete_upload,
     create_upload,
@@ -96,6 +97,7 @@ __all__ = [
     "ROLES",
     "RUNTIME_SETTINGS",
     "SCHEMA_VERSION",
+    "BatchMemo",
     "Connection",
     "Cursor",
     "Database",

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import base64
 import collections
+import functools
 import logging
+import math
 import os
 import secrets
 import sqlite3
@@ -66,7 +68,13 @@ def backend_of(conn: Connection) -> str:
 
 def rfc3339(timestamp: float) -> str:
     """``2026-11-28T14:00:00Z`` (to the second): fixed width, so the strings also sort by time."""
-    moment = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    return _rfc3339_second(math.floor(timestamp))
+
+
+@functools.lru_cache(maxsize=256)
+def _rfc3339_second(second: int) -> str:
+    # A batch stamps hundreds of rows with the same second or two (3-4 % of its CPU formatted).
+    moment = datetime.fromtimestamp(second, tz=timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

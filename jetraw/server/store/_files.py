@@ -94,19 +94,32 @@ def stat_path(conn: Connection, space_id: str, path: str) -> dict[str, Any]:
 
 
 def check_destination(
-    conn: Connection, space_id: str, path: str, *, overwrite: bool, space_name: str | None = None
+    conn: Connection,
+    space_id: str,
+    path: str,
+    *,
+    overwrite: bool,
+    space_name: str | None = None,
+    not_files: set[tuple[str, str]] | None = None,
 ) -> Row | None:
     """Refuse a destination that cannot hold a new file; return the file it would replace.
 
     With ``space_name`` a conflict names the user's ``/space/path`` ("/data/a is a directory").
+    ``not_files``: ``(space_id, path)`` pairs already found not to be files in this transaction
+    (the files of a batch share their directories); filled in here. Whoever then writes a file
+    row at such a path in the same transaction must remove it (as ``complete_upload`` does).
     """
 
     def shown(p: str) -> str:
         return f"/{space_name}/{p}" if space_name else repr(p)
 
     for ancestor in ancestors(path):
+        if not_files is not None and (space_id, ancestor) in not_files:
+            continue
         if _row(conn, space_id, ancestor) is not None:
             raise Problem(409, "not_a_directory", f"{shown(ancestor)} is a file, not a directory.")
+        if not_files is not None:
+            not_files.add((space_id, ancestor))
     if _is_directory(conn, space_id, path):
         raise Problem(
             409, "is_a_directory", f"{shown(path)} is a directory (a file cannot replace it)."

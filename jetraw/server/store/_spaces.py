@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -21,6 +22,7 @@ __all__ = [
     "create_space",
     "find_space",
     "granted",
+    "granted_storage",
     "local_root",
     "public_storage",
     "space_json",
@@ -220,7 +222,23 @@ def find_space(conn: Connection, organisation_id: str, name: str) -> Row:
 
 def local_root(space: Row) -> Path | None:
     """The root directory of a local space, ``None`` for other storage."""
-    descriptor = json.loads(space["storage"])
+    return _local_root_of(space["storage"])
+
+
+@functools.lru_cache(maxsize=256)
+def _local_root_of(storage: str) -> Path | None:
+    # Keyed by the descriptor's text: asked once per item of a batch, parsed once.
+    descriptor = json.loads(storage)
     if descriptor.get("type") == "local":
         return Path(descriptor["root"])
     return None
+
+
+def granted_storage(storage: str) -> dict[str, Any] | None:
+    """The descriptor of a space's storage (its ``storage`` column) if access is granted."""
+    return json.loads(storage) if _is_granted(storage) else None
+
+
+@functools.lru_cache(maxsize=256)
+def _is_granted(storage: str) -> bool:
+    return granted(json.loads(storage))

@@ -8,6 +8,7 @@ share one transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import uuid
@@ -18,15 +19,29 @@ from jetraw.server.store._db import Connection, Row, rfc3339
 from jetraw.server.store._files import add_garbage, check_destination, file_json
 from jetraw.server.store._grants import verify_object
 from jetraw.server.store._paths import normalise_path
-from jetraw.server.store._spaces import granted, local_root
+from jetraw.server.store._spaces import granted_storage, local_root
 
 __all__ = [
+    "BatchMemo",
     "abort_upload",
     "complete_upload",
     "create_upload",
     "find_upload",
     "upload_json",
 ]
+
+
+@dataclasses.dataclass
+class BatchMemo:
+    """What the items of one batch may share within one transaction (never across two).
+
+    The uploads of a batch mostly share their space and their directories: each space row is
+    read once, and each ancestor directory is checked once for being a file (a file committed in
+    the batch at such a path is taken back out, so a later item still sees it).
+    """
+
+    spaces: dict[str, Row] = dataclasses.field(default_factory=dict)
+    not_files: set[tuple[str, str]] = dataclasses.field(default_factory=set)
 
 
 def upload_json(row: Row, space_name: str, file: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -62,18 +77,26 @@ def create_upload(
     multipart: bool,
     now: float,
     expiry_seconds: float,
+    memo: BatchMemo | None = None,
 ) -> Row:
     """Register a pending upload; ``409`` at once if the destination cannot take the file.
 
     ``size`` is ``None`` for a streaming (multipart) upload: :func:`complete_upload` sets it.
     """
     path = normalise_path(path)
-    check_destination(conn, space["id"], path, overwrite=overwrite, space_name=space["name"])
+    check_destination(
+        conn,
+        space["id"],
+        path,
+        overwrite=overwrite,
+        space_name=space["name"],
+        not_files=None if memo is None else memo.not_files,
+    )
     upload_id = uuid.uuid4().hex
-    conn.execute(
+    row: Row = conn.execute(
         "INSERT INTO uploads (id, space_id, user_id, path, size, overwrite, metadata, multipart, "
         "object_key, status, created_at, expires_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING *",
         (
             upload_id,
             space["id"],
@@ -87,13 +110,17 @@ def create_upload(
             rfc3339(now),
             rfc3339(now + expiry_seconds),
         ),
-    )
-    row: Row = conn.execute("SELECT * FROM uploads WHERE id = ?", (upload_id,)).fetchone()
+    ).fetchone()
     return row
 
 
 def find_upload(
-    conn: Connection, upload_id: str, *, user_id: str, organisation_id: str
+    conn: Connection,
+    upload_id: str,
+    *,
+    user_id: str,
+    organisation_id: str,
+    memo: BatchMemo | None = None,
 ) -> tuple[Row, Row]:
     """The caller's upload and its space, or ``404 upload_not_found``."""
     row = conn.execute(
@@ -103,7 +130,12 @@ def find_upload(
     ).fetchone()
     if row is None:
         raise Problem(404, "upload_not_found", "No such upload.")
-    space: Row = conn.execute("SELECT * FROM spaces WHERE id = ?", (row["space_id"],)).fetchone()
+    space: Row | None = None if memo is None else memo.spaces.get(row["space_id"])
+    if space is None:
+        space = conn.execute("SELECT * FROM spaces WHERE id = ?", (row["space_id"],)).fetchone()
+        assert space is not None  # uploads.space_id references spaces.id
+        if memo is not None:
+            memo.spaces[row["space_id"]] = space
     return row, space
 
 
@@ -163,6 +195,7 @@ def complete_upload(
     checksum: dict[str, Any],
     now: float,
     delete_after: float,
+    memo: BatchMemo | None = None,
 ) -> tuple[dict[str, Any] | None, Problem | None, bool]:
     """Make the uploaded object the file at the upload's path.
 
@@ -204,8 +237,8 @@ def complete_upload(
         _retire(conn, upload, delete_after=delete_after)
         return None, _not_pending(upload), False
     problem = _verify_local_object(space, upload, size)
-    descriptor = json.loads(space["storage"])
-    if problem is None and granted(descriptor):
+    descriptor = None if problem is not None else granted_storage(space["storage"])
+    if descriptor is not None:
         # A single PUT's stored CRC-32C is the object's; a multipart object's is compared by the
         # store itself at CompleteMultipartUpload (moto keeps a different value there).
         crc = None if upload["multipart"] else int(checksum["crc32c"], 16)
@@ -221,6 +254,7 @@ def complete_upload(
             upload["path"],
             overwrite=bool(upload["overwrite"]),
             space_name=space["name"],
+            not_files=None if memo is None else memo.not_files,
         )
     except Problem as exc:
         exc.extra["upload_id"] = upload["id"]
@@ -233,13 +267,15 @@ def complete_upload(
         if existing["object_key"] != upload["object_key"]:
             add_garbage(conn, space["id"], existing["object_key"], delete_after=delete_after)
             garbage.append(existing["object_key"])
-    conn.execute(
+    if memo is not None:
+        memo.not_files.discard((space["id"], upload["path"]))  # it is a file from now on
+    row = conn.execute(
         "INSERT INTO files (space_id, path, type, size, crc32c, sha256, metadata, object_key, "
         "upload_id, created_at, modified_at) VALUES (?, ?, 'file', ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (space_id, path) DO UPDATE SET size = excluded.size, "
         "crc32c = excluded.crc32c, sha256 = excluded.sha256, metadata = excluded.metadata, "
         "object_key = excluded.object_key, upload_id = excluded.upload_id, "
-        "modified_at = excluded.modified_at",
+        "modified_at = excluded.modified_at RETURNING *",
         (
             space["id"],
             upload["path"],
@@ -252,15 +288,12 @@ def complete_upload(
             created_at,
             stamp,
         ),
-    )
+    ).fetchone()
     conn.execute(
         "UPDATE uploads SET status = 'completed', completed_at = ?, size = ?, replaced = ? "
         "WHERE id = ?",
         (stamp, size, json.dumps(garbage), upload["id"]),
     )
-    row = conn.execute(
-        "SELECT * FROM files WHERE space_id = ? AND path = ?", (space["id"], upload["path"])
-    ).fetchone()
     return {**file_json(row), "garbage": garbage}, None, True
 
 
