@@ -6,7 +6,6 @@ such as ``"overwite"`` is an error rather than a silent default.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from jetraw.server.store import CONTROL_CHARACTERS, SURROGATES
 
 __all__ = [
     "CONTROL_CHARACTER",
@@ -85,7 +86,7 @@ CONTROL_CHARACTER = "control_character"
 
 def _printable(value: str) -> str:
     # JSON may carry lone surrogates ("\ud800"), which SQLite cannot store.
-    if any(unicodedata.category(c) == "Cs" for c in value):
+    if SURROGATES.search(value) is not None:
         raise ValueError("contains a lone surrogate")
     return value
 
@@ -95,13 +96,13 @@ def _no_controls(value: str) -> str:
     # C1 (incl. the one-byte CSI "\x9b") would let it move the cursor, retitle the window or
     # clear the screen of whoever lists it.
     _printable(value)
-    for char in value:
-        if unicodedata.category(char) == "Cc":
-            raise PydanticCustomError(
-                CONTROL_CHARACTER,
-                "contains the control character U+{codepoint}",
-                {"codepoint": f"{ord(char):04X}"},
-            )
+    found = CONTROL_CHARACTERS.search(value)
+    if found is not None:
+        raise PydanticCustomError(
+            CONTROL_CHARACTER,
+            "contains the control character U+{codepoint}",
+            {"codepoint": f"{ord(found.group()):04X}"},
+        )
     return value
 
 

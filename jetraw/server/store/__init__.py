@@ -61,8 +61,11 @@ from jetraw.server.store._files import (
 from jetraw.server.store._grants import OPERATIONS, authorise, presign
 from jetraw.server.store._migrations import MIGRATIONS, SCHEMA_VERSION
 from jetraw.server.store._paths import (
+    CONTROL_CHARACTERS,
+    FORBIDDEN_CHARACTERS,
     MAX_PATH_BYTES,
     MAX_SEGMENT_BYTES,
+    SURROGATES,
     ancestors,
     check_text,
     normalise_path,
@@ -89,6 +92,8 @@ from jetraw.server.store._uploads import (
 
 __all__ = [
     "CACHE_SECONDS",
+    "CONTROL_CHARACTERS",
+    "FORBIDDEN_CHARACTERS",
     "MAX_PATH_BYTES",
     "MAX_SEGMENT_BYTES",
     "MIGRATIONS",
@@ -97,6 +102,7 @@ __all__ = [
     "ROLES",
     "RUNTIME_SETTINGS",
     "SCHEMA_VERSION",
+    "SURROGATES",
     "BatchMemo",
     "Connection",
     "Cursor",
