@@ -44,6 +44,14 @@ DL_BENCH_ARGS = (
     "--runs", "3", "--https", "--profile", "--workloads", "files", "2g",
     "--out", "benchmarks/RESULTS-download.md",
 )  # fmt: skip
+# What RESULTS-small1m.md is generated from, last: 10,000 x 1 MiB (issue 9, target 2's second
+# workload; 10 GiB per run, too long for every peer of the main run), 3 rounds, HTTP and HTTPS.
+SMALL1M_BENCH_ARGS = (
+    "--runs", "3", "--peers", "jetraw", "obstore", "jetraw-sync", "lean-aiobotocore",
+    "--workloads", "small1m", "--https", "--https-workloads", "small1m", "--huge-gib", "0",
+    "--cold-runs", "0", "--no-extras", "--modes", "defaults",
+    "--out", "benchmarks/RESULTS-small1m.md",
+)  # fmt: skip
 # A quick cross-version check: the public API, the platform, the client and the sync facade.
 SMOKE_TESTS = (
     "tests/test_public_api.py",
@@ -149,16 +157,21 @@ def quickstart(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """The pinned runs behind benchmarks/RESULTS.md and RESULTS-download.md (and their plots and
-    profiles): uploads, then downloads. posargs replace the upload run's arguments, and those
-    after a ``download`` word the download run's; without that word only uploads run (e.g.
+    """The pinned runs behind benchmarks/RESULTS.md, RESULTS-download.md and RESULTS-small1m.md
+    (and their plots and profiles): uploads, downloads, then 10,000 x 1 MiB. posargs replace the
+    upload run's arguments (and skip the 1 MiB run), and those after a ``download`` word the
+    download run's; without that word only uploads run (e.g.
     ``nox -s bench -- --quick --out /tmp/r/RESULTS.md download --scale 0.1 --runs 1 --out
     /tmp/r/RESULTS-download.md``)."""
     args, downloads = list(BENCH_ARGS), list(DL_BENCH_ARGS)
+    small1m = list(SMALL1M_BENCH_ARGS)
     if session.posargs:
         args = list(session.posargs)
         cut = args.index("download") if "download" in args else len(args)
         args, downloads = args[:cut], args[cut + 1 :] if cut < len(args) else []
+        small1m = []
     uv_run(session, FULL, "python", "-m", "benchmarks", *args, extra="dev,bench")
     if downloads:
         uv_run(session, FULL, "python", "-m", "benchmarks.download", *downloads, extra="dev,bench")
+    if small1m:
+        uv_run(session, FULL, "python", "-m", "benchmarks", *small1m, extra="dev,bench")
