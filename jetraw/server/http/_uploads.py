@@ -27,10 +27,12 @@ from jetraw.server.http._schemas import (
 from jetraw.server.store import (
     BatchMemo,
     Connection,
+    NewUpload,
     Row,
     abort_upload,
     complete_upload,
     create_upload,
+    create_uploads,
     file_json,
     find_space,
     find_upload,
@@ -56,9 +58,7 @@ def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
         yield items[start : start + BATCH_CHUNK]
 
 
-def _create(
-    caller: Caller, conn: Connection, space: Row, body: UploadIn, memo: BatchMemo | None = None
-) -> Any:
+def _create(caller: Caller, conn: Connection, space: Row, body: UploadIn) -> Any:
     expiry = caller.state.settings.upload_expiry_days * 86400.0
     row = create_upload(
         conn,
@@ -71,7 +71,6 @@ def _create(
         multipart=body.multipart,
         now=caller.now(),
         expiry_seconds=expiry,
-        memo=memo,
     )
     return upload_json(row, space["name"])
 
@@ -104,16 +103,24 @@ def post_upload_batch(
     results: list[dict[str, Any]] = []
     created = 0
     row = caller.space(space)
+    expiry = caller.state.settings.upload_expiry_days * 86400.0
     for chunk in _chunks(body.uploads):
+        items = [NewUpload(i.path, i.size, i.overwrite, i.metadata, i.multipart) for i in chunk]
         with transaction(caller.conn) as conn:
-            memo = BatchMemo()  # one per transaction
-            for item in chunk:
-                try:
-                    upload = _create(caller, conn, row, item, memo)
-                    results.append({"upload": upload, "error": None})
-                    created += 1
-                except Problem as exc:
-                    results.append({"upload": None, "error": exc.body(request_id_of(request))})
+            answers = create_uploads(
+                conn,
+                space=row,
+                user_id=caller.user_id,
+                items=items,
+                now=caller.now(),
+                expiry_seconds=expiry,
+            )
+        for answer in answers:
+            if isinstance(answer, Problem):
+                results.append({"upload": None, "error": answer.body(request_id_of(request))})
+            else:
+                results.append({"upload": upload_json(answer, row["name"]), "error": None})
+                created += 1
     caller.state.metrics.inc("jetraw_uploads_created_total", value=created)
     return {"results": results}
 

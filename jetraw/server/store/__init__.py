@@ -47,6 +47,7 @@ from jetraw.server.store._db import (
 from jetraw.server.store._files import (
     add_garbage,
     check_destination,
+    check_destinations,
     delete_path,
     directory_json,
     file_json,
@@ -83,9 +84,11 @@ from jetraw.server.store._spaces import (
 )
 from jetraw.server.store._uploads import (
     BatchMemo,
+    NewUpload,
     abort_upload,
     complete_upload,
     create_upload,
+    create_uploads,
     find_upload,
     upload_json,
 )
@@ -108,6 +111,7 @@ __all__ = [
     "Cursor",
     "Database",
     "IntegrityError",
+    "NewUpload",
     "Row",
     "RuntimeSettings",
     "abort_upload",
@@ -118,12 +122,14 @@ __all__ = [
     "authorise",
     "backend_of",
     "check_destination",
+    "check_destinations",
     "check_text",
     "complete_upload",
     "connect",
     "create_organisation",
     "create_space",
     "create_upload",
+    "create_uploads",
     "create_user",
     "delete_path",
     "directory_json",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from jetraw.server._problems import Problem
@@ -23,6 +24,7 @@ from jetraw.server.store._paths import (
 __all__ = [
     "add_garbage",
     "check_destination",
+    "check_destinations",
     "delete_path",
     "directory_json",
     "file_json",
@@ -109,25 +111,120 @@ def check_destination(
     (the files of a batch share their directories); filled in here. Whoever then writes a file
     row at such a path in the same transaction must remove it (as ``complete_upload`` does).
     """
+    existing: Row | None = None
 
+    def is_file(ancestor: str) -> bool:
+        if not_files is not None and (space_id, ancestor) in not_files:
+            return False
+        found = _row(conn, space_id, ancestor) is not None
+        if not found and not_files is not None:
+            not_files.add((space_id, ancestor))
+        return found
+
+    def exists(p: str) -> bool:
+        nonlocal existing
+        existing = _row(conn, space_id, p)
+        return existing is not None
+
+    problem = _destination_problem(
+        path,
+        overwrite=overwrite,
+        space_name=space_name,
+        is_file=is_file,
+        is_directory=lambda p: _is_directory(conn, space_id, p),
+        exists=exists,
+    )
+    if problem is not None:
+        raise problem
+    return existing
+
+
+def check_destinations(
+    conn: Connection,
+    space_id: str,
+    items: Sequence[tuple[str, bool]],
+    *,
+    space_name: str | None = None,
+) -> list[Problem | None]:
+    """:func:`check_destination` of many ``(normalised path, overwrite)`` at once, in two queries.
+
+    Each item is judged against the namespace as it is, so this is for creating uploads, which
+    change no file (the same problems as one call per item, in the same order of precedence).
+    """
+    paths = {path for path, _ in items}
+    files = _existing(conn, space_id, paths | {a for p in paths for a in ancestors(p)})
+    directories = _with_entries_under(conn, space_id, paths)
+    return [
+        _destination_problem(
+            path,
+            overwrite=overwrite,
+            space_name=space_name,
+            is_file=files.__contains__,
+            is_directory=directories.__contains__,
+            exists=files.__contains__,
+        )
+        for path, overwrite in items
+    ]
+
+
+def _destination_problem(
+    path: str,
+    *,
+    overwrite: bool,
+    space_name: str | None,
+    is_file: Callable[[str], bool],
+    is_directory: Callable[[str], bool],
+    exists: Callable[[str], bool],
+) -> Problem | None:
     def shown(p: str) -> str:
         return f"/{space_name}/{p}" if space_name else repr(p)
 
     for ancestor in ancestors(path):
-        if not_files is not None and (space_id, ancestor) in not_files:
-            continue
-        if _row(conn, space_id, ancestor) is not None:
-            raise Problem(409, "not_a_directory", f"{shown(ancestor)} is a file, not a directory.")
-        if not_files is not None:
-            not_files.add((space_id, ancestor))
-    if _is_directory(conn, space_id, path):
-        raise Problem(
+        if is_file(ancestor):
+            return Problem(409, "not_a_directory", f"{shown(ancestor)} is a file, not a directory.")
+    if is_directory(path):
+        return Problem(
             409, "is_a_directory", f"{shown(path)} is a directory (a file cannot replace it)."
         )
-    existing = _row(conn, space_id, path)
-    if existing is not None and not overwrite:
-        raise Problem(409, "file_exists", f"{path!r} exists (pass overwrite to replace it).")
-    return existing
+    if exists(path) and not overwrite:
+        return Problem(409, "file_exists", f"{path!r} exists (pass overwrite to replace it).")
+    return None
+
+
+#: Values per query of the set-based lookups (well below SQLite's and PostgreSQL's limits).
+_PER_QUERY = 500
+
+
+def _existing(conn: Connection, space_id: str, paths: Collection[str]) -> set[str]:
+    """Which of ``paths`` are rows (files) of the space."""
+    found: set[str] = set()
+    ordered = sorted(paths)
+    for start in range(0, len(ordered), _PER_QUERY):
+        chunk = ordered[start : start + _PER_QUERY]
+        marks = ", ".join(["?"] * len(chunk))
+        rows = conn.execute(
+            f"SELECT path FROM files WHERE space_id = ? AND path IN ({marks})",  # noqa: S608
+            (space_id, *chunk),
+        ).fetchall()
+        found.update(row["path"] for row in rows)
+    return found
+
+
+def _with_entries_under(conn: Connection, space_id: str, paths: Collection[str]) -> set[str]:
+    """Which of ``paths`` have a row under ``path/`` (directories, explicit or implicit)."""
+    found: set[str] = set()
+    ordered = sorted(paths)
+    for start in range(0, len(ordered), _PER_QUERY):
+        chunk = ordered[start : start + _PER_QUERY]
+        values = ", ".join(["(?)"] * len(chunk))
+        # path + "0" is prefix_upper_bound(path + "/"): "0" follows "/" in code point order.
+        rows = conn.execute(
+            f"WITH wanted(p) AS (VALUES {values}) SELECT p FROM wanted WHERE EXISTS ("  # noqa: S608
+            "SELECT 1 FROM files WHERE space_id = ? AND path >= p || '/' AND path < p || '0')",
+            (*chunk, space_id),
+        ).fetchall()
+        found.update(row["p"] for row in rows)
+    return found
 
 
 def add_garbage(

@@ -12,20 +12,28 @@ import dataclasses
 import json
 import os
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from jetraw.server._problems import Problem
 from jetraw.server.store._db import Connection, Row, rfc3339
-from jetraw.server.store._files import add_garbage, check_destination, file_json
+from jetraw.server.store._files import (
+    add_garbage,
+    check_destination,
+    check_destinations,
+    file_json,
+)
 from jetraw.server.store._grants import verify_object
 from jetraw.server.store._paths import normalise_path
 from jetraw.server.store._spaces import granted_storage, local_root
 
 __all__ = [
     "BatchMemo",
+    "NewUpload",
     "abort_upload",
     "complete_upload",
     "create_upload",
+    "create_uploads",
     "find_upload",
     "upload_json",
 ]
@@ -35,9 +43,9 @@ __all__ = [
 class BatchMemo:
     """What the items of one batch may share within one transaction (never across two).
 
-    The uploads of a batch mostly share their space and their directories: each space row is
-    read once, and each ancestor directory is checked once for being a file (a file committed in
-    the batch at such a path is taken back out, so a later item still sees it).
+    The uploads of a batch of completes mostly share their space and their directories: each
+    space row is read once, and each ancestor directory is checked once for being a file (a file
+    committed in the batch at such a path is taken back out, so a later item still sees it).
     """
 
     spaces: dict[str, Row] = dataclasses.field(default_factory=dict)
@@ -65,6 +73,17 @@ def upload_json(row: Row, space_name: str, file: dict[str, Any] | None = None) -
     return body
 
 
+@dataclasses.dataclass(frozen=True)
+class NewUpload:
+    """One upload to create: what ``POST .../uploads`` (or an item of a batch) asks for."""
+
+    path: str
+    size: int | None
+    overwrite: bool
+    metadata: dict[str, str]
+    multipart: bool
+
+
 def create_upload(
     conn: Connection,
     *,
@@ -77,41 +96,93 @@ def create_upload(
     multipart: bool,
     now: float,
     expiry_seconds: float,
-    memo: BatchMemo | None = None,
 ) -> Row:
     """Register a pending upload; ``409`` at once if the destination cannot take the file.
 
     ``size`` is ``None`` for a streaming (multipart) upload: :func:`complete_upload` sets it.
     """
-    path = normalise_path(path)
-    check_destination(
-        conn,
-        space["id"],
-        path,
-        overwrite=overwrite,
-        space_name=space["name"],
-        not_files=None if memo is None else memo.not_files,
+    item = NewUpload(path, size, overwrite, metadata, multipart)
+    (answer,) = create_uploads(
+        conn, space=space, user_id=user_id, items=[item], now=now, expiry_seconds=expiry_seconds
     )
-    upload_id = uuid.uuid4().hex
-    row: Row = conn.execute(
-        "INSERT INTO uploads (id, space_id, user_id, path, size, overwrite, metadata, multipart, "
-        "object_key, status, created_at, expires_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING *",
-        (
-            upload_id,
-            space["id"],
-            user_id,
-            path,
-            size,
-            int(overwrite),
-            json.dumps(metadata),
-            int(multipart),
-            f"objects/{uuid.uuid4().hex}",
-            rfc3339(now),
-            rfc3339(now + expiry_seconds),
-        ),
-    ).fetchone()
-    return row
+    if isinstance(answer, Problem):
+        raise answer
+    return answer
+
+
+def create_uploads(
+    conn: Connection,
+    *,
+    space: Row,
+    user_id: str,
+    items: Sequence[NewUpload],
+    now: float,
+    expiry_seconds: float,
+) -> list[Row | Problem]:
+    """Register many pending uploads at once: each item's row, or the problem refusing it.
+
+    Items are independent (one refused never stops another) and creating an upload changes no
+    file, so the destinations are all checked against the namespace as it is: in two queries for
+    the whole list, then one insert (a batch of 100 cost ~5 statements per item one by one).
+    """
+    answers: list[Row | Problem | None] = [None] * len(items)
+    paths: list[tuple[int, str]] = []
+    for i, item in enumerate(items):
+        try:
+            paths.append((i, normalise_path(item.path)))
+        except Problem as exc:
+            answers[i] = exc
+    problems = check_destinations(
+        conn, space["id"], [(p, items[i].overwrite) for i, p in paths], space_name=space["name"]
+    )
+    created, expires = rfc3339(now), rfc3339(now + expiry_seconds)
+    values: list[tuple[int, tuple[Any, ...]]] = []
+    for (i, path), problem in zip(paths, problems, strict=True):
+        if problem is not None:
+            answers[i] = problem
+            continue
+        item = items[i]
+        values.append(
+            (
+                i,
+                (
+                    uuid.uuid4().hex,
+                    space["id"],
+                    user_id,
+                    path,
+                    item.size,
+                    int(item.overwrite),
+                    json.dumps(item.metadata),
+                    int(item.multipart),
+                    f"objects/{uuid.uuid4().hex}",
+                    created,
+                    expires,
+                ),
+            )
+        )
+    rows = _insert_uploads(conn, [v for _, v in values])
+    for i, v in values:
+        answers[i] = rows[v[0]]
+    return [a for a in answers if a is not None]
+
+
+#: Rows per INSERT (11 values each: well below SQLite's and PostgreSQL's parameter limits).
+_INSERT_ROWS = 200
+
+
+def _insert_uploads(conn: Connection, values: Sequence[tuple[Any, ...]]) -> dict[str, Row]:
+    """Insert pending uploads (one multi-row INSERT per 200); their rows by id."""
+    rows: dict[str, Row] = {}
+    for start in range(0, len(values), _INSERT_ROWS):
+        chunk = values[start : start + _INSERT_ROWS]
+        marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)"] * len(chunk))
+        cursor = conn.execute(
+            "INSERT INTO uploads (id, space_id, user_id, path, size, overwrite, metadata, "  # noqa: S608
+            f"multipart, object_key, status, created_at, expires_at) VALUES {marks} RETURNING *",
+            [value for row in chunk for value in row],
+        )
+        rows.update((row["id"], row) for row in cursor.fetchall())
+    return rows
 
 
 def find_upload(
