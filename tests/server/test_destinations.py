@@ -71,3 +71,64 @@ def test_a_batch_is_refused_exactly_as_one_by_one(
     batch = check_destinations(conn, SPACE, items, space_name="data")
     got = [None if p is None else (p.code, p.detail) for p in batch]
     assert got == [_one(conn, path, overwrite) for path, overwrite in items]
+
+
+class _OldSqlite:
+    """A connection that refuses what SQLite 3.34 does not know."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, parameters: Any = ()) -> Any:
+        if "RETURNING" in sql.upper():
+            raise AssertionError(f"RETURNING sent to an SQLite without it: {sql[:60]}")
+        return self._conn.execute(sql, parameters)
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["returning", "sqlite-before-3.35"])
+def test_creates_and_completes_without_insert_returning(
+    conn: Any, returning: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite before 3.35 has no ``INSERT ... RETURNING``: the rows written are selected instead,
+    with the same answers (Debian 11's Python has SQLite 3.34)."""
+    from jetraw.server.store import NewUpload, _db, complete_upload, create_uploads
+
+    monkeypatch.setattr(_db, "SQLITE_RETURNING", returning)
+    if not returning:
+        conn = _OldSqlite(conn)
+    conn.execute("DELETE FROM files")
+    conn.execute("DELETE FROM uploads")
+    space = {"id": SPACE, "name": "data", "storage": '{"type": "s3", "bucket": "b"}'}
+    items = [NewUpload(f"d/f{i}", 1, False, {"k": str(i)}, False) for i in range(95)]
+    items.append(NewUpload("d", 1, False, {}, False))  # refused: "d" holds the others
+    conn.execute(
+        "INSERT INTO files (space_id, path, type, created_at, modified_at) "
+        "VALUES (?, 'd/x', 'file', 'z', 'z')",
+        (SPACE,),
+    )
+    answers = create_uploads(
+        conn, space=space, user_id="u", items=items, now=1_700_000_000.0, expiry_seconds=60.0
+    )
+    assert isinstance(answers[-1], Problem)
+    assert answers[-1].code == "is_a_directory"
+    rows = answers[:-1]
+    assert [r["path"] for r in rows] == [f"d/f{i}" for i in range(95)]  # 90 + 5: two INSERTs
+    assert all(
+        r["status"] == "pending" and r["metadata"] == f'{{"k": "{i}"}}' for i, r in enumerate(rows)
+    )
+    file, problem, newly = complete_upload(
+        conn,
+        rows[3],
+        space,
+        size=1,
+        checksum={"crc32c": "00000001"},
+        now=1_700_000_001.0,
+        delete_after=0.0,
+    )
+    assert problem is None
+    assert newly
+    assert file is not None
+    assert file["path"] == "d/f3"
+    assert file["upload_id"] == rows[3]["id"]
+    assert file["metadata"] == {"k": "3"}
+    assert file["garbage"] == []

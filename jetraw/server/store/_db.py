@@ -43,11 +43,13 @@ __all__ = [
     "Database",
     "IntegrityError",
     "Row",
+    "SQLITE_RETURNING",
     "atomic",
     "backend_of",
     "connect",
     "connect_postgresql",
     "data_dir_of",
+    "has_returning",
     "rfc3339",
     "schema_version",
     "secure_data_dir",
@@ -64,6 +66,16 @@ _PRIVATE_FILE = 0o600
 def backend_of(conn: Connection) -> str:
     """``"postgresql"`` or ``"sqlite"``."""
     return "postgresql" if isinstance(conn, PgConnection) else "sqlite"
+
+
+#: Whether this Python's SQLite knows ``INSERT ... RETURNING`` (3.35, 2021; Debian 11 has 3.34).
+SQLITE_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
+
+
+def has_returning(conn: Connection) -> bool:
+    """Whether ``INSERT ... RETURNING`` works here (PostgreSQL, or SQLite >= 3.35): else the
+    caller selects the rows it wrote."""
+    return isinstance(conn, PgConnection) or SQLITE_RETURNING
 
 
 def rfc3339(timestamp: float) -> str:

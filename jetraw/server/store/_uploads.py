@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jetraw.server._problems import Problem
-from jetraw.server.store._db import Connection, Row, rfc3339
+from jetraw.server.store._db import Connection, Row, has_returning, rfc3339
 from jetraw.server.store._files import (
     add_garbage,
     check_destination,
@@ -166,21 +166,29 @@ def create_uploads(
     return [a for a in answers if a is not None]
 
 
-#: Rows per INSERT (11 values each: well below SQLite's and PostgreSQL's parameter limits).
-_INSERT_ROWS = 200
+#: Rows per INSERT: 11 values each, within the 999 parameters of SQLite before 3.32.
+_INSERT_ROWS = 90
 
 
 def _insert_uploads(conn: Connection, values: Sequence[tuple[Any, ...]]) -> dict[str, Row]:
-    """Insert pending uploads (one multi-row INSERT per 200); their rows by id."""
+    """Insert pending uploads (one multi-row INSERT per 90); their rows by id."""
     rows: dict[str, Row] = {}
+    returning = has_returning(conn)
     for start in range(0, len(values), _INSERT_ROWS):
         chunk = values[start : start + _INSERT_ROWS]
         marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)"] * len(chunk))
         cursor = conn.execute(
             "INSERT INTO uploads (id, space_id, user_id, path, size, overwrite, metadata, "  # noqa: S608
-            f"multipart, object_key, status, created_at, expires_at) VALUES {marks} RETURNING *",
+            f"multipart, object_key, status, created_at, expires_at) VALUES {marks}"
+            + (" RETURNING *" if returning else ""),
             [value for row in chunk for value in row],
         )
+        if not returning:
+            ids = [row[0] for row in chunk]
+            cursor = conn.execute(
+                f"SELECT * FROM uploads WHERE id IN ({', '.join(['?'] * len(ids))})",  # noqa: S608
+                ids,
+            )
         rows.update((row["id"], row) for row in cursor.fetchall())
     return rows
 
@@ -340,13 +348,14 @@ def complete_upload(
             garbage.append(existing["object_key"])
     if memo is not None:
         memo.not_files.discard((space["id"], upload["path"]))  # it is a file from now on
+    returning = has_returning(conn)
     row = conn.execute(
-        "INSERT INTO files (space_id, path, type, size, crc32c, sha256, metadata, object_key, "
+        "INSERT INTO files (space_id, path, type, size, crc32c, sha256, metadata, object_key, "  # noqa: S608
         "upload_id, created_at, modified_at) VALUES (?, ?, 'file', ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (space_id, path) DO UPDATE SET size = excluded.size, "
         "crc32c = excluded.crc32c, sha256 = excluded.sha256, metadata = excluded.metadata, "
         "object_key = excluded.object_key, upload_id = excluded.upload_id, "
-        "modified_at = excluded.modified_at RETURNING *",
+        "modified_at = excluded.modified_at" + (" RETURNING *" if returning else ""),
         (
             space["id"],
             upload["path"],
@@ -360,6 +369,10 @@ def complete_upload(
             stamp,
         ),
     ).fetchone()
+    if not returning:
+        row = conn.execute(
+            "SELECT * FROM files WHERE space_id = ? AND path = ?", (space["id"], upload["path"])
+        ).fetchone()
     conn.execute(
         "UPDATE uploads SET status = 'completed', completed_at = ?, size = ?, replaced = ? "
         "WHERE id = ?",
