@@ -38,12 +38,12 @@ from jetraw.server.store._protocols import Connection, Cursor, Row
 from jetraw.server.store._sql import NOCASE_COLLATION, schema, split_statements
 
 __all__ = [
+    "SQLITE_RETURNING",
     "Connection",
     "Cursor",
     "Database",
     "IntegrityError",
     "Row",
-    "SQLITE_RETURNING",
     "atomic",
     "backend_of",
     "connect",
